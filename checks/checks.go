@@ -1,0 +1,62 @@
+// Package checks holds cdcpreflight's rules, a file per family. Each rule is
+// metadata plus a pure function of the gathered facts; All lists them in
+// report order. A rule is found by its ID with one grep.
+package checks
+
+import (
+	"fmt"
+
+	"github.com/cdcpreflight/cdcpreflight/facts"
+	"github.com/cdcpreflight/cdcpreflight/rules"
+)
+
+// since is the tool version that introduced the foundation rules.
+const since = "0.1.0"
+
+// All returns every rule in report order. The list is explicit so that a
+// reader sees the whole catalog in one place.
+func All() []rules.Rule {
+	return []rules.Rule{
+		serverVersion(),
+		walLevel(),
+		replicationCapacity(),
+		ssl(),
+		poolerHostname(),
+		replicationConnection(),
+		replicationPrivilege(),
+	}
+}
+
+// Registry returns the validated registry of All.
+func Registry() (*rules.Registry, error) {
+	return rules.NewRegistry(All()...)
+}
+
+// needDB returns an error outcome when the catalog connection failed or one
+// of the sections a rule reads could not be gathered.
+func needDB(f *facts.Facts, sections ...*facts.Error) (rules.Outcome, bool) {
+	if f.Connect.Err != nil {
+		return couldNotConnect(f), false
+	}
+	if !f.Connect.Attempted {
+		return rules.Errored(&facts.Error{Op: "gather", Message: "no connection was attempted"}), false
+	}
+	for _, e := range sections {
+		if e != nil {
+			return rules.Errored(e), false
+		}
+	}
+	return rules.Outcome{}, true
+}
+
+func couldNotConnect(f *facts.Facts) rules.Outcome {
+	return rules.Errored(&facts.Error{Op: "could not connect", Message: f.Connect.Err.Message, SQLState: f.Connect.Err.SQLState})
+}
+
+// plural picks a word form for n.
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return fmt.Sprintf("%d %s", n, one)
+	}
+	return fmt.Sprintf("%d %s", n, many)
+}

@@ -1,0 +1,165 @@
+package checks
+
+import (
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cdcpreflight/cdcpreflight/facts"
+	"github.com/cdcpreflight/cdcpreflight/rules"
+)
+
+// ruleCase is one fact-snapshot test: a healthy snapshot, changed by mutate,
+// must give want (and, when set, exactly these objects and text).
+type ruleCase struct {
+	name     string
+	rule     string
+	mutate   func(f *facts.Facts)
+	want     rules.Status
+	objects  []string // nil: not checked
+	contains string   // substring of message + remediation + fix SQL
+}
+
+// caseFamilies lists every family's cases; TestEveryRuleHasCases reads it.
+var caseFamilies = [][]ruleCase{serverCases, connectionCases, privilegeCases}
+
+// healthy is a snapshot of a correctly set-up self-hosted PostgreSQL 15.
+func healthy() *facts.Facts {
+	return &facts.Facts{
+		SchemaVersion: facts.SchemaVersion,
+		GatheredAt:    time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC),
+		Target:        facts.Target{Host: "db.internal.example", Port: 5432, Database: "app", User: "streamkap_user", SSLMode: "require"},
+		Options: facts.Options{
+			Slot: "streamkap_pgoutput_slot", Publication: "streamkap_pub", SignalSchema: "streamkap",
+			SnapshotMode: "auto", ConnectorUser: "streamkap_user",
+		},
+		Connect:  facts.Probe{Attempted: true},
+		Server:   facts.Server{VersionNum: 150018, Version: "15.18"},
+		Settings: facts.Settings{Values: map[string]string{"wal_level": "logical", "max_replication_slots": "10", "max_wal_senders": "10", "ssl": "on"}},
+		Platform: facts.Platform{Name: facts.PlatformSelfHosted},
+		Session:  facts.Session{SSL: true, SSLVersion: "TLSv1.3", Cipher: "TLS_AES_256_GCM_SHA384"},
+		Role: facts.Role{Name: "streamkap_user", Exists: true, Replication: true, CanLogin: true,
+			MemberOf: []string{"streamkap_role"}},
+		Replication: facts.ReplicationUsage{MaxReplicationSlots: 10, MaxWalSenders: 10, SlotsUsed: 1, WalSendersUsed: 1},
+		ReplProbe: facts.ReplicationProbe{Probe: facts.Probe{Attempted: true}, SystemID: "7301", Timeline: 1,
+			XLogPos: "0/1A2B3C4", DBName: "app"},
+	}
+}
+
+func evalRule(t *testing.T, id string, f *facts.Facts) rules.Result {
+	t.Helper()
+	reg, err := Registry()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range rules.Evaluate(reg, f, nil) {
+		if r.Rule == id {
+			return r
+		}
+	}
+	t.Fatalf("rule %q not in the registry", id)
+	return rules.Result{}
+}
+
+func TestRuleCases(t *testing.T) {
+	for _, family := range caseFamilies {
+		for _, tc := range family {
+			t.Run(tc.rule+"/"+tc.name, func(t *testing.T) {
+				f := healthy()
+				if tc.mutate != nil {
+					tc.mutate(f)
+				}
+				res := evalRule(t, tc.rule, f)
+				if res.Status != tc.want {
+					t.Fatalf("status = %s, want %s (message: %s)", res.Status, tc.want, res.Message)
+				}
+				if res.Message == "" {
+					t.Error("empty message")
+				}
+				if tc.objects != nil && !slices.Equal(res.Objects, tc.objects) {
+					t.Errorf("objects = %q, want %q", res.Objects, tc.objects)
+				}
+				text := res.Message + "\n" + res.Remediation + "\n" + strings.Join(res.FixSQL, "\n")
+				if tc.contains != "" && !strings.Contains(text, tc.contains) {
+					t.Errorf("result text does not contain %q:\n%s", tc.contains, text)
+				}
+				if (res.Status == rules.StatusFail || res.Status == rules.StatusWarn) && res.Remediation == "" {
+					t.Error("a finding without remediation")
+				}
+			})
+		}
+	}
+}
+
+// TestEveryRuleHasCases makes a rule without tests a CI failure: each needs
+// a passing case, a finding, and an error when its facts are missing.
+func TestEveryRuleHasCases(t *testing.T) {
+	reg, err := Registry()
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]map[rules.Status]bool{}
+	for _, family := range caseFamilies {
+		for _, tc := range family {
+			if seen[tc.rule] == nil {
+				seen[tc.rule] = map[rules.Status]bool{}
+			}
+			s := tc.want
+			if s == rules.StatusWarn {
+				s = rules.StatusFail
+			}
+			seen[tc.rule][s] = true
+		}
+	}
+	for _, id := range reg.IDs() {
+		for _, s := range []rules.Status{rules.StatusPass, rules.StatusFail, rules.StatusError} {
+			if !seen[id][s] {
+				t.Errorf("rule %s has no fact-snapshot case with status %s (or warn)", id, s)
+			}
+		}
+	}
+	for id := range seen {
+		if _, ok := reg.Lookup(id); !ok {
+			t.Errorf("cases for unknown rule %s", id)
+		}
+	}
+}
+
+func TestRegistryIsValid(t *testing.T) {
+	reg, err := Registry()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range reg.All() {
+		if !strings.HasSuffix(strings.TrimSpace(r.Fix), ".") {
+			t.Errorf("%s: Fix should end with a period", r.ID)
+		}
+	}
+}
+
+// TestConnectFailureErrorsDatabaseRules: when nothing could connect, rules
+// that need the database report error with the cause, and rules that need
+// none (pooler-hostname) are still judged.
+func TestConnectFailureErrorsDatabaseRules(t *testing.T) {
+	reg, err := Registry()
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &facts.Facts{
+		Target:  facts.Target{Host: "ep-cool-darkness-123456-pooler.us-east-2.aws.neon.tech", Port: 5432, Database: "app", User: "u"},
+		Connect: facts.Probe{Attempted: true, Err: &facts.Error{Op: "connect", Message: "dial tcp: lookup failed"}},
+	}
+	for _, r := range rules.Evaluate(reg, f, nil) {
+		switch {
+		case r.Rule == "pooler-hostname":
+			if r.Status != rules.StatusFail || !strings.Contains(r.Remediation, "ep-cool-darkness-123456.us-east-2.aws.neon.tech") {
+				t.Errorf("pooler-hostname = %s %q %q", r.Status, r.Message, r.Remediation)
+			}
+		case r.Status != rules.StatusError:
+			t.Errorf("%s = %s, want error", r.Rule, r.Status)
+		case !strings.Contains(r.Message, "lookup failed"):
+			t.Errorf("%s message %q does not give the cause", r.Rule, r.Message)
+		}
+	}
+}

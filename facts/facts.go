@@ -1,0 +1,177 @@
+// Package facts holds what cdcpreflight learned about a database: plain data
+// that marshals to JSON, so a snapshot can be judged offline (check --facts)
+// and rules can be tested without a server.
+package facts
+
+import (
+	"time"
+)
+
+// SchemaVersion is bumped when a field changes meaning; fields are only added otherwise.
+const SchemaVersion = 1
+
+// Facts is everything the rules may look at. Each section that comes from a
+// query or probe carries its own Err: a failed query makes only the rules that
+// need that section report error.
+type Facts struct {
+	SchemaVersion int       `json:"schema_version"`
+	GatheredAt    time.Time `json:"gathered_at"`
+	Target        Target    `json:"target"`
+	Options       Options   `json:"options"`
+
+	// Connect is the outcome of the ordinary (catalog) connection. When it
+	// failed, every section below that needs the database is empty and
+	// rules that need it report error with this cause.
+	Connect Probe `json:"connect"`
+
+	Server      Server           `json:"server"`
+	Settings    Settings         `json:"settings"`
+	Platform    Platform         `json:"platform"`
+	Session     Session          `json:"session"`
+	Role        Role             `json:"role"`
+	Replication ReplicationUsage `json:"replication"`
+	ReplProbe   ReplicationProbe `json:"replication_probe"`
+}
+
+// Error is a failure recorded as a fact.
+type Error struct {
+	Op       string `json:"op"`                 // what was being done: "read settings"
+	Message  string `json:"message"`            // the server's or driver's message, password-free
+	SQLState string `json:"sqlstate,omitempty"` // when the server sent one
+}
+
+func (e *Error) Error() string {
+	if e == nil {
+		return ""
+	}
+	s := e.Op + ": " + e.Message
+	if e.SQLState != "" {
+		s += " (SQLSTATE " + e.SQLState + ")"
+	}
+	return s
+}
+
+// Target identifies the database judged. It never holds a password.
+type Target struct {
+	Host     string `json:"host"`
+	Port     uint16 `json:"port"`
+	Database string `json:"database"`
+	User     string `json:"user"`
+	SSLMode  string `json:"sslmode,omitempty"`
+}
+
+// Options are the user's expectations that the rules judge against: names of
+// the objects the connector will use, and the capture scope.
+type Options struct {
+	Slot            string     `json:"slot"`
+	Publication     string     `json:"publication"`
+	SignalSchema    string     `json:"signal_schema"`
+	HeartbeatSchema string     `json:"heartbeat_schema,omitempty"`
+	SnapshotMode    string     `json:"snapshot_mode"`
+	ConnectorUser   string     `json:"connector_user"`
+	Tables          []TableRef `json:"tables,omitempty"` // empty: the default scope
+	SoftDeletes     bool       `json:"soft_deletes,omitempty"`
+	PeekMaxBacklog  int64      `json:"peek_max_backlog,omitempty"`
+}
+
+// TableRef names a captured table, or a whole schema when Table is empty.
+// Names are exact, as PostgreSQL stores them: no case folding.
+type TableRef struct {
+	Schema string `json:"schema"`
+	Table  string `json:"table,omitempty"`
+}
+
+// Probe is the outcome of a live action (a connection, a command).
+type Probe struct {
+	Attempted bool   `json:"attempted"`
+	Err       *Error `json:"error,omitempty"`
+}
+
+// OK reports whether the probe ran and succeeded.
+func (p Probe) OK() bool { return p.Attempted && p.Err == nil }
+
+// Server describes the server version and role.
+type Server struct {
+	VersionNum int    `json:"version_num"` // server_version_num, e.g. 150018
+	Version    string `json:"version"`     // server_version, e.g. "15.18 (Debian 15.18-0+deb12u1)"
+	InRecovery bool   `json:"in_recovery"`
+	Err        *Error `json:"error,omitempty"`
+}
+
+// Major returns the major version (10, 11, …), or 0 when unknown.
+func (s Server) Major() int { return s.VersionNum / 10000 }
+
+// Settings are the pg_settings rows the rules read. A setting missing from
+// Values was not visible to the role (pg_settings hides superuser-only rows)
+// or does not exist on this version.
+type Settings struct {
+	Values map[string]string `json:"values"`
+	Err    *Error            `json:"error,omitempty"`
+}
+
+// Get returns a setting and whether it was seen.
+func (s Settings) Get(name string) (string, bool) {
+	v, ok := s.Values[name]
+	return v, ok
+}
+
+// Platform names where the server runs and why we think so.
+type Platform struct {
+	Name     string   `json:"name"` // neon, rds, aurora, cloudsql, azure, supabase, self-hosted
+	Evidence []string `json:"evidence,omitempty"`
+}
+
+// Platform names.
+const (
+	PlatformNeon       = "neon"
+	PlatformRDS        = "rds"
+	PlatformAurora     = "aurora"
+	PlatformCloudSQL   = "cloudsql"
+	PlatformAzure      = "azure"
+	PlatformSupabase   = "supabase"
+	PlatformSelfHosted = "self-hosted"
+)
+
+// Session describes the catalog connection itself.
+type Session struct {
+	SSL        bool   `json:"ssl"`
+	SSLVersion string `json:"ssl_version,omitempty"`
+	Cipher     string `json:"cipher,omitempty"`
+	Err        *Error `json:"error,omitempty"`
+}
+
+// Role describes the connector role (the connecting role, or --connector-user).
+type Role struct {
+	Name           string `json:"name"`
+	Exists         bool   `json:"exists"`
+	Super          bool   `json:"superuser"`
+	Replication    bool   `json:"replication"` // the attribute on the role itself: it is not inherited
+	BypassRLS      bool   `json:"bypassrls"`
+	CanLogin       bool   `json:"can_login"`
+	RDSReplication bool   `json:"rds_replication"` // member of rds_replication (RDS/Aurora grant it that way)
+	// MemberOf lists the roles it is a member of, directly or not.
+	MemberOf []string `json:"member_of,omitempty"`
+	// ReplicationVia lists member-of roles that have REPLICATION: the
+	// attribute does not pass through them, and users often believe it does.
+	ReplicationVia []string `json:"replication_via,omitempty"`
+	Err            *Error   `json:"error,omitempty"`
+}
+
+// ReplicationUsage is how much of the slot and WAL sender budget is used.
+type ReplicationUsage struct {
+	MaxReplicationSlots int    `json:"max_replication_slots"`
+	MaxWalSenders       int    `json:"max_wal_senders"`
+	SlotsUsed           int    `json:"slots_used"`
+	WalSendersUsed      int    `json:"wal_senders_used"` // excluding Neon's walproposer
+	SlotExists          bool   `json:"slot_exists"`      // the configured slot is already there
+	Err                 *Error `json:"error,omitempty"`
+}
+
+// ReplicationProbe is a replication=database connection running IDENTIFY_SYSTEM.
+type ReplicationProbe struct {
+	Probe
+	SystemID string `json:"system_id,omitempty"`
+	Timeline int    `json:"timeline,omitempty"`
+	XLogPos  string `json:"xlogpos,omitempty"`
+	DBName   string `json:"dbname,omitempty"`
+}

@@ -1,0 +1,38 @@
+// Package report renders a run's results. Each format is a pure function of
+// the Run, in a file of its own; none talks to the database.
+package report
+
+import (
+	"time"
+
+	"github.com/cdcpreflight/cdcpreflight/rules"
+)
+
+// SchemaVersion of the JSON report; bumped only on breaking changes.
+const SchemaVersion = 1
+
+// Tool identifies the program that made the report.
+type Tool struct {
+	Name    string `json:"name"`
+	Version string `json:"version"`
+}
+
+// Target identifies the database judged. It never carries a password.
+type Target struct {
+	Host          string `json:"host"`
+	Port          uint16 `json:"port"`
+	Database      string `json:"database"`
+	User          string `json:"user"`
+	ServerVersion string `json:"server_version"`
+	Platform      string `json:"platform"`
+}
+
+// Run is everything a report shows.
+type Run struct {
+	Tool     Tool
+	Target   Target
+	Started  time.Time
+	Duration time.Duration
+	FailOn   rules.Severity
+	Results  []rules.Result
+}

@@ -1,0 +1,162 @@
+// Package rules is the engine: rule metadata, statuses and severities, the
+// registry, and the runner that judges gathered facts. The rules themselves
+// live in package checks.
+package rules
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/cdcpreflight/cdcpreflight/facts"
+)
+
+// Severity is how much a finding of a rule matters.
+type Severity int
+
+// Severities, in increasing order.
+const (
+	Info Severity = iota + 1
+	Warning
+	Error
+)
+
+func (s Severity) String() string {
+	switch s {
+	case Info:
+		return "info"
+	case Warning:
+		return "warning"
+	case Error:
+		return "error"
+	}
+	return fmt.Sprintf("severity(%d)", int(s))
+}
+
+// MarshalText makes a severity appear by name in JSON.
+func (s Severity) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
+// UnmarshalText accepts the names String returns.
+func (s *Severity) UnmarshalText(b []byte) error {
+	v, err := ParseSeverity(string(b))
+	if err != nil {
+		return err
+	}
+	*s = v
+	return nil
+}
+
+// ParseSeverity reads "error", "warning" or "info".
+func ParseSeverity(s string) (Severity, error) {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "error":
+		return Error, nil
+	case "warning", "warn":
+		return Warning, nil
+	case "info":
+		return Info, nil
+	}
+	return 0, fmt.Errorf("unknown severity %q (want error, warning or info)", s)
+}
+
+// Status is the verdict of one rule.
+type Status string
+
+// Statuses. A finding is fail when its severity is error and warn otherwise.
+const (
+	StatusPass  Status = "pass"
+	StatusWarn  Status = "warn"
+	StatusFail  Status = "fail"
+	StatusSkip  Status = "skip"
+	StatusError Status = "error"
+)
+
+// Categories group rules in reports and name JUnit classnames.
+const (
+	CategoryServer      = "server"
+	CategoryConnection  = "connection"
+	CategoryPrivileges  = "privileges"
+	CategorySnapshot    = "snapshot"
+	CategoryPublication = "publication"
+	CategorySlot        = "slot"
+	CategoryTables      = "tables"
+)
+
+// Categories lists the categories in report order.
+var Categories = []string{
+	CategoryServer, CategoryConnection, CategoryPrivileges, CategorySnapshot,
+	CategoryPublication, CategorySlot, CategoryTables,
+}
+
+// Rule is one check: stable metadata and documentation, plus Eval, a pure
+// function of the facts. Rules never talk to the database.
+type Rule struct {
+	ID       string // stable, kebab-case: tests, configs and users depend on it
+	Title    string // one line, no trailing period
+	Category string
+	Severity Severity // default; config may override
+	Since    string   // tool version that introduced it
+	// Why says what breaks, for whom, and when: the explain page's body.
+	Why string
+	// Fix says how to remedy it in general, with SQL; Eval's outcome may
+	// carry a more specific, platform-aware remediation.
+	Fix string
+	// Needs lists the fact sections Eval reads, for the docs ("server", "settings", …).
+	Needs []string
+
+	Eval func(f *facts.Facts) Outcome
+}
+
+// Outcome is what Eval returns. Use the constructors: Pass, Finding, Skip, Errored.
+type Outcome struct {
+	Status Status
+	// Severity, when set, overrides the rule's default for this outcome
+	// (server-version warns past end of life but fails below 10).
+	Severity    Severity
+	Message     string
+	Objects     []string
+	Remediation string
+	FixSQL      []string
+}
+
+// Pass is a rule satisfied.
+func Pass(format string, a ...any) Outcome {
+	return Outcome{Status: StatusPass, Message: fmt.Sprintf(format, a...)}
+}
+
+// Finding is a rule violated; the runner turns it into fail or warn by severity.
+func Finding(format string, a ...any) Outcome {
+	return Outcome{Status: StatusFail, Message: fmt.Sprintf(format, a...)}
+}
+
+// Skip is a rule that does not apply, with the reason.
+func Skip(format string, a ...any) Outcome {
+	return Outcome{Status: StatusSkip, Message: fmt.Sprintf(format, a...)}
+}
+
+// Errored is a rule that could not be judged because a fact is missing.
+func Errored(err *facts.Error) Outcome {
+	msg := "facts could not be gathered"
+	if err != nil {
+		msg = err.Error()
+	}
+	return Outcome{Status: StatusError, Message: msg}
+}
+
+// WithObjects names the objects a finding is about.
+func (o Outcome) WithObjects(objs ...string) Outcome {
+	o.Objects = append(o.Objects, objs...)
+	return o
+}
+
+// WithRemediation attaches what to do, and SQL that does it when SQL can.
+func (o Outcome) WithRemediation(text string, sql ...string) Outcome {
+	o.Remediation = text
+	o.FixSQL = append(o.FixSQL, sql...)
+	return o
+}
+
+// WithSeverity sets the severity of this outcome.
+func (o Outcome) WithSeverity(s Severity) Outcome {
+	o.Severity = s
+	return o
+}

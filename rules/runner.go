@@ -1,0 +1,134 @@
+package rules
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/cdcpreflight/cdcpreflight/facts"
+)
+
+// RuleConfig is the per-rule part of the configuration.
+type RuleConfig struct {
+	Disabled bool
+	Severity Severity // 0: the rule's own
+}
+
+// Result is one rule's verdict as reports show it.
+type Result struct {
+	Rule        string        `json:"rule"`
+	Title       string        `json:"title"`
+	Category    string        `json:"category"`
+	Severity    Severity      `json:"severity"`
+	Status      Status        `json:"status"`
+	Message     string        `json:"message"`
+	Objects     []string      `json:"objects"`
+	Remediation string        `json:"remediation"`
+	FixSQL      []string      `json:"fix_sql"`
+	Duration    time.Duration `json:"-"`
+}
+
+// Evaluate judges the facts with every rule of reg, in registry order. A rule
+// that panics becomes an error result and the others still run.
+func Evaluate(reg *Registry, f *facts.Facts, cfg map[string]RuleConfig) []Result {
+	results := make([]Result, 0, len(reg.rules))
+	for _, r := range reg.rules {
+		results = append(results, evalOne(r, f, cfg[r.ID]))
+	}
+	return results
+}
+
+func evalOne(r Rule, f *facts.Facts, rc RuleConfig) (res Result) {
+	res = Result{Rule: r.ID, Title: r.Title, Category: r.Category, Severity: r.Severity}
+	if rc.Severity != 0 {
+		res.Severity = rc.Severity
+	}
+	if rc.Disabled {
+		res.Status = StatusSkip
+		res.Message = "disabled in configuration"
+		return res
+	}
+	start := time.Now()
+	defer func() {
+		res.Duration = time.Since(start)
+		if p := recover(); p != nil {
+			res.Status = StatusError
+			res.Message = fmt.Sprintf("rule crashed: %v (please report this)", p)
+			res.Objects, res.Remediation, res.FixSQL = nil, "", nil
+		}
+	}()
+	out := r.Eval(f)
+	res.Message = out.Message
+	res.Objects = out.Objects
+	res.Status = out.Status
+	switch out.Status {
+	case StatusFail, StatusWarn:
+		if rc.Severity == 0 && out.Severity != 0 {
+			res.Severity = out.Severity
+		}
+		res.Status = StatusWarn
+		if res.Severity == Error {
+			res.Status = StatusFail
+		}
+		res.Remediation = out.Remediation
+		if res.Remediation == "" {
+			res.Remediation = r.Fix
+		}
+		res.FixSQL = out.FixSQL
+	case StatusPass, StatusSkip, StatusError:
+	default:
+		res.Status = StatusError
+		res.Message = fmt.Sprintf("rule returned unknown status %q (please report this)", out.Status)
+	}
+	return res
+}
+
+// Summary counts results by status.
+type Summary struct {
+	Pass  int `json:"pass"`
+	Warn  int `json:"warn"`
+	Fail  int `json:"fail"`
+	Skip  int `json:"skip"`
+	Error int `json:"error"`
+}
+
+// Summarize counts results by status.
+func Summarize(results []Result) Summary {
+	var s Summary
+	for _, r := range results {
+		switch r.Status {
+		case StatusPass:
+			s.Pass++
+		case StatusWarn:
+			s.Warn++
+		case StatusFail:
+			s.Fail++
+		case StatusSkip:
+			s.Skip++
+		case StatusError:
+			s.Error++
+		}
+	}
+	return s
+}
+
+// ExitCode maps results to the contract: 2 when any rule errored (the
+// assessment is incomplete), 1 when a finding is at or above failOn, else 0.
+func ExitCode(results []Result, failOn Severity) int {
+	code := 0
+	for _, r := range results {
+		switch {
+		case r.Status == StatusError:
+			return 2
+		case r.Status == StatusFail && failOn <= Error,
+			r.Status == StatusWarn && r.Severity >= failOn:
+			code = 1
+		}
+	}
+	return code
+}
+
+// Failing reports whether a result counts as a failure at failOn: reports use
+// it to decide JUnit failure vs passing-with-output.
+func Failing(r Result, failOn Severity) bool {
+	return r.Status == StatusFail || (r.Status == StatusWarn && r.Severity >= failOn)
+}
