@@ -83,7 +83,9 @@ var poolers = []pooler{
 		match: func(h string, p uint16) bool {
 			return p == 6432 && strings.HasSuffix(h, ".postgres.database.azure.com")
 		},
-		fix: func(string, uint16) string { return "Connect to port 5432, the server itself, instead of PgBouncer on 6432." },
+		fix: func(string, uint16) string {
+			return "Connect to port 5432, the server itself, instead of PgBouncer on 6432."
+		},
 	},
 	{
 		name:     "a PgBouncer-style pooler (host or port 6432)",

@@ -70,4 +70,3 @@ func Redact(s, secret string) string {
 	}
 	return strings.ReplaceAll(s, secret, "********")
 }
-

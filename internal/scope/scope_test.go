@@ -29,9 +29,9 @@ func TestParse(t *testing.T) {
 
 func TestParseErrorsNameTheLine(t *testing.T) {
 	for in, want := range map[string]string{
-		"public,orders\na,b,c\n":  "line 2: 3 fields",
-		"public,orders\n,x\n":     "line 2: empty schema",
-		"ok\n\na.b.c\n":           "line 3:",
+		"public,orders\na,b,c\n": "line 2: 3 fields",
+		"public,orders\n,x\n":    "line 2: empty schema",
+		"ok\n\na.b.c\n":          "line 3:",
 		"ok\n\"unterminated,x\n": "line 2",
 	} {
 		_, err := Parse(strings.NewReader(in))

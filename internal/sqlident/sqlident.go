@@ -21,7 +21,7 @@ func Qualified(schema, name string) string {
 }
 
 // Literal renders s as a string literal. With standard_conforming_strings
-// on (the default since 9.1) backslashes are literal; the E'' form is used
+// on (the default since 9.1) backslashes are literal; the E” form is used
 // when s has one so that the result is right whatever the setting.
 func Literal(s string) string {
 	q := "'" + strings.ReplaceAll(s, "'", "''") + "'"

@@ -1,0 +1,99 @@
+// Package cli is cdcpreflight's command line: Run parses arguments, runs a
+// command and returns the exit code, so that main stays one line and every
+// path is testable without a process.
+package cli
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"strings"
+)
+
+// Version is the tool's version, reported by `version` and in every report.
+const Version = "0.1.0"
+
+// Exit codes: the contract CI gates depend on.
+const (
+	exitOK       = 0 // nothing at or above --fail-on
+	exitFindings = 1 // findings at or above --fail-on
+	exitError    = 2 // the assessment could not be completed
+)
+
+// Env is what a command may touch besides its arguments; tests fake it.
+type Env struct {
+	Stdin          io.Reader
+	Stdout, Stderr io.Writer
+	Getenv         func(string) string
+}
+
+// Run runs cdcpreflight with args (without the program name).
+func Run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	return RunEnv(args, Env{Stdin: stdin, Stdout: stdout, Stderr: stderr, Getenv: os.Getenv})
+}
+
+// RunEnv is Run with an explicit environment.
+func RunEnv(args []string, env Env) int {
+	if env.Getenv == nil {
+		env.Getenv = func(string) string { return "" }
+	}
+	cmd, rest := "check", args
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		if _, known := commands[args[0]]; known {
+			cmd, rest = args[0], args[1:]
+		} else if args[0] == "help" {
+			if len(args) > 1 {
+				return RunEnv([]string{args[1], "--help"}, env)
+			}
+			fmt.Fprint(env.Stdout, usage)
+			return exitOK
+		}
+	} else if len(args) > 0 {
+		switch args[0] {
+		case "-h", "--help":
+			fmt.Fprint(env.Stdout, usage)
+			return exitOK
+		case "--version":
+			cmd, rest = "version", nil
+		}
+	}
+	return commands[cmd](rest, env)
+}
+
+var commands = map[string]func([]string, Env) int{
+	"check":   runCheck,
+	"rules":   runRules,
+	"explain": runExplain,
+	"version": runVersion,
+	"demo":    runDemo,
+}
+
+const usage = `cdcpreflight checks that a PostgreSQL database is ready to be the source of a
+Change Data Capture connector (Streamkap, Debezium, …) and safe to replicate from.
+
+Usage:
+  cdcpreflight [check] [DSN] [flags]   run the checks (the default command)
+  cdcpreflight rules [--format F]      list the rules
+  cdcpreflight explain RULE            show a rule's documentation
+  cdcpreflight demo                    run check against a throwaway local PostgreSQL
+  cdcpreflight version                 print the version
+  cdcpreflight help COMMAND            show a command's flags
+
+Exit codes:
+  0  nothing at or above --fail-on
+  1  findings at or above --fail-on
+  2  the assessment could not be completed (usage, config or input error,
+     no connection, or a rule that could not be judged)
+
+Run 'cdcpreflight check --help' for the check flags.
+`
+
+func runVersion(args []string, env Env) int {
+	if len(args) > 0 {
+		fmt.Fprintf(env.Stderr, "cdcpreflight version: unexpected argument %q\n", args[0])
+		return exitError
+	}
+	fmt.Fprintf(env.Stdout, "cdcpreflight %s (%s, %s/%s)\n", Version, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+	return exitOK
+}
