@@ -115,8 +115,19 @@ func validateSettings(settings map[string]string) error {
 	return nil
 }
 
-// Start creates, configures and starts a new cluster in a fresh temp dir.
-// Stop it with Stop, which also removes the directory.
+// lowerKeys copies settings with lowercase names: parameter names are
+// case-insensitive, and wal_level needs recognising however it is spelled.
+func lowerKeys(settings map[string]string) map[string]string {
+	out := make(map[string]string, len(settings))
+	for k, v := range settings {
+		out[strings.ToLower(k)] = v
+	}
+	return out
+}
+
+// Start creates, configures and starts a new cluster in a fresh temp dir
+// (about 0.5–1.5 s including initdb). Stop it with Stop, which also removes
+// the directory. ctx bounds the start only; the server outlives it.
 func Start(ctx context.Context, opt Options) (_ *Cluster, err error) {
 	binDir := opt.BinDir
 	if binDir == "" {
@@ -133,10 +144,7 @@ func Start(ctx context.Context, opt Options) (_ *Cluster, err error) {
 	if err := validateSettings(opt.Settings); err != nil {
 		return nil, err
 	}
-	settings := maps.Clone(opt.Settings)
-	if settings == nil {
-		settings = map[string]string{}
-	}
+	settings := lowerKeys(opt.Settings)
 	walLevel := opt.WalLevel
 	if v, ok := settings["wal_level"]; ok {
 		walLevel = v // Settings override everything, as documented
@@ -425,7 +433,7 @@ func (c *Cluster) Restart(ctx context.Context, settings map[string]string) error
 	if c.stopped {
 		return errors.New("restart: cluster already stopped")
 	}
-	for k, v := range settings {
+	for k, v := range lowerKeys(settings) {
 		if k == "wal_level" {
 			c.WalLevel = v
 			continue
