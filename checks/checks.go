@@ -13,18 +13,17 @@ import (
 // since is the tool version that introduced the foundation rules.
 const since = "0.1.0"
 
-// All returns every rule in report order. The list is explicit so that a
-// reader sees the whole catalog in one place.
+// All returns every rule in report order: each family file lists its
+// rules explicitly, so a reader sees a family's catalog in one place.
 func All() []rules.Rule {
-	return []rules.Rule{
-		serverVersion(),
-		walLevel(),
-		replicationCapacity(),
-		ssl(),
-		poolerHostname(),
-		replicationConnection(),
-		replicationPrivilege(),
+	var all []rules.Rule
+	for _, family := range [][]rules.Rule{
+		serverRules(), connectionRules(), privilegeRules(), snapshotRules(),
+		publicationRules(), slotRules(), tableRules(),
+	} {
+		all = append(all, family...)
 	}
+	return all
 }
 
 // Registry returns the validated registry of All.

@@ -22,7 +22,7 @@ type ruleCase struct {
 }
 
 // caseFamilies lists every family's cases; TestEveryRuleHasCases reads it.
-var caseFamilies = [][]ruleCase{serverCases, connectionCases, privilegeCases}
+var caseFamilies = [][]ruleCase{serverCases, connectionCases, privilegeCases, snapshotCases, publicationCases, slotCases, tablesCases}
 
 // healthy is a snapshot of a correctly set-up self-hosted PostgreSQL 15.
 func healthy() *facts.Facts {
@@ -33,10 +33,12 @@ func healthy() *facts.Facts {
 		Options: facts.Options{
 			Slot: "streamkap_pgoutput_slot", Publication: "streamkap_pub", SignalSchema: "streamkap",
 			SnapshotMode: "auto", ConnectorUser: "streamkap_user",
+			PeekMaxBacklog: 256 << 20, RetainedWALWarn: 1 << 30,
 		},
-		Connect:  facts.Probe{Attempted: true},
-		Server:   facts.Server{VersionNum: 150018, Version: "15.18"},
-		Settings: facts.Settings{Values: map[string]string{"wal_level": "logical", "max_replication_slots": "10", "max_wal_senders": "10", "ssl": "on"}},
+		Connect: facts.Probe{Attempted: true},
+		Server:  facts.Server{VersionNum: 150018, Version: "15.18"},
+		Settings: facts.Settings{Values: map[string]string{"wal_level": "logical", "max_replication_slots": "10",
+			"max_wal_senders": "10", "ssl": "on", "max_slot_wal_keep_size": "10240", "hot_standby_feedback": "off"}},
 		Platform: facts.Platform{Name: facts.PlatformSelfHosted},
 		Session:  facts.Session{SSL: true, SSLVersion: "TLSv1.3", Cipher: "TLS_AES_256_GCM_SHA384"},
 		Role: facts.Role{Name: "streamkap_user", Exists: true, Replication: true, CanLogin: true,
@@ -44,8 +46,43 @@ func healthy() *facts.Facts {
 		Replication: facts.ReplicationUsage{MaxReplicationSlots: 10, MaxWalSenders: 10, SlotsUsed: 1, WalSendersUsed: 1},
 		ReplProbe: facts.ReplicationProbe{Probe: facts.Probe{Attempted: true}, SystemID: "7301", Timeline: 1,
 			XLogPos: "0/1A2B3C4", DBName: "app"},
+		Privileges: facts.Privileges{
+			DatabaseConnect:   true,
+			Schemas:           []facts.SchemaPrivilege{{Name: "public", Quoted: "public", Exists: true, Usage: true}},
+			DefaultPrivileges: []facts.DefaultPrivilege{{Schema: "public", Owner: "app_owner", Covered: true}},
+		},
+		Tables: facts.Tables{Tables: []facts.Table{
+			healthyTable("customers"),
+			healthyTable("orders"),
+		}},
+		Publication: facts.Publication{Name: "streamkap_pub", Exists: true, Owner: "app_owner",
+			Insert: true, Update: true, Delete: true, Truncate: ptr(true), ViaRoot: ptr(false), TableCount: 3},
+		Slots: facts.Slots{CurrentLSN: "0/3000000", Slots: []facts.Slot{{
+			Name: "streamkap_pgoutput_slot", Plugin: "pgoutput", Type: "logical", Database: "app", InCurrentDatabase: true,
+			RestartLSN: "0/2F00000", ConfirmedFlushLSN: "0/2F80000", RetainedBytes: ptr(int64(1 << 20)), LagBytes: ptr(int64(512 << 10)),
+			WalStatus: "reserved", SafeWalSize: ptr(int64(10 << 30)), TwoPhase: ptr(false),
+		}}},
+		SignalTable: facts.HelperTable{Schema: "streamkap", Name: "streamkap_signal", Quoted: "streamkap.streamkap_signal",
+			SchemaExists: true, Exists: true, Kind: "r",
+			Columns: []facts.Column{
+				{Name: "id", Type: "character varying(255)", NotNull: true},
+				{Name: "type", Type: "character varying(32)", NotNull: true},
+				{Name: "data", Type: "character varying(2000)"},
+			},
+			PrimaryKey: []string{"id"}, SchemaUsage: true, Select: true, Insert: true, Update: true, Published: true},
+		Peek: facts.SlotPeek{Probe: facts.Probe{Attempted: true}},
 	}
 }
+
+// healthyTable is a captured, published table with a primary key that the
+// connector may read.
+func healthyTable(name string) facts.Table {
+	return facts.Table{Schema: "public", Name: name, Quoted: "public." + name, Kind: "r", Persistence: "p",
+		ReplicaIdentity: "d", HasPrimaryKey: true, Owner: "app_owner", Select: true, SchemaUsage: true,
+		Captured: true, Published: true}
+}
+
+func ptr[T any](v T) *T { return &v }
 
 func evalRule(t *testing.T, id string, f *facts.Facts) rules.Result {
 	t.Helper()

@@ -203,3 +203,8 @@ func hbaWord(s string) string {
 	}
 	return s
 }
+
+// connectionRules judge how the connector connects.
+func connectionRules() []rules.Rule {
+	return []rules.Rule{ssl(), poolerHostname(), replicationConnection()}
+}

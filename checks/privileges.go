@@ -57,3 +57,8 @@ already have REPLICATION; on Neon PostgreSQL 14 and 15 it cannot be granted with
 		},
 	}
 }
+
+// privilegeRules judge what the connector role may do.
+func privilegeRules() []rules.Rule {
+	return []rules.Rule{replicationPrivilege()}
+}

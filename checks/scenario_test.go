@@ -278,24 +278,33 @@ func TestScenarioPoolerHostUnreachable(t *testing.T) {
 }
 
 // TestScenarioCoverage: every rule has a passing and a non-passing real
-// scenario above. The list is kept by hand next to the tests it names.
+// scenario. Each family's scenario file keeps its list next to the tests
+// it names.
 func TestScenarioCoverage(t *testing.T) {
-	covered := map[string][2]string{ // rule → {passing scenario, non-passing scenario}
-		"server-version":         {"TestScenarioLogicalWithReplicationUser", "TestScenarioEndOfLife"},
-		"wal-level":              {"TestScenarioLogicalWithReplicationUser", "TestScenarioWalLevelReplica"},
-		"replication-capacity":   {"TestScenarioStreamkapGuide", "TestScenarioSlotsExhausted"},
-		"ssl":                    {"TestScenarioNoTLS", "TestScenarioServerWithoutTLS"},
-		"pooler-hostname":        {"TestScenarioLogicalWithReplicationUser", "TestScenarioPoolerHostUnreachable"},
-		"replication-connection": {"TestScenarioLogicalWithReplicationUser", "TestScenarioPgBouncer"},
-		"replication-privilege":  {"TestScenarioStreamkapGuide", "TestScenarioReplicationOnlyThroughMembership"},
+	covered := map[string][2]string{}
+	for _, family := range []map[string][2]string{coreScenarios, snapshotScenarios, publicationScenarios, slotScenarios, tablesScenarios} {
+		for id, sc := range family {
+			if _, dup := covered[id]; dup {
+				t.Errorf("rule %s listed in two scenario families", id)
+			}
+			covered[id] = sc
+		}
 	}
 	reg, err := checks.Registry()
 	if err != nil {
 		t.Fatal(err)
 	}
-	src, err := os.ReadFile("scenario_test.go")
+	var src strings.Builder
+	files, err := filepath.Glob("scenario*_test.go")
 	if err != nil {
 		t.Fatal(err)
+	}
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		src.Write(data)
 	}
 	for _, id := range reg.IDs() {
 		sc, ok := covered[id]
@@ -304,9 +313,20 @@ func TestScenarioCoverage(t *testing.T) {
 			continue
 		}
 		for _, name := range sc {
-			if !strings.Contains(string(src), "func "+name+"(") {
+			if !strings.Contains(src.String(), "func "+name+"(") {
 				t.Errorf("rule %s: scenario %s does not exist", id, name)
 			}
 		}
 	}
+}
+
+// coreScenarios: rule → {passing scenario, non-passing scenario}.
+var coreScenarios = map[string][2]string{
+	"server-version":         {"TestScenarioLogicalWithReplicationUser", "TestScenarioEndOfLife"},
+	"wal-level":              {"TestScenarioLogicalWithReplicationUser", "TestScenarioWalLevelReplica"},
+	"replication-capacity":   {"TestScenarioStreamkapGuide", "TestScenarioSlotsExhausted"},
+	"ssl":                    {"TestScenarioNoTLS", "TestScenarioServerWithoutTLS"},
+	"pooler-hostname":        {"TestScenarioLogicalWithReplicationUser", "TestScenarioPoolerHostUnreachable"},
+	"replication-connection": {"TestScenarioLogicalWithReplicationUser", "TestScenarioPgBouncer"},
+	"replication-privilege":  {"TestScenarioStreamkapGuide", "TestScenarioReplicationOnlyThroughMembership"},
 }

@@ -145,3 +145,8 @@ func joinText(a, b string) string {
 	}
 	return a + " " + b
 }
+
+// serverRules are the server-wide settings and state.
+func serverRules() []rules.Rule {
+	return []rules.Rule{serverVersion(), walLevel(), replicationCapacity()}
+}

@@ -4,6 +4,7 @@
 package facts
 
 import (
+	"fmt"
 	"time"
 )
 
@@ -31,6 +32,15 @@ type Facts struct {
 	Role        Role             `json:"role"`
 	Replication ReplicationUsage `json:"replication"`
 	ReplProbe   ReplicationProbe `json:"replication_probe"`
+
+	Privileges   Privileges   `json:"privileges"`
+	RoleSettings RoleSettings `json:"role_settings"`
+	Tables       Tables       `json:"tables"`
+	Publication  Publication  `json:"publication"`
+	Slots        Slots        `json:"slots"`
+	SignalTable  HelperTable  `json:"signal_table"`
+	Heartbeat    HelperTable  `json:"heartbeat_table"`
+	Peek         SlotPeek     `json:"slot_peek"`
 }
 
 // Error is a failure recorded as a fact.
@@ -71,7 +81,11 @@ type Options struct {
 	ConnectorUser   string     `json:"connector_user"`
 	Tables          []TableRef `json:"tables,omitempty"` // empty: the default scope
 	SoftDeletes     bool       `json:"soft_deletes,omitempty"`
-	PeekMaxBacklog  int64      `json:"peek_max_backlog,omitempty"`
+	// PeekMaxBacklog: no slot peek when the slot's backlog (bytes of WAL
+	// from restart_lsn) is larger; decoding cost grows with it.
+	PeekMaxBacklog int64 `json:"peek_max_backlog"`
+	// RetainedWALWarn: slots retaining more WAL than this are reported.
+	RetainedWALWarn int64 `json:"retained_wal_warn"`
 }
 
 // TableRef names a captured table, or a whole schema when Table is empty.
@@ -174,4 +188,18 @@ type ReplicationProbe struct {
 	Timeline int    `json:"timeline,omitempty"`
 	XLogPos  string `json:"xlogpos,omitempty"`
 	DBName   string `json:"dbname,omitempty"`
+}
+
+// Bytes renders a byte count for people: 256 MB, 1.5 GB.
+func Bytes(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %cB", float64(n)/float64(div), "KMGTPE"[exp])
 }

@@ -52,6 +52,20 @@ func Gather(ctx context.Context, cfg *pgx.ConnConfig, opt Options) *facts.Facts 
 	if g.t == (Timeouts{}) {
 		g.t = DefaultTimeouts
 	}
+	if f.Options.PeekMaxBacklog == 0 {
+		f.Options.PeekMaxBacklog = DefaultPeekMaxBacklog
+	}
+	if f.Options.RetainedWALWarn == 0 {
+		f.Options.RetainedWALWarn = DefaultRetainedWALWarn
+	}
+	// Notices (the PG 18 peek's "skipped loading publication" WARNING) are
+	// collected only while the peek runs.
+	cfg = cfg.Copy()
+	cfg.OnNotice = func(_ *pgconn.PgConn, n *pgconn.Notice) {
+		if g.notices != nil {
+			*g.notices = append(*g.notices, Redact(n.Severity+": "+n.Message, g.password))
+		}
+	}
 
 	f.Connect.Attempted = true
 	conn, err := pgx.ConnectConfig(ctx, cfg)
@@ -74,6 +88,9 @@ type gatherer struct {
 	f        *facts.Facts
 	password string
 	t        Timeouts
+
+	capturedOIDs []int64   // oids of captured tables, for the default-privileges read
+	notices      *[]string // server notices while collecting, nil otherwise
 }
 
 // fail turns an error into a password-free fact.
@@ -141,6 +158,26 @@ func (g *gatherer) catalog(ctx context.Context, conn *pgx.Conn, host string) {
 	g.f.Session.Err = g.step(ctx, tx, "read session TLS state", g.session)
 	g.f.Role.Err = g.step(ctx, tx, "read connector role", g.role)
 	g.f.Replication.Err = g.step(ctx, tx, "read replication usage", g.replication)
+	g.f.Publication.Err = g.step(ctx, tx, "read the publication", g.publication)
+	g.f.Tables.Err = g.step(ctx, tx, "read tables", g.tables)
+	if g.f.Tables.Err != nil {
+		g.f.Privileges.Err = g.f.Tables.Err
+	} else {
+		g.f.Privileges.Err = g.step(ctx, tx, "read privileges", g.privileges)
+	}
+	g.f.RoleSettings.Err = g.step(ctx, tx, "read role settings", g.roleSettings)
+	g.f.Slots.Err = g.step(ctx, tx, "read replication slots", g.slots)
+	g.f.SignalTable = facts.HelperTable{Schema: g.f.Options.SignalSchema, Name: SignalTableName}
+	g.f.SignalTable.Err = g.step(ctx, tx, "read the signal table", func(ctx context.Context, q pgx.Tx) error {
+		return g.helperTable(ctx, q, &g.f.SignalTable)
+	})
+	if g.f.Options.HeartbeatSchema != "" {
+		g.f.Heartbeat = facts.HelperTable{Schema: g.f.Options.HeartbeatSchema, Name: HeartbeatTableName}
+		g.f.Heartbeat.Err = g.step(ctx, tx, "read the heartbeat table", func(ctx context.Context, q pgx.Tx) error {
+			return g.helperTable(ctx, q, &g.f.Heartbeat)
+		})
+	}
+	g.peek(ctx, tx)
 }
 
 // step runs fn inside a savepoint and returns its failure as a fact.
@@ -171,7 +208,7 @@ func (g *gatherer) server(ctx context.Context, q pgx.Tx) error {
 var settingNames = []string{
 	"wal_level", "max_replication_slots", "max_wal_senders", "max_connections",
 	"max_slot_wal_keep_size", "wal_keep_size", "wal_sender_timeout",
-	"idle_replication_slot_timeout", "hot_standby", "ssl",
+	"idle_replication_slot_timeout", "hot_standby", "hot_standby_feedback", "ssl",
 	"rds.logical_replication", "cloudsql.logical_decoding", "azure.extensions",
 	"neon.timeline_id", "neon.project_id", "neon.endpoint_id",
 }

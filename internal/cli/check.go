@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -49,7 +50,8 @@ type checkFlags struct {
 	slot, publication, signalSchema, heartbeat    string
 	connectorUser, factsIn, factsOut              string
 	outputs, tables                               []string
-	exitZero, noColor                             bool
+	peekMaxBacklog, retainedWALWarn               string
+	exitZero, noColor, softDeletes                bool
 	timeout                                       time.Duration
 }
 
@@ -71,6 +73,9 @@ func newCheckFlags(name string, errOut io.Writer) *checkFlags {
 	fs.StringVar(&c.heartbeat, "heartbeat-schema", "", "schema of the streamkap_heartbeat table, when heartbeats are configured")
 	fs.StringVar(&c.snapshotMode, "snapshot-mode", "auto", "how snapshots run: auto, read-only or signal-table")
 	fs.StringVar(&c.connectorUser, "connector-user", "", "judge this role's privileges instead of the connecting role's")
+	fs.BoolVar(&c.softDeletes, "soft-deletes", false, "the destination keeps deleted rows: every captured table needs REPLICA IDENTITY FULL")
+	fs.StringVar(&c.peekMaxBacklog, "peek-max-backlog", "256MB", "skip the slot peek when the slot is further behind than this")
+	fs.StringVar(&c.retainedWALWarn, "retained-wal-warn", "1GB", "report slots retaining more WAL than this")
 	fs.StringSliceVar(&c.tables, "tables", nil, "captured tables: schema.table or schema, comma-separated (default: all user tables)")
 	fs.StringVar(&c.tablesFile, "tables-file", "", "captured tables from a Streamkap bulk-upload CSV (schema,table rows, no header)")
 	fs.StringVar(&c.factsIn, "facts", "", "judge a facts snapshot (JSON from --save-facts) instead of connecting")
@@ -124,7 +129,7 @@ func (c *checkFlags) resolve(args []string, env Env) (*checkOptions, error) {
 		Timeout: defaultTimeout,
 		Expect: facts.Options{
 			Slot: defaultSlot, Publication: defaultPublication, SignalSchema: defaultSignalSchema,
-			SnapshotMode: "auto",
+			SnapshotMode: "auto", PeekMaxBacklog: gather.DefaultPeekMaxBacklog, RetainedWALWarn: gather.DefaultRetainedWALWarn,
 		},
 	}
 	var file *fileConfig
@@ -166,6 +171,20 @@ func (c *checkFlags) resolve(args []string, env Env) (*checkOptions, error) {
 	set("snapshot-mode", &opt.Expect.SnapshotMode, c.snapshotMode)
 	set("connector-user", &opt.Expect.ConnectorUser, c.connectorUser)
 	set("facts", &opt.FactsIn, c.factsIn)
+	if changed("soft-deletes") {
+		opt.Expect.SoftDeletes = c.softDeletes
+	}
+	for _, sz := range []struct {
+		flag string
+		val  string
+		dst  *int64
+	}{{"peek-max-backlog", c.peekMaxBacklog, &opt.Expect.PeekMaxBacklog}, {"retained-wal-warn", c.retainedWALWarn, &opt.Expect.RetainedWALWarn}} {
+		if changed(sz.flag) {
+			if *sz.dst, err = parseSize(sz.val); err != nil {
+				return nil, fmt.Errorf("--%s: %w", sz.flag, err)
+			}
+		}
+	}
 	set("save-facts", &opt.FactsOut, c.factsOut)
 	if changed("fail-on") {
 		if opt.FailOn, err = parseFailOn(c.failOn); err != nil {
@@ -224,6 +243,19 @@ func (opt *checkOptions) applyFile(path string, f *fileConfig, reg *rules.Regist
 	setIf(&opt.Expect.HeartbeatSchema, f.HeartbeatSchema)
 	setIf(&opt.Expect.SnapshotMode, f.SnapshotMode)
 	setIf(&opt.Expect.ConnectorUser, f.ConnectorUser)
+	if f.SoftDeletes != nil {
+		opt.Expect.SoftDeletes = *f.SoftDeletes
+	}
+	if f.PeekMaxBacklog != "" {
+		if opt.Expect.PeekMaxBacklog, err = parseSize(f.PeekMaxBacklog); err != nil {
+			return fmt.Errorf("config %s: peek_max_backlog: %w", path, err)
+		}
+	}
+	if f.RetainedWALWarn != "" {
+		if opt.Expect.RetainedWALWarn, err = parseSize(f.RetainedWALWarn); err != nil {
+			return fmt.Errorf("config %s: retained_wal_warn: %w", path, err)
+		}
+	}
 	if f.FailOn != "" {
 		if opt.FailOn, err = parseFailOn(f.FailOn); err != nil {
 			return fmt.Errorf("config %s: fail_on: %w", path, err)
@@ -349,4 +381,25 @@ func writeJSONFile(path string, v any) error {
 		return err
 	}
 	return os.WriteFile(path, append(data, '\n'), 0o600)
+}
+
+// parseSize reads a byte size: 1048576, 512kB, 256MB, 1GB, 2TB (powers of
+// 1024, as PostgreSQL's memory units are).
+func parseSize(s string) (int64, error) {
+	t := strings.TrimSpace(s)
+	mult := int64(1)
+	for _, u := range []struct {
+		suffix string
+		mult   int64
+	}{{"TB", 1 << 40}, {"GB", 1 << 30}, {"MB", 1 << 20}, {"KB", 1 << 10}, {"B", 1}} {
+		if rest, ok := strings.CutSuffix(strings.ToUpper(t), u.suffix); ok {
+			t, mult = strings.TrimSpace(rest), u.mult
+			break
+		}
+	}
+	n, err := strconv.ParseInt(t, 10, 64)
+	if err != nil || n < 0 || n > (1<<62)/mult {
+		return 0, fmt.Errorf("%q is not a size (e.g. 256MB, 1GB)", s)
+	}
+	return n * mult, nil
 }

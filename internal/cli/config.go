@@ -25,6 +25,9 @@ type fileConfig struct {
 	HeartbeatSchema string                    `yaml:"heartbeat_schema"`
 	SnapshotMode    string                    `yaml:"snapshot_mode"`
 	ConnectorUser   string                    `yaml:"connector_user"`
+	SoftDeletes     *bool                     `yaml:"soft_deletes"`
+	PeekMaxBacklog  string                    `yaml:"peek_max_backlog"`
+	RetainedWALWarn string                    `yaml:"retained_wal_warn"`
 	Tables          []string                  `yaml:"tables"`
 	TablesFile      string                    `yaml:"tables_file"`
 	FailOn          string                    `yaml:"fail_on"`

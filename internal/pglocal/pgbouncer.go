@@ -88,7 +88,10 @@ func StartPgBouncer(ctx context.Context, c *Cluster, users map[string]string, lo
 	if err := r.writeFile(filepath.Join(dir, "userlist.txt"), authFile(users), 0o600); err != nil {
 		return nil, err
 	}
-	if b.logFile, err = os.OpenFile(b.LogFile, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644); err != nil {
+	// pgbouncer writes its log through the inherited stdout/stderr (logfile
+	// is empty in the ini), and only we read the file, so 0600 suffices even
+	// when pgbouncer runs as the service user.
+	if b.logFile, err = os.OpenFile(b.LogFile, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600); err != nil {
 		return nil, fmt.Errorf("create pgbouncer log: %w", err)
 	}
 	var logOut io.Writer = b.logFile
@@ -96,7 +99,7 @@ func StartPgBouncer(ctx context.Context, c *Cluster, users map[string]string, lo
 		logOut = io.MultiWriter(b.logFile, log)
 	}
 	for attempt := 1; ; attempt++ {
-		if b.Port, err = freePort(); err != nil {
+		if b.Port, err = freePort(ctx); err != nil {
 			return nil, err
 		}
 		err = b.start(ctx, c, pidFile, logOut)
@@ -167,25 +170,28 @@ func (b *PgBouncer) start(ctx context.Context, c *Cluster, pidFile string, out i
 	}
 	exited := make(chan struct{})
 	go func() {
-		cmd.Wait()
+		_ = cmd.Wait() // the outcome is read from cmd.ProcessState
 		close(exited)
 	}()
 	b.cmd, b.exited = cmd, exited
-	if err := os.WriteFile(pidFile, []byte(strconv.Itoa(cmd.Process.Pid)+"\n"), 0o644); err != nil {
+	// Only the watchdog, which runs as us, reads the pid file.
+	if err := os.WriteFile(pidFile, []byte(strconv.Itoa(cmd.Process.Pid)+"\n"), 0o600); err != nil {
 		return fmt.Errorf("write pgbouncer pid file: %w", err)
 	}
 
 	addr := net.JoinHostPort(b.Host, strconv.Itoa(b.Port))
 	deadline := time.Now().Add(15 * time.Second)
+	dialer := &net.Dialer{Timeout: time.Second}
 	for {
-		conn, err := net.DialTimeout("tcp", addr, time.Second)
+		conn, err := dialer.DialContext(ctx, "tcp", addr)
 		if err == nil {
-			conn.Close()
+			_ = conn.Close() // only probing that it accepts connections
 			return nil
 		}
 		select {
 		case <-exited:
-			os.Remove(pidFile)
+			_ = os.Remove(pidFile) // best effort; the directory goes on Stop
+
 			logText, _ := readFrom(b.LogFile, logStart)
 			err := fmt.Errorf("pgbouncer exited during startup (%v)%s", cmd.ProcessState, formatTail(b.LogFile, logText))
 			if isAddrInUse(string(logText)) {
@@ -218,19 +224,22 @@ func (b *PgBouncer) Stop() error {
 		default:
 			// Signalling our own child is safe from pid reuse until Wait
 			// has reaped it.
-			b.cmd.Process.Signal(syscall.SIGTERM)
+			// An error means it has just exited, which <-b.exited sees.
+			_ = b.cmd.Process.Signal(syscall.SIGTERM)
 			select {
 			case <-b.exited:
 			case <-time.After(10 * time.Second):
-				b.cmd.Process.Kill()
+				_ = b.cmd.Process.Kill() // as above
+
 				<-b.exited
 				errs = append(errs, errors.New("pgbouncer ignored SIGTERM for 10s; killed"))
 			}
 		}
-		os.Remove(filepath.Join(b.Dir, "pgbouncer.pid"))
+		// Best effort: RemoveAll below reports a real failure.
+		_ = os.Remove(filepath.Join(b.Dir, "pgbouncer.pid"))
 	}
 	if b.logFile != nil {
-		b.logFile.Close()
+		_ = b.logFile.Close() // write-only log; nothing left to flush
 	}
 	if err := os.RemoveAll(b.Dir); err != nil {
 		errs = append(errs, fmt.Errorf("remove %s: %w", b.Dir, err))

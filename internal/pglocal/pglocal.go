@@ -208,7 +208,7 @@ func Start(ctx context.Context, opt Options) (_ *Cluster, err error) {
 		c.tail = startTailer(c.LogFile, opt.Log)
 	}
 	for attempt := 1; ; attempt++ {
-		if c.Port, err = freePort(); err != nil {
+		if c.Port, err = freePort(ctx); err != nil {
 			return nil, err
 		}
 		err = c.startServer(ctx)

@@ -24,7 +24,7 @@ const serviceUser = "postgres"
 // ourselves".
 type osUser struct {
 	name     string
-	uid, gid int
+	uid, gid uint32
 }
 
 func lookupServiceUser() (*osUser, error) {
@@ -35,12 +35,14 @@ func lookupServiceUser() (*osUser, error) {
 	if err != nil {
 		return nil, fmt.Errorf("running as root, and PostgreSQL refuses to run as root, but OS user %q cannot be found (%w): create it (e.g. useradd --system %s) or run as a non-root user", serviceUser, err, serviceUser)
 	}
-	uid, err1 := strconv.Atoi(u.Uid)
-	gid, err2 := strconv.Atoi(u.Gid)
+	// Unix uids and gids are 32-bit; parsing at that size rejects anything
+	// that would not survive the conversion for syscall.Credential.
+	uid, err1 := strconv.ParseUint(u.Uid, 10, 32)
+	gid, err2 := strconv.ParseUint(u.Gid, 10, 32)
 	if err := errors.Join(err1, err2); err != nil {
-		return nil, fmt.Errorf("OS user %q: non-numeric uid/gid: %w", serviceUser, err)
+		return nil, fmt.Errorf("OS user %q: uid/gid is not a 32-bit unsigned number: %w", serviceUser, err)
 	}
-	return &osUser{name: serviceUser, uid: uid, gid: gid}, nil
+	return &osUser{name: serviceUser, uid: uint32(uid), gid: uint32(gid)}, nil
 }
 
 // runner starts external programs with a controlled environment, as the
@@ -94,11 +96,12 @@ func (r *runner) command(ctx context.Context, path string, args ...string) *exec
 	return r.setup(exec.CommandContext(ctx, path, args...), false)
 }
 
-// daemon builds a command for a server that must outlive any request context.
-// It gets its own process group so a terminal's Ctrl-C reaches only us; the
-// reaper then shuts it down in order.
+// daemon builds a command for a server that must outlive any request context
+// (hence context.Background: it is stopped by Stop or the reaper, never by a
+// context). It gets its own process group so a terminal's Ctrl-C reaches only
+// us; the reaper then shuts it down in order.
 func (r *runner) daemon(path string, args ...string) *exec.Cmd {
-	return r.setup(exec.Command(path, args...), true)
+	return r.setup(exec.CommandContext(context.Background(), path, args...), true)
 }
 
 func (r *runner) setup(cmd *exec.Cmd, newGroup bool) *exec.Cmd {
@@ -129,7 +132,7 @@ func (r *runner) chown(path string) error {
 	if r.user == nil {
 		return nil
 	}
-	if err := os.Chown(path, r.user.uid, r.user.gid); err != nil {
+	if err := os.Chown(path, int(r.user.uid), int(r.user.gid)); err != nil {
 		return fmt.Errorf("chown %s to %s: %w", path, r.user.name, err)
 	}
 	return nil
@@ -161,7 +164,7 @@ func (r *runner) makeTempDir(pattern string) (string, error) {
 		return "", fmt.Errorf("create temp dir: %w", err)
 	}
 	if err := r.chown(dir); err != nil {
-		os.RemoveAll(dir)
+		_ = os.RemoveAll(dir) // best effort; the chown error is what matters
 		return "", err
 	}
 	return dir, nil
@@ -187,8 +190,9 @@ func worldTraversable(dir string) bool {
 
 // freePort asks the kernel for an unused TCP port. Someone else may grab it
 // before the server binds, so callers retry on "address in use".
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+func freePort(ctx context.Context) (int, error) {
+	var lc net.ListenConfig
+	l, err := lc.Listen(ctx, "tcp", "127.0.0.1:0")
 	if err != nil {
 		return 0, fmt.Errorf("find a free TCP port: %w", err)
 	}
@@ -267,7 +271,7 @@ func startTailer(path string, w io.Writer) *tailer {
 		var f *os.File
 		defer func() {
 			if f != nil {
-				f.Close()
+				_ = f.Close() // read-only
 			}
 		}()
 		drain := func() {
@@ -275,7 +279,9 @@ func startTailer(path string, w io.Writer) *tailer {
 				f, _ = os.Open(path) // may not exist yet
 			}
 			if f != nil {
-				io.Copy(w, f)
+				// Best effort: a failed read is retried on the next tick,
+				// and a failing w must not stop the server.
+				_, _ = io.Copy(w, f)
 			}
 		}
 		tick := time.NewTicker(200 * time.Millisecond)
@@ -337,15 +343,17 @@ func startReaper(pidFile, signal, dir string) (*reaper, error) {
 	if err != nil {
 		return nil, fmt.Errorf("start cleanup watchdog: %w", err)
 	}
-	cmd := exec.Command(sh, "-c", reaperScript, "cdcpf-reaper", pidFile, signal, dir)
+	// context.Background: the watchdog must outlive every context, it is
+	// ended by release or by our exit closing its stdin.
+	cmd := exec.CommandContext(context.Background(), sh, "-c", reaperScript, "cdcpf-reaper", pidFile, signal, dir)
 	cmd.Stdin = pr
 	cmd.Dir = "/"
 	// Own process group: a terminal's Ctrl-C must kill us, not the watchdog.
 	cmd.SysProcAttr = sysProcAttr(nil, true)
 	err = cmd.Start()
-	pr.Close()
+	_ = pr.Close() // the child has its own copy now (or failed to start)
 	if err != nil {
-		pw.Close()
+		_ = pw.Close() // nothing reads it; the start error is what matters
 		return nil, fmt.Errorf("start cleanup watchdog: %w", err)
 	}
 	return &reaper{w: pw, cmd: cmd}, nil
@@ -356,6 +364,8 @@ func (r *reaper) release() {
 	if r == nil {
 		return
 	}
-	r.w.Close()
-	r.cmd.Wait()
+	_ = r.w.Close()
+	// The script always exits 0; an error here only means it was killed,
+	// and it has no other result to report.
+	_ = r.cmd.Wait()
 }

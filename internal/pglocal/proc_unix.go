@@ -9,7 +9,7 @@ import "syscall"
 func sysProcAttr(u *osUser, newGroup bool) *syscall.SysProcAttr {
 	a := &syscall.SysProcAttr{Setpgid: newGroup}
 	if u != nil {
-		a.Credential = &syscall.Credential{Uid: uint32(u.uid), Gid: uint32(u.gid)}
+		a.Credential = &syscall.Credential{Uid: u.uid, Gid: u.gid}
 	}
 	return a
 }

@@ -61,7 +61,7 @@ func TestReaperCleansUpAfterCrash(t *testing.T) {
 			return
 		}
 		if time.Now().After(deadline) {
-			syscall.Kill(pid, syscall.SIGQUIT)
+			_ = syscall.Kill(pid, syscall.SIGQUIT) // best-effort cleanup before failing
 			os.RemoveAll(dir)
 			t.Fatalf("30s after the owner exited: postmaster %d alive=%v, %s stat=%v", pid, alive, dir, statErr)
 		}

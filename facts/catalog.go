@@ -1,0 +1,191 @@
+package facts
+
+import "time"
+
+// Privileges of the connector role that are not per table.
+type Privileges struct {
+	DatabaseConnect bool `json:"database_connect"`
+	// Schemas holding captured tables, or named in the capture scope.
+	Schemas []SchemaPrivilege `json:"schemas,omitempty"`
+	// DefaultPrivileges: per captured schema and each role owning tables
+	// in it, whether tables that role creates later will be readable.
+	DefaultPrivileges []DefaultPrivilege `json:"default_privileges,omitempty"`
+	Err               *Error             `json:"error,omitempty"`
+}
+
+// SchemaPrivilege is USAGE on one schema.
+type SchemaPrivilege struct {
+	Name   string `json:"name"`
+	Quoted string `json:"quoted"`
+	Exists bool   `json:"exists"`
+	Usage  bool   `json:"usage"`
+}
+
+// DefaultPrivilege says whether ALTER DEFAULT PRIVILEGES covers future
+// tables created by Owner in Schema for the connector.
+type DefaultPrivilege struct {
+	Schema  string `json:"schema"` // quoted
+	Owner   string `json:"owner"`  // quoted
+	Covered bool   `json:"covered"`
+}
+
+// RoleSettings are per-role and per-database settings (pg_db_role_setting)
+// that apply to the connector's sessions.
+type RoleSettings struct {
+	Settings []RoleSetting `json:"settings,omitempty"`
+	Err      *Error        `json:"error,omitempty"`
+}
+
+// RoleSetting is one ALTER ROLE/DATABASE … SET.
+type RoleSetting struct {
+	Scope string `json:"scope"` // "role", "database" or "role in database"
+	Name  string `json:"name"`
+	Value string `json:"value"`
+}
+
+// Tables are the captured tables, the published ones, and the partitions
+// of either: one set-based read, whatever the number of tables.
+type Tables struct {
+	// Listed is true when the scope came from --tables, a tables file or
+	// config; false for the default scope (every user table).
+	Listed  bool       `json:"listed"`
+	Tables  []Table    `json:"tables"`
+	Missing []TableRef `json:"missing,omitempty"` // listed, not found
+	Err     *Error     `json:"error,omitempty"`
+}
+
+// Table is one relation as the rules see it.
+type Table struct {
+	Schema string `json:"schema"`
+	Name   string `json:"name"`
+	Quoted string `json:"quoted"` // schema.name as quote_ident renders them
+	// Kind is pg_class.relkind: r table, p partitioned, v view, m matview, f foreign.
+	Kind        string `json:"kind"`
+	Persistence string `json:"persistence"` // p permanent, u unlogged
+	// ReplicaIdentity is pg_class.relreplident: d default, n nothing, f full, i index.
+	ReplicaIdentity string `json:"replica_identity"`
+	HasPrimaryKey   bool   `json:"has_primary_key"`
+	// IdentityIndex: a valid index is marked REPLICA IDENTITY (relreplident i).
+	IdentityIndex bool   `json:"identity_index"`
+	Owner         string `json:"owner"` // quoted
+	// OwnedByConnector: the connector role has the owner's privileges.
+	OwnedByConnector bool     `json:"owned_by_connector"`
+	RLS              bool     `json:"rls"`
+	ForceRLS         bool     `json:"force_rls"`
+	PartitionOf      string   `json:"partition_of,omitempty"` // quoted root, for partitions of tables in scope
+	Generated        []string `json:"generated_columns,omitempty"`
+	Select           bool     `json:"select"`       // the connector may SELECT it
+	SchemaUsage      bool     `json:"schema_usage"` // …and use its schema
+	Captured         bool     `json:"captured"`
+	Published        bool     `json:"published"` // listed by pg_publication_tables for the publication
+	RowFilter        bool     `json:"row_filter,omitempty"`
+	ColumnList       bool     `json:"column_list,omitempty"`
+}
+
+// UsableIdentity reports whether UPDATE and DELETE can be published.
+func (t Table) UsableIdentity() bool {
+	switch t.ReplicaIdentity {
+	case "f":
+		return true
+	case "i":
+		return t.IdentityIndex
+	case "d":
+		return t.HasPrimaryKey
+	}
+	return false
+}
+
+// Publication is the connector's publication.
+type Publication struct {
+	Name      string `json:"name"`
+	Exists    bool   `json:"exists"`
+	Owner     string `json:"owner,omitempty"`
+	AllTables bool   `json:"all_tables"`
+	Insert    bool   `json:"insert"`
+	Update    bool   `json:"update"`
+	Delete    bool   `json:"delete"`
+	Truncate  *bool  `json:"truncate,omitempty"` // 11+
+	ViaRoot   *bool  `json:"via_root,omitempty"` // 13+: publish_via_partition_root
+	// GeneratedColumns is publish_generated_columns on 18+ ("none" or "stored").
+	GeneratedColumns string   `json:"generated_columns,omitempty"`
+	Schemas          []string `json:"schemas,omitempty"` // 15+: FOR TABLES IN SCHEMA, quoted
+	TableCount       int      `json:"table_count"`       // rows in pg_publication_tables
+	Err              *Error   `json:"error,omitempty"`
+}
+
+// Slots are every replication slot of the cluster.
+type Slots struct {
+	Slots      []Slot `json:"slots"`
+	CurrentLSN string `json:"current_lsn,omitempty"`
+	Err        *Error `json:"error,omitempty"`
+}
+
+// Find returns the slot named name.
+func (s Slots) Find(name string) (Slot, bool) {
+	for _, sl := range s.Slots {
+		if sl.Name == name {
+			return sl, true
+		}
+	}
+	return Slot{}, false
+}
+
+// Slot is a pg_replication_slots row; pointer fields are nil on versions
+// that lack the column.
+type Slot struct {
+	Name              string `json:"name"`
+	Plugin            string `json:"plugin,omitempty"`
+	Type              string `json:"type"` // logical or physical
+	Database          string `json:"database,omitempty"`
+	InCurrentDatabase bool   `json:"in_current_database"`
+	Temporary         bool   `json:"temporary"`
+	Active            bool   `json:"active"`
+	ActivePID         int    `json:"active_pid,omitempty"`
+	RestartLSN        string `json:"restart_lsn,omitempty"`
+	ConfirmedFlushLSN string `json:"confirmed_flush_lsn,omitempty"`
+	// RetainedBytes is WAL kept for the slot: current LSN − restart_lsn.
+	RetainedBytes *int64 `json:"retained_bytes,omitempty"`
+	// LagBytes is WAL not yet confirmed: current LSN − confirmed_flush_lsn.
+	LagBytes           *int64     `json:"lag_bytes,omitempty"`
+	WalStatus          string     `json:"wal_status,omitempty"`    // 13+
+	SafeWalSize        *int64     `json:"safe_wal_size,omitempty"` // 13+
+	TwoPhase           *bool      `json:"two_phase,omitempty"`     // 14+
+	Conflicting        *bool      `json:"conflicting,omitempty"`   // 16+
+	InvalidationReason string     `json:"invalidation_reason,omitempty"`
+	InactiveSince      *time.Time `json:"inactive_since,omitempty"` // 17+
+	Failover           *bool      `json:"failover,omitempty"`       // 17+
+}
+
+// HelperTable is the signal or heartbeat table the connector writes to.
+type HelperTable struct {
+	Schema       string   `json:"schema"`
+	Name         string   `json:"name"`
+	Quoted       string   `json:"quoted"`
+	SchemaExists bool     `json:"schema_exists"`
+	Exists       bool     `json:"exists"`
+	Kind         string   `json:"kind,omitempty"`
+	Columns      []Column `json:"columns,omitempty"`
+	PrimaryKey   []string `json:"primary_key,omitempty"`
+	SchemaUsage  bool     `json:"schema_usage"`
+	Select       bool     `json:"select"`
+	Insert       bool     `json:"insert"`
+	Update       bool     `json:"update"`
+	Published    bool     `json:"published"`
+	Err          *Error   `json:"error,omitempty"`
+}
+
+// Column is one column of a helper table.
+type Column struct {
+	Name    string `json:"name"`
+	Type    string `json:"type"` // format_type: "character varying(255)"
+	NotNull bool   `json:"not_null"`
+}
+
+// SlotPeek is the bounded peek at the connector's slot. SkipReason says
+// why it was not attempted: peeking must never get in the connector's way.
+type SlotPeek struct {
+	Probe
+	SkipReason string   `json:"skip_reason,omitempty"`
+	Changes    int      `json:"changes"`
+	Notices    []string `json:"notices,omitempty"` // server WARNINGs during the peek (PG 18: missing publication)
+}

@@ -1,0 +1,331 @@
+package gather
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/cdcpreflight/cdcpreflight/facts"
+)
+
+// Catalog reads for the rule catalog. Each is one set-based query (or a
+// fixed handful) whatever the number of tables, and branches on
+// server_version_num for columns that not every major has.
+
+// Names of the helper tables Streamkap recognises; it ignores any other name.
+const (
+	SignalTableName    = "streamkap_signal"
+	HeartbeatTableName = "streamkap_heartbeat"
+)
+
+// roleCTE resolves the connector role once; a missing role makes every
+// privilege function below NULL, which reads as "no privilege".
+const roleCTE = `role AS (SELECT (SELECT oid FROM pg_roles WHERE rolname = $1) AS oid)`
+
+func (g *gatherer) ver() int { return g.f.Server.VersionNum }
+
+// tables reads the captured tables, the published ones and the partitions
+// of both, in one query.
+func (g *gatherer) tables(ctx context.Context, q pgx.Tx) error {
+	o := g.f.Options
+	t := &g.f.Tables
+	t.Listed = len(o.Tables) > 0
+	reqSchemas, reqTables := make([]string, len(o.Tables)), make([]string, len(o.Tables))
+	for i, r := range o.Tables {
+		reqSchemas[i], reqTables[i] = r.Schema, r.Table
+	}
+	excluded := []string{o.SignalSchema}
+	if o.HeartbeatSchema != "" {
+		excluded = append(excluded, o.HeartbeatSchema)
+	}
+	generated := `'{}'::text[]`
+	if g.ver() >= 120000 {
+		generated = `array(SELECT a.attname::text FROM pg_attribute a
+			WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated <> '' ORDER BY a.attnum)`
+	}
+	filters := `false, false`
+	if g.ver() >= 150000 {
+		filters = `EXISTS (SELECT 1 FROM pg_publication_rel pr JOIN pg_publication p ON p.oid = pr.prpubid
+				WHERE p.pubname = $4 AND pr.prrelid = c.oid AND pr.prqual IS NOT NULL),
+			EXISTS (SELECT 1 FROM pg_publication_rel pr JOIN pg_publication p ON p.oid = pr.prpubid
+				WHERE p.pubname = $4 AND pr.prrelid = c.oid AND pr.prattrs IS NOT NULL)`
+	}
+	sql := `WITH RECURSIVE ` + roleCTE + `,
+req AS (SELECT * FROM unnest($2::text[], $3::text[]) AS r(nsp, rel)),
+pub AS (SELECT DISTINCT schemaname::text AS nsp, tablename::text AS rel FROM pg_publication_tables WHERE pubname = $4),
+base AS (
+	SELECT c.oid,
+		CASE WHEN $5 THEN EXISTS (SELECT 1 FROM req WHERE req.nsp = n.nspname
+				AND (req.rel = c.relname OR (req.rel = '' AND c.relkind IN ('r','p') AND NOT c.relispartition)))
+			ELSE c.relkind IN ('r','p') AND NOT c.relispartition AND c.relpersistence <> 't'
+				AND n.nspname <> ALL ($6::text[]) AND n.nspname NOT LIKE 'pg\_%' AND n.nspname <> 'information_schema'
+		END AS captured,
+		EXISTS (SELECT 1 FROM pub WHERE pub.nsp = n.nspname AND pub.rel = c.relname) AS published
+	FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+	WHERE c.relkind IN ('r','p','v','m','f')
+),
+scoped AS (SELECT * FROM base WHERE captured OR published),
+tree AS (
+	SELECT i.inhrelid AS oid, s.oid AS root
+	FROM scoped s JOIN pg_class pc ON pc.oid = s.oid AND pc.relkind = 'p' JOIN pg_inherits i ON i.inhparent = s.oid
+	UNION
+	SELECT i.inhrelid, t.root FROM tree t JOIN pg_inherits i ON i.inhparent = t.oid
+),
+rels AS (
+	SELECT oid, captured, published, NULL::oid AS root FROM scoped
+	UNION ALL
+	SELECT DISTINCT ON (t.oid) t.oid, false, false, t.root FROM tree t
+	WHERE NOT EXISTS (SELECT 1 FROM scoped s WHERE s.oid = t.oid)
+)
+SELECT c.oid::int8, n.nspname::text, c.relname::text, quote_ident(n.nspname) || '.' || quote_ident(c.relname),
+	c.relkind::text, c.relpersistence::text, c.relreplident::text,
+	EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND i.indisprimary),
+	EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND i.indisreplident AND i.indisvalid),
+	quote_ident(pg_get_userbyid(c.relowner)),
+	coalesce(pg_has_role(role.oid, c.relowner, 'USAGE'), false),
+	c.relrowsecurity, c.relforcerowsecurity,
+	coalesce((SELECT quote_ident(rn.nspname) || '.' || quote_ident(rc.relname)
+		FROM pg_class rc JOIN pg_namespace rn ON rn.oid = rc.relnamespace WHERE rc.oid = r.root), ''),
+	` + generated + `,
+	coalesce(has_table_privilege(role.oid, c.oid, 'SELECT'), false),
+	coalesce(has_schema_privilege(role.oid, n.oid, 'USAGE'), false),
+	r.captured, r.published,
+	` + filters + `
+FROM rels r JOIN pg_class c ON c.oid = r.oid JOIN pg_namespace n ON n.oid = c.relnamespace CROSS JOIN role
+ORDER BY 2, 3`
+	rows, err := q.Query(ctx, sql, o.ConnectorUser, reqSchemas, reqTables, o.Publication, t.Listed, excluded)
+	if err != nil {
+		return err
+	}
+	var oid int64
+	var tb facts.Table
+	_, err = pgx.ForEachRow(rows, []any{&oid, &tb.Schema, &tb.Name, &tb.Quoted, &tb.Kind, &tb.Persistence, &tb.ReplicaIdentity,
+		&tb.HasPrimaryKey, &tb.IdentityIndex, &tb.Owner, &tb.OwnedByConnector, &tb.RLS, &tb.ForceRLS, &tb.PartitionOf,
+		&tb.Generated, &tb.Select, &tb.SchemaUsage, &tb.Captured, &tb.Published, &tb.RowFilter, &tb.ColumnList,
+	}, func() error {
+		if len(tb.Generated) == 0 {
+			tb.Generated = nil
+		}
+		t.Tables = append(t.Tables, tb)
+		if tb.Captured {
+			g.capturedOIDs = append(g.capturedOIDs, oid)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, r := range o.Tables {
+		if r.Table != "" && !slices.ContainsFunc(t.Tables, func(x facts.Table) bool {
+			return x.Captured && x.Schema == r.Schema && x.Name == r.Table
+		}) {
+			t.Missing = append(t.Missing, r)
+		}
+	}
+	return nil
+}
+
+// privileges reads CONNECT, USAGE on the captured schemas, and default
+// privileges per captured schema and table owner.
+func (g *gatherer) privileges(ctx context.Context, q pgx.Tx) error {
+	o := g.f.Options
+	p := &g.f.Privileges
+	err := q.QueryRow(ctx, `WITH `+roleCTE+`
+SELECT coalesce(has_database_privilege(role.oid, d.oid, 'CONNECT'), false)
+FROM pg_database d CROSS JOIN role WHERE d.datname = current_database()`, o.ConnectorUser).Scan(&p.DatabaseConnect)
+	if err != nil {
+		return err
+	}
+	var schemas []string
+	for _, r := range o.Tables {
+		schemas = append(schemas, r.Schema)
+	}
+	for _, t := range g.f.Tables.Tables {
+		if t.Captured {
+			schemas = append(schemas, t.Schema)
+		}
+	}
+	slices.Sort(schemas)
+	schemas = slices.Compact(schemas)
+	rows, err := q.Query(ctx, `WITH `+roleCTE+`
+SELECT s.name, quote_ident(s.name), n.oid IS NOT NULL, coalesce(has_schema_privilege(role.oid, n.oid, 'USAGE'), false)
+FROM unnest($2::text[]) AS s(name) LEFT JOIN pg_namespace n ON n.nspname = s.name CROSS JOIN role
+ORDER BY 1`, o.ConnectorUser, schemas)
+	if err != nil {
+		return err
+	}
+	var sp facts.SchemaPrivilege
+	if _, err := pgx.ForEachRow(rows, []any{&sp.Name, &sp.Quoted, &sp.Exists, &sp.Usage}, func() error {
+		p.Schemas = append(p.Schemas, sp)
+		return nil
+	}); err != nil {
+		return err
+	}
+	// A default ACL entry applies to objects its role creates, in one
+	// schema or (namespace 0) everywhere; ownership gives all privileges.
+	rows, err = q.Query(ctx, `WITH `+roleCTE+`,
+own AS (SELECT DISTINCT c.relnamespace AS nsp, c.relowner AS owner FROM pg_class c WHERE c.oid = ANY ($2::int8[]::oid[]))
+SELECT quote_ident(n.nspname), quote_ident(pg_get_userbyid(own.owner)),
+	coalesce(pg_has_role(role.oid, own.owner, 'USAGE'), false) OR EXISTS (
+		SELECT 1 FROM pg_default_acl d, aclexplode(d.defaclacl) a
+		WHERE d.defaclrole = own.owner AND d.defaclobjtype = 'r' AND d.defaclnamespace IN (own.nsp, 0)
+			AND a.privilege_type = 'SELECT'
+			AND (a.grantee = 0 OR coalesce(pg_has_role(role.oid, a.grantee, 'USAGE'), false)))
+FROM own JOIN pg_namespace n ON n.oid = own.nsp CROSS JOIN role
+ORDER BY 1, 2`, o.ConnectorUser, g.capturedOIDs)
+	if err != nil {
+		return err
+	}
+	var dp facts.DefaultPrivilege
+	_, err = pgx.ForEachRow(rows, []any{&dp.Schema, &dp.Owner, &dp.Covered}, func() error {
+		p.DefaultPrivileges = append(p.DefaultPrivileges, dp)
+		return nil
+	})
+	return err
+}
+
+// roleSettings reads ALTER ROLE / ALTER DATABASE … SET values that apply to
+// the connector's sessions: they are not inherited through membership.
+func (g *gatherer) roleSettings(ctx context.Context, q pgx.Tx) error {
+	rows, err := q.Query(ctx, `WITH `+roleCTE+`
+SELECT CASE WHEN s.setrole = 0 THEN 'database' WHEN s.setdatabase = 0 THEN 'role' ELSE 'role in database' END,
+	split_part(cfg, '=', 1), substr(cfg, length(split_part(cfg, '=', 1)) + 2)
+FROM pg_db_role_setting s CROSS JOIN role, unnest(s.setconfig) AS cfg
+WHERE s.setrole IN (0, role.oid)
+	AND s.setdatabase IN (0, (SELECT oid FROM pg_database WHERE datname = current_database()))
+	AND NOT (s.setrole = 0 AND s.setdatabase = 0)
+ORDER BY 1, 2`, g.f.Options.ConnectorUser)
+	if err != nil {
+		return err
+	}
+	var rs facts.RoleSetting
+	_, err = pgx.ForEachRow(rows, []any{&rs.Scope, &rs.Name, &rs.Value}, func() error {
+		g.f.RoleSettings.Settings = append(g.f.RoleSettings.Settings, rs)
+		return nil
+	})
+	return err
+}
+
+func (g *gatherer) publication(ctx context.Context, q pgx.Tx) error {
+	p := &g.f.Publication
+	p.Name = g.f.Options.Publication
+	truncate, viaRoot, gencols, schemas := `NULL::bool`, `NULL::bool`, `''`, `'{}'::text[]`
+	if g.ver() >= 110000 {
+		truncate = `p.pubtruncate`
+	}
+	if g.ver() >= 130000 {
+		viaRoot = `p.pubviaroot`
+	}
+	if g.ver() >= 180000 {
+		gencols = `CASE p.pubgencols WHEN 's' THEN 'stored' WHEN 'n' THEN 'none' ELSE p.pubgencols::text END`
+	}
+	if g.ver() >= 150000 {
+		schemas = `array(SELECT quote_ident(n.nspname) FROM pg_publication_namespace pn
+			JOIN pg_namespace n ON n.oid = pn.pnnspid WHERE pn.pnpubid = p.oid ORDER BY 1)`
+	}
+	err := q.QueryRow(ctx, `SELECT p.puballtables, p.pubinsert, p.pubupdate, p.pubdelete,
+	quote_ident(pg_get_userbyid(p.pubowner)), `+truncate+`, `+viaRoot+`, `+gencols+`, `+schemas+`,
+	(SELECT count(*) FROM pg_publication_tables pt WHERE pt.pubname = p.pubname)::int
+FROM pg_publication p WHERE p.pubname = $1`, p.Name).Scan(&p.AllTables, &p.Insert, &p.Update, &p.Delete,
+		&p.Owner, &p.Truncate, &p.ViaRoot, &p.GeneratedColumns, &p.Schemas, &p.TableCount)
+	if err == pgx.ErrNoRows {
+		p.Exists = false
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	p.Exists = true
+	if len(p.Schemas) == 0 {
+		p.Schemas = nil
+	}
+	return nil
+}
+
+func (g *gatherer) slots(ctx context.Context, q pgx.Tx) error {
+	s := &g.f.Slots
+	cols := []string{`''`, `NULL::int8`, `NULL::bool`, `NULL::bool`, `''`, `NULL::timestamptz`, `NULL::bool`}
+	if g.ver() >= 130000 {
+		cols[0], cols[1] = `coalesce(s.wal_status, '')`, `s.safe_wal_size`
+	}
+	if g.ver() >= 140000 {
+		cols[2] = `s.two_phase`
+	}
+	if g.ver() >= 160000 {
+		cols[3] = `s.conflicting`
+	}
+	if g.ver() >= 170000 {
+		cols[4], cols[5], cols[6] = `coalesce(s.invalidation_reason, '')`, `s.inactive_since`, `s.failover`
+	}
+	// A standby has no current insert LSN; what it has replayed is what
+	// its slots hold back from.
+	if err := q.QueryRow(ctx, `SELECT coalesce((CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn()
+		ELSE pg_current_wal_lsn() END)::text, '')`).Scan(&s.CurrentLSN); err != nil {
+		return err
+	}
+	rows, err := q.Query(ctx, `WITH cur AS (SELECT CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() ELSE pg_current_wal_lsn() END AS lsn)
+SELECT s.slot_name::text, coalesce(s.plugin::text, ''), s.slot_type::text, coalesce(s.database::text, ''),
+	coalesce(s.database = current_database(), false), s.temporary, s.active, coalesce(s.active_pid, 0),
+	coalesce(s.restart_lsn::text, ''), coalesce(s.confirmed_flush_lsn::text, ''),
+	pg_wal_lsn_diff(cur.lsn, s.restart_lsn)::int8, pg_wal_lsn_diff(cur.lsn, s.confirmed_flush_lsn)::int8,
+	`+strings.Join(cols, ", ")+`
+FROM pg_replication_slots s CROSS JOIN cur ORDER BY 1`)
+	if err != nil {
+		return err
+	}
+	var sl facts.Slot
+	_, err = pgx.ForEachRow(rows, []any{&sl.Name, &sl.Plugin, &sl.Type, &sl.Database, &sl.InCurrentDatabase,
+		&sl.Temporary, &sl.Active, &sl.ActivePID, &sl.RestartLSN, &sl.ConfirmedFlushLSN, &sl.RetainedBytes, &sl.LagBytes,
+		&sl.WalStatus, &sl.SafeWalSize, &sl.TwoPhase, &sl.Conflicting, &sl.InvalidationReason, &sl.InactiveSince, &sl.Failover,
+	}, func() error {
+		if sl.InactiveSince != nil {
+			utc := sl.InactiveSince.UTC()
+			sl.InactiveSince = &utc
+		}
+		s.Slots = append(s.Slots, sl)
+		sl = facts.Slot{}
+		return nil
+	})
+	return err
+}
+
+// helperTable reads the shape, privileges and publication membership of
+// the signal or heartbeat table.
+func (g *gatherer) helperTable(ctx context.Context, q pgx.Tx, h *facts.HelperTable) error {
+	var names, types []string
+	var notNull []bool
+	err := q.QueryRow(ctx, `WITH `+roleCTE+`
+SELECT quote_ident($2) || '.' || quote_ident($3), n.oid IS NOT NULL, c.oid IS NOT NULL, coalesce(c.relkind::text, ''),
+	coalesce(has_schema_privilege(role.oid, n.oid, 'USAGE'), false),
+	coalesce(has_table_privilege(role.oid, c.oid, 'SELECT'), false),
+	coalesce(has_table_privilege(role.oid, c.oid, 'INSERT'), false),
+	coalesce(has_table_privilege(role.oid, c.oid, 'UPDATE'), false),
+	array(SELECT a.attname::text FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum),
+	array(SELECT format_type(a.atttypid, a.atttypmod) FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum),
+	array(SELECT a.attnotnull FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum),
+	array(SELECT a.attname::text FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey)
+		WHERE i.indrelid = c.oid AND i.indisprimary ORDER BY a.attnum),
+	EXISTS (SELECT 1 FROM pg_publication_tables pt WHERE pt.pubname = $4 AND pt.schemaname = $2 AND pt.tablename = $3)
+FROM (SELECT 1) AS one
+	LEFT JOIN pg_namespace n ON n.nspname = $2
+	LEFT JOIN pg_class c ON c.relnamespace = n.oid AND c.relname = $3
+	CROSS JOIN role`, g.f.Options.ConnectorUser, h.Schema, h.Name, g.f.Options.Publication,
+	).Scan(&h.Quoted, &h.SchemaExists, &h.Exists, &h.Kind, &h.SchemaUsage, &h.Select, &h.Insert, &h.Update,
+		&names, &types, &notNull, &h.PrimaryKey, &h.Published)
+	if err != nil {
+		return err
+	}
+	if len(names) != len(types) || len(names) != len(notNull) {
+		return fmt.Errorf("column arrays differ in length")
+	}
+	for i := range names {
+		h.Columns = append(h.Columns, facts.Column{Name: names[i], Type: types[i], NotNull: notNull[i]})
+	}
+	if len(h.PrimaryKey) == 0 {
+		h.PrimaryKey = nil
+	}
+	return nil
+}
