@@ -7,6 +7,7 @@ package gather
 
 import (
 	"fmt"
+	"net/url"
 	"strings"
 	"time"
 
@@ -27,7 +28,7 @@ const DefaultConnectTimeout = 15 * time.Second
 func ParseDSN(dsn string) (*pgx.ConnConfig, error) {
 	cfg, err := pgx.ParseConfig(dsn)
 	if err != nil {
-		return nil, fmt.Errorf("cannot parse the connection string: %s", Redact(err.Error(), passwordIn(dsn)))
+		return nil, fmt.Errorf("cannot parse the connection string: %s", Redact(err.Error(), passwordIn(dsn)...))
 	}
 	if cfg.ConnectTimeout == 0 {
 		cfg.ConnectTimeout = DefaultConnectTimeout
@@ -43,30 +44,47 @@ func ParseDSN(dsn string) (*pgx.ConnConfig, error) {
 }
 
 // passwordIn extracts a password from a DSN that failed to parse, so it can
-// be scrubbed from the parser's error. It is best-effort: pgx already
-// redacts, this is the second belt.
-func passwordIn(dsn string) string {
+// be scrubbed from the parser's error, in both its written and its
+// URL-decoded form. It is best-effort: pgx already redacts; this is the
+// second belt.
+func passwordIn(dsn string) []string {
 	if i := strings.Index(dsn, "://"); i >= 0 {
 		rest := dsn[i+3:]
-		if at := strings.LastIndex(rest, "@"); at >= 0 {
-			if colon := strings.Index(rest[:at], ":"); colon >= 0 {
-				return rest[colon+1 : at]
-			}
+		at := strings.LastIndex(rest, "@")
+		if at < 0 {
+			return nil
 		}
-		return ""
-	}
-	for _, f := range strings.Fields(dsn) {
-		if v, ok := strings.CutPrefix(f, "password="); ok {
-			return strings.Trim(v, "'")
+		_, pw, ok := strings.Cut(rest[:at], ":")
+		if !ok || pw == "" {
+			return nil
 		}
+		if dec, err := url.PathUnescape(pw); err == nil && dec != pw {
+			return []string{pw, dec}
+		}
+		return []string{pw}
 	}
-	return ""
+	_, rest, ok := strings.Cut(dsn, "password=")
+	if !ok {
+		return nil
+	}
+	if q, ok := strings.CutPrefix(rest, "'"); ok {
+		if end := strings.Index(q, "'"); end >= 0 {
+			q = q[:end]
+		}
+		return []string{q}
+	}
+	if end := strings.IndexAny(rest, " \t"); end >= 0 {
+		rest = rest[:end]
+	}
+	return []string{rest}
 }
 
-// Redact replaces every occurrence of secret in s.
-func Redact(s, secret string) string {
-	if secret == "" {
-		return s
+// Redact replaces every occurrence of each non-empty secret in s.
+func Redact(s string, secrets ...string) string {
+	for _, secret := range secrets {
+		if secret != "" {
+			s = strings.ReplaceAll(s, secret, "********")
+		}
 	}
-	return strings.ReplaceAll(s, secret, "********")
+	return s
 }
