@@ -30,9 +30,13 @@ done
 
 printf '\n| PostgreSQL | result |\n|---|---|\n'
 for m in "${majors[@]}"; do printf '| %s | %s |\n' "$m" "${result[$m]}"; done
+passed=0; fails=0
+for m in "${majors[@]}"; do case ${result[$m]} in pass*) passed=$((passed+1));; *) fails=$((fails+1));; esac; done
 if [ $failed -ne 0 ]; then
   for m in "${majors[@]}"; do
     case ${result[$m]} in FAIL*) echo; echo "== PostgreSQL $m: failures"; grep -E -- '--- FAIL|^FAIL|panic' "$logs/pg$m.log" | head -40;; esac
   done
 fi
+echo
+echo "matrix: $passed passed, $fails failed"
 exit $failed
