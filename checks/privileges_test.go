@@ -1,7 +1,12 @@
 package checks
 
 import (
+	"fmt"
+	"slices"
+	"testing"
+
 	"github.com/cdcpreflight/cdcpreflight/facts"
+	"github.com/cdcpreflight/cdcpreflight/internal/sqlident"
 	"github.com/cdcpreflight/cdcpreflight/rules"
 )
 
@@ -32,4 +37,253 @@ var privilegeCases = []ruleCase{
 		mutate: func(f *facts.Facts) { f.Role = facts.Role{Name: "ghost"} }},
 	{name: "unreadable", rule: "replication-privilege", want: rules.StatusError,
 		mutate: func(f *facts.Facts) { f.Role = facts.Role{Err: readFailed} }},
+
+	// database-connect
+	{name: "granted", rule: "database-connect", want: rules.StatusPass},
+	{name: "revoked from public", rule: "database-connect", want: rules.StatusFail,
+		objects: []string{"database app"}, contains: "GRANT CONNECT ON DATABASE app TO streamkap_user;",
+		mutate: func(f *facts.Facts) { f.Privileges.DatabaseConnect = false }},
+	{name: "hostile names quoted", rule: "database-connect", want: rules.StatusFail,
+		objects:  []string{`database "My ""DB"""`},
+		contains: `GRANT CONNECT ON DATABASE "My ""DB""" TO "Cdc ""; DROP TABLE x; --";`,
+		mutate: func(f *facts.Facts) {
+			f.Privileges.DatabaseConnect = false
+			f.Target.Database, f.Role.Name = `My "DB"`, `Cdc "; DROP TABLE x; --`
+		}},
+	{name: "missing role", rule: "database-connect", want: rules.StatusSkip, contains: "see replication-privilege",
+		mutate: missingRole},
+	{name: "unreadable", rule: "database-connect", want: rules.StatusError,
+		mutate: func(f *facts.Facts) { f.Privileges = facts.Privileges{Err: readFailed} }},
+	{name: "role unreadable", rule: "database-connect", want: rules.StatusError,
+		mutate: func(f *facts.Facts) { f.Role = facts.Role{Err: readFailed} }},
+	{name: "no connection", rule: "database-connect", want: rules.StatusError, contains: "could not connect",
+		mutate: noConnection},
+
+	// schema-usage
+	{name: "granted", rule: "schema-usage", want: rules.StatusPass, contains: "public"},
+	{name: "second schema", rule: "schema-usage", want: rules.StatusFail,
+		objects: []string{`"Sales Ops"`}, contains: `GRANT USAGE ON SCHEMA "Sales Ops" TO streamkap_user;`,
+		mutate: func(f *facts.Facts) {
+			f.Privileges.Schemas = append(f.Privileges.Schemas, facts.SchemaPrivilege{Name: "Sales Ops", Quoted: `"Sales Ops"`, Exists: true})
+		}},
+	{name: "missing schema is tables-exist's", rule: "schema-usage", want: rules.StatusPass,
+		mutate: func(f *facts.Facts) {
+			f.Privileges.Schemas = append(f.Privileges.Schemas, facts.SchemaPrivilege{Name: "gone", Quoted: "gone"})
+		}},
+	{name: "nothing captured", rule: "schema-usage", want: rules.StatusSkip,
+		mutate: func(f *facts.Facts) { f.Privileges.Schemas = nil }},
+	{name: "missing role", rule: "schema-usage", want: rules.StatusSkip, mutate: missingRole},
+	{name: "unreadable", rule: "schema-usage", want: rules.StatusError,
+		mutate: func(f *facts.Facts) { f.Privileges = facts.Privileges{Err: readFailed} }},
+	{name: "no connection", rule: "schema-usage", want: rules.StatusError, mutate: noConnection},
+
+	// table-select
+	{name: "granted", rule: "table-select", want: rules.StatusPass, contains: "2 captured tables"},
+	{name: "hostile names", rule: "table-select", want: rules.StatusFail,
+		objects:  []string{`public."Order Items"`, `public."x""; DROP TABLE y; --"`},
+		contains: `GRANT SELECT ON public."Order Items", public."x""; DROP TABLE y; --" TO streamkap_user;`,
+		mutate: func(f *facts.Facts) {
+			f.Tables.Tables = append(f.Tables.Tables, unreadable("Order Items"), unreadable(`x"; DROP TABLE y; --`))
+		}},
+	{name: "through schemas", rule: "table-select", want: rules.StatusFail,
+		contains: `GRANT SELECT ON "Sales Ops".q1 TO streamkap_user;`,
+		mutate: func(f *facts.Facts) {
+			t := unreadable("q1")
+			t.Schema, t.Quoted = "Sales Ops", `"Sales Ops".q1`
+			f.Tables.Tables = append(f.Tables.Tables, unreadable("a"), t)
+		}},
+	{name: "many tables", rule: "table-select", want: rules.StatusFail,
+		contains: "GRANT SELECT ON ALL TABLES IN SCHEMA public TO streamkap_user;",
+		mutate: func(f *facts.Facts) {
+			for i := range 12 {
+				f.Tables.Tables = append(f.Tables.Tables, unreadable(fmt.Sprintf("t%02d", i)))
+			}
+		}},
+	{name: "message capped", rule: "table-select", want: rules.StatusFail, contains: "public.t04 and 7 more",
+		mutate: func(f *facts.Facts) {
+			for i := range 12 {
+				f.Tables.Tables = append(f.Tables.Tables, unreadable(fmt.Sprintf("t%02d", i)))
+			}
+		}},
+	{name: "views are tables-exist's", rule: "table-select", want: rules.StatusPass,
+		mutate: func(f *facts.Facts) {
+			v := unreadable("v")
+			v.Kind = "v"
+			f.Tables.Tables = append(f.Tables.Tables, v)
+		}},
+	{name: "uncaptured tables ignored", rule: "table-select", want: rules.StatusPass,
+		mutate: func(f *facts.Facts) {
+			t := unreadable("elsewhere")
+			t.Captured = false
+			f.Tables.Tables = append(f.Tables.Tables, t)
+		}},
+	{name: "nothing captured", rule: "table-select", want: rules.StatusSkip, contains: "no captured tables",
+		mutate: nothingCaptured},
+	{name: "missing role", rule: "table-select", want: rules.StatusSkip, mutate: missingRole},
+	{name: "unreadable", rule: "table-select", want: rules.StatusError,
+		mutate: func(f *facts.Facts) { f.Tables = facts.Tables{Err: readFailed} }},
+	{name: "no connection", rule: "table-select", want: rules.StatusError, mutate: noConnection},
+
+	// default-privileges
+	{name: "covered", rule: "default-privileges", want: rules.StatusPass, contains: "app_owner in public"},
+	{name: "granted by another role", rule: "default-privileges", want: rules.StatusWarn,
+		objects:  []string{"schema public, owner app_owner"},
+		contains: "ALTER DEFAULT PRIVILEGES FOR ROLE app_owner IN SCHEMA public GRANT SELECT ON TABLES TO streamkap_user;",
+		mutate:   func(f *facts.Facts) { f.Privileges.DefaultPrivileges[0].Covered = false }},
+	{name: "hostile names", rule: "default-privileges", want: rules.StatusWarn,
+		objects:  []string{`schema "Sales Ops", owner "App ""Owner"""`},
+		contains: `ALTER DEFAULT PRIVILEGES FOR ROLE "App ""Owner""" IN SCHEMA "Sales Ops" GRANT SELECT ON TABLES TO streamkap_user;`,
+		mutate: func(f *facts.Facts) {
+			f.Privileges.DefaultPrivileges = append(f.Privileges.DefaultPrivileges,
+				facts.DefaultPrivilege{Schema: `"Sales Ops"`, Owner: `"App ""Owner"""`})
+		}},
+	{name: "superuser", rule: "default-privileges", want: rules.StatusPass, contains: "superuser",
+		mutate: func(f *facts.Facts) { f.Role.Super, f.Privileges.DefaultPrivileges[0].Covered = true, false }},
+	{name: "nothing captured", rule: "default-privileges", want: rules.StatusSkip, mutate: nothingCaptured},
+	{name: "missing role", rule: "default-privileges", want: rules.StatusSkip, mutate: missingRole},
+	{name: "unreadable", rule: "default-privileges", want: rules.StatusError,
+		mutate: func(f *facts.Facts) { f.Privileges = facts.Privileges{Err: readFailed} }},
+	{name: "tables unreadable", rule: "default-privileges", want: rules.StatusError,
+		mutate: func(f *facts.Facts) { f.Tables = facts.Tables{Err: readFailed} }},
+	{name: "no connection", rule: "default-privileges", want: rules.StatusError, mutate: noConnection},
+
+	// row-level-security
+	{name: "no rls", rule: "row-level-security", want: rules.StatusPass, contains: "no captured table"},
+	{name: "rls on a table", rule: "row-level-security", want: rules.StatusFail,
+		objects: []string{"public.orders"}, contains: "ALTER ROLE streamkap_user BYPASSRLS;",
+		mutate: func(f *facts.Facts) { f.Tables.Tables[1].RLS = true }},
+	{name: "policy alternative", rule: "row-level-security", want: rules.StatusFail,
+		contains: "CREATE POLICY cdc_read_all ON public.orders FOR SELECT TO streamkap_user USING (true);",
+		mutate:   func(f *facts.Facts) { f.Tables.Tables[1].RLS = true }},
+	{name: "owner exempt", rule: "row-level-security", want: rules.StatusPass, contains: "owns",
+		mutate: func(f *facts.Facts) { f.Tables.Tables[1].RLS, f.Tables.Tables[1].OwnedByConnector = true, true }},
+	{name: "forced on owner", rule: "row-level-security", want: rules.StatusFail,
+		objects: []string{"public.orders"}, contains: "FORCE ROW LEVEL SECURITY",
+		mutate: func(f *facts.Facts) {
+			t := &f.Tables.Tables[1]
+			t.RLS, t.ForceRLS, t.OwnedByConnector = true, true, true
+		}},
+	{name: "forced without enabled", rule: "row-level-security", want: rules.StatusPass,
+		mutate: func(f *facts.Facts) { f.Tables.Tables[1].ForceRLS = true }},
+	{name: "bypassrls", rule: "row-level-security", want: rules.StatusPass, contains: "BYPASSRLS",
+		mutate: func(f *facts.Facts) { f.Tables.Tables[1].RLS, f.Role.BypassRLS = true, true }},
+	{name: "superuser", rule: "row-level-security", want: rules.StatusPass, contains: "superuser",
+		mutate: func(f *facts.Facts) {
+			t := &f.Tables.Tables[1]
+			t.RLS, t.ForceRLS, f.Role.Super = true, true, true
+		}},
+	{name: "neon 15", rule: "row-level-security", want: rules.StatusFail, contains: "Neon Console",
+		mutate: func(f *facts.Facts) { f.Tables.Tables[1].RLS, f.Platform.Name = true, facts.PlatformNeon }},
+	{name: "rds 15", rule: "row-level-security", want: rules.StatusFail, contains: "must be superuser to change bypassrls attribute",
+		mutate: func(f *facts.Facts) { f.Tables.Tables[1].RLS, f.Platform.Name = true, facts.PlatformRDS }},
+	{name: "hostile names", rule: "row-level-security", want: rules.StatusFail,
+		objects: []string{`public."x""; DROP TABLE y; --"`}, contains: `ALTER ROLE "Cdc ""; DROP TABLE x; --" BYPASSRLS;`,
+		mutate: func(f *facts.Facts) {
+			t := unreadable(`x"; DROP TABLE y; --`)
+			t.RLS = true
+			f.Tables.Tables = append(f.Tables.Tables, t)
+			f.Role.Name = `Cdc "; DROP TABLE x; --`
+		}},
+	{name: "nothing captured", rule: "row-level-security", want: rules.StatusSkip, mutate: nothingCaptured},
+	{name: "missing role", rule: "row-level-security", want: rules.StatusSkip, mutate: missingRole},
+	{name: "unreadable", rule: "row-level-security", want: rules.StatusError,
+		mutate: func(f *facts.Facts) { f.Tables = facts.Tables{Err: readFailed} }},
+	{name: "no connection", rule: "row-level-security", want: rules.StatusError, mutate: noConnection},
+
+	// role-timeouts
+	{name: "none set", rule: "role-timeouts", want: rules.StatusPass, contains: "no statement_timeout"},
+	{name: "on the role", rule: "role-timeouts", want: rules.StatusWarn,
+		objects: []string{"role streamkap_user: statement_timeout=30s"}, contains: "ALTER ROLE streamkap_user RESET statement_timeout;",
+		mutate: roleSettings(facts.RoleSetting{Scope: "role", Name: "statement_timeout", Value: "30s"})},
+	{name: "on the database", rule: "role-timeouts", want: rules.StatusWarn,
+		objects:  []string{"database app: idle_in_transaction_session_timeout=1min"},
+		contains: "ALTER ROLE streamkap_user SET idle_in_transaction_session_timeout = 0;",
+		mutate:   roleSettings(facts.RoleSetting{Scope: "database", Name: "idle_in_transaction_session_timeout", Value: "1min"})},
+	{name: "role in database", rule: "role-timeouts", want: rules.StatusWarn,
+		objects:  []string{"role streamkap_user in database app: transaction_timeout=600000"},
+		contains: "ALTER ROLE streamkap_user IN DATABASE app RESET transaction_timeout;",
+		mutate:   roleSettings(facts.RoleSetting{Scope: "role in database", Name: "transaction_timeout", Value: "600000"})},
+	{name: "all roles", rule: "role-timeouts", want: rules.StatusWarn,
+		objects: []string{"all roles: statement_timeout=5min"}, contains: "ALTER ROLE streamkap_user SET statement_timeout = 0;",
+		mutate: roleSettings(facts.RoleSetting{Scope: "all roles", Name: "statement_timeout", Value: "5min"})},
+	{name: "role overrides database", rule: "role-timeouts", want: rules.StatusPass, contains: "role streamkap_user: statement_timeout=0",
+		mutate: roleSettings(
+			facts.RoleSetting{Scope: "database", Name: "statement_timeout", Value: "30s"},
+			facts.RoleSetting{Scope: "role", Name: "statement_timeout", Value: "0"})},
+	{name: "role in database overrides role", rule: "role-timeouts", want: rules.StatusWarn,
+		objects: []string{"role streamkap_user in database app: statement_timeout=10s"},
+		mutate: roleSettings(
+			facts.RoleSetting{Scope: "role", Name: "statement_timeout", Value: "0"},
+			facts.RoleSetting{Scope: "role in database", Name: "statement_timeout", Value: "10s"})},
+	{name: "lock_timeout is harmless", rule: "role-timeouts", want: rules.StatusPass,
+		mutate: roleSettings(facts.RoleSetting{Scope: "role", Name: "lock_timeout", Value: "5s"})},
+	{name: "hostile names", rule: "role-timeouts", want: rules.StatusWarn,
+		objects:  []string{`role "Cdc ""; DROP TABLE x; --" in database "My ""DB""": statement_timeout=1h`},
+		contains: `ALTER ROLE "Cdc ""; DROP TABLE x; --" IN DATABASE "My ""DB""" RESET statement_timeout;`,
+		mutate: func(f *facts.Facts) {
+			f.Role.Name, f.Target.Database = `Cdc "; DROP TABLE x; --`, `My "DB"`
+			roleSettings(facts.RoleSetting{Scope: "role in database", Name: "statement_timeout", Value: "1h"})(f)
+		}},
+	{name: "missing role", rule: "role-timeouts", want: rules.StatusSkip, mutate: missingRole},
+	{name: "unreadable", rule: "role-timeouts", want: rules.StatusError,
+		mutate: func(f *facts.Facts) { f.RoleSettings = facts.RoleSettings{Err: readFailed} }},
+	{name: "no connection", rule: "role-timeouts", want: rules.StatusError, mutate: noConnection},
+}
+
+// unreadable is a captured table the connector has no SELECT on.
+func unreadable(name string) facts.Table {
+	t := facts.Table{Schema: "public", Name: name, Quoted: "public." + sqlident.Quote(name), Kind: "r", Persistence: "p",
+		ReplicaIdentity: "d", Owner: "app_owner", SchemaUsage: true, Captured: true}
+	return t
+}
+
+func missingRole(f *facts.Facts) { f.Role = facts.Role{Name: "ghost"} }
+
+func noConnection(f *facts.Facts) {
+	f.Connect.Err = &facts.Error{Op: "connect", Message: "connection refused"}
+}
+
+func nothingCaptured(f *facts.Facts) {
+	for i := range f.Tables.Tables {
+		f.Tables.Tables[i].Captured = false
+	}
+}
+
+func roleSettings(s ...facts.RoleSetting) func(f *facts.Facts) {
+	return func(f *facts.Facts) { f.RoleSettings.Settings = append(f.RoleSettings.Settings, s...) }
+}
+
+// TestPrivTimeoutFix: the statements leave the connector role with no
+// timeout whatever the mix of scopes, and touch only what they must.
+func TestPrivTimeoutFix(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		entries map[string]string
+		want    []string
+	}{
+		{"role only", map[string]string{"role": "30s"}, []string{"ALTER ROLE r RESET statement_timeout;"}},
+		{"database only", map[string]string{"database": "30s"}, []string{"ALTER ROLE r SET statement_timeout = 0;"}},
+		{"role and database", map[string]string{"role": "10s", "database": "30s"}, []string{"ALTER ROLE r SET statement_timeout = 0;"}},
+		{"role in database over role 0", map[string]string{"role in database": "10s", "role": "0", "database": "1min"},
+			[]string{"ALTER ROLE r IN DATABASE d RESET statement_timeout;"}},
+		{"role in database over role", map[string]string{"role in database": "10s", "role": "20s"},
+			[]string{"ALTER ROLE r IN DATABASE d RESET statement_timeout;", "ALTER ROLE r RESET statement_timeout;"}},
+		{"database 0 over all roles", map[string]string{"role": "1s", "database": "0", "all roles": "5s"},
+			[]string{"ALTER ROLE r RESET statement_timeout;"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := privTimeoutFix("statement_timeout", tc.entries, "r", "d"); !slices.Equal(got, tc.want) {
+				t.Errorf("got %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestPrivZero(t *testing.T) {
+	for v, want := range map[string]bool{"0": true, "0ms": true, "'0'": true, "0s": true, "0.0": true,
+		"30s": false, "1": false, "": false, "off": false, "0.5s": false} {
+		if got := privZero(v); got != want {
+			t.Errorf("privZero(%q) = %v, want %v", v, got, want)
+		}
+	}
 }

@@ -1,8 +1,574 @@
 package checks
 
-import "github.com/cdcpreflight/cdcpreflight/rules"
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/cdcpreflight/cdcpreflight/facts"
+	"github.com/cdcpreflight/cdcpreflight/internal/sqlident"
+	"github.com/cdcpreflight/cdcpreflight/rules"
+)
 
 // publicationRules judge the connector's publication.
 func publicationRules() []rules.Rule {
-	return []rules.Rule{}
+	return []rules.Rule{
+		publicationExists(), publicationCoverage(), publicationSignalTable(),
+		publicationOperations(), publicationPartitions(), publicationFilters(),
+	}
+}
+
+// pubObject names the publication in results.
+func pubObject(f *facts.Facts) string {
+	return "publication " + sqlident.Quote(f.Options.Publication)
+}
+
+// publishable: only permanent ordinary and partitioned tables can be in a
+// publication. Unlogged tables, views and the like are reported by
+// unlogged-tables and tables-exist; asking to add them would only fail.
+func publishable(t facts.Table) bool {
+	return (t.Kind == "r" || t.Kind == "p") && t.Persistence == "p"
+}
+
+// leaves are the publishable leaf partitions of a captured partitioned table.
+func leaves(f *facts.Facts, root facts.Table) []facts.Table {
+	var out []facts.Table
+	for _, t := range f.Tables.Tables {
+		if t.PartitionOf == root.Quoted && t.Kind == "r" && t.Persistence == "p" {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+func isMember(f *facts.Facts, quoted string) bool {
+	return slices.ContainsFunc(f.Publication.Members, func(m facts.PublicationMember) bool { return m.Table == quoted })
+}
+
+// covered says whether the publication carries t's changes. The view
+// pg_publication_tables, behind Table.Published, already counts FOR ALL
+// TABLES and TABLES IN SCHEMA, but with publish_via_partition_root off it
+// lists a partitioned table's leaf partitions instead of the table.
+func covered(f *facts.Facts, t facts.Table) bool {
+	if t.Published {
+		return true
+	}
+	if t.Kind != "p" {
+		return false
+	}
+	p := f.Publication
+	if p.AllTables || isMember(f, t.Quoted) || slices.Contains(p.Schemas, sqlident.Quote(t.Schema)) {
+		return true
+	}
+	ls := leaves(f, t)
+	return len(ls) > 0 && !slices.ContainsFunc(ls, func(l facts.Table) bool { return !l.Published })
+}
+
+// toAdd is what a publication must name for t: the table itself, or
+// before PostgreSQL 13, which cannot publish a partitioned table, its
+// partitions (only those not yet published unless all).
+func toAdd(f *facts.Facts, t facts.Table, all bool) []string {
+	if t.Kind != "p" || f.Server.Major() >= 13 {
+		return []string{t.Quoted}
+	}
+	var out []string
+	for _, l := range leaves(f, t) {
+		if all || !l.Published {
+			out = append(out, l.Quoted)
+		}
+	}
+	return out
+}
+
+// capturedPartitioned lists the captured partitioned tables.
+func capturedPartitioned(f *facts.Facts) []facts.Table {
+	var out []facts.Table
+	for _, t := range f.Tables.Tables {
+		if t.Captured && t.Kind == "p" {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+func quotedNames(ts []facts.Table) []string {
+	out := make([]string, len(ts))
+	for i, t := range ts {
+		out[i] = t.Quoted
+	}
+	return out
+}
+
+// ownerNote says who may change a publication, per platform.
+func ownerNote(f *facts.Facts) string {
+	s := "Run it as the publication's owner"
+	if f.Publication.Owner != "" {
+		s += " (" + f.Publication.Owner + ")"
+	}
+	s += "; adding a table also needs ownership of that table (\"must be owner of table …\", 42501)."
+	if f.Platform.Name == facts.PlatformNeon {
+		s += " On Neon, that is the Console-created role that created the tables."
+	}
+	return s
+}
+
+func publicationExists() rules.Rule {
+	return rules.Rule{
+		ID: "publication-exists", Title: "The connector's publication exists",
+		Category: rules.CategoryPublication, Severity: rules.Error, Since: since,
+		Needs: []string{"publication", "tables", "signal_table", "heartbeat_table", "slots", "platform", "server"},
+		Why: `pgoutput sends only the changes of tables in the publication the connector names (Streamkap's
+default: streamkap_pub). Without it the connector cannot stream: decoding fails with
+ERROR: publication "streamkap_pub" does not exist (42704) on PostgreSQL 10-17; PostgreSQL 18 only
+warns "skipped loading publication" and streams nothing. A replication slot created before the
+publication can keep failing with that error after the publication is created, because it decodes
+WAL written before the publication existed: create the publication first, then the slot.`,
+		Fix: `Create it listing the captured tables and the signal table (and the heartbeat table if used):
+CREATE PUBLICATION streamkap_pub FOR TABLE public.orders, streamkap.streamkap_signal;
+This needs CREATE on the database and ownership of each table. FOR ALL TABLES (the Streamkap guide's
+first option) needs a superuser ("must be superuser to create FOR ALL TABLES publication", 42501),
+which Neon never gives; on PostgreSQL 15+ FOR TABLES IN SCHEMA needs a superuser too. On 13+, add
+WITH (publish_via_partition_root = true) when partitioned tables are captured. If the slot already
+exists, re-create it after the publication.`,
+		Eval: func(f *facts.Facts) rules.Outcome {
+			if o, ok := needDB(f, f.Publication.Err); !ok {
+				return o
+			}
+			p := f.Publication
+			q := sqlident.Quote(f.Options.Publication)
+			if p.Exists {
+				if p.AllTables {
+					return rules.Pass("publication %s exists (FOR ALL TABLES)", q)
+				}
+				return rules.Pass("publication %s exists (%s)", q, plural(p.TableCount, "table", "tables"))
+			}
+			text, sql := createPublication(f)
+			return rules.Finding("publication %s does not exist", q).WithObjects(pubObject(f)).WithRemediation(text, sql...)
+		},
+	}
+}
+
+// createPublication writes the CREATE PUBLICATION for the captured tables
+// and the helper tables that exist.
+func createPublication(f *facts.Facts) (string, []string) {
+	q := sqlident.Quote(f.Options.Publication)
+	var b strings.Builder
+	b.WriteString("Create the publication listing the captured tables")
+	if f.Tables.Err != nil {
+		b.WriteString(" (they could not be read: " + f.Tables.Err.Error() + ")")
+	}
+	b.WriteString(", as a role with CREATE on the database that owns every table listed (adding a table needs ownership).")
+	if f.Platform.Name == facts.PlatformNeon {
+		b.WriteString(" On Neon there is no superuser, so FOR ALL TABLES and FOR TABLES IN SCHEMA are not possible: list the tables.")
+	} else {
+		b.WriteString(" A superuser may use FOR ALL TABLES instead, which also covers tables created later, but it publishes keyless tables too: " +
+			"their UPDATE and DELETE then fail until they get a replica identity (see replica-identity).")
+	}
+	var names []string
+	add := func(n ...string) {
+		for _, s := range n {
+			if !slices.Contains(names, s) {
+				names = append(names, s)
+			}
+		}
+	}
+	partitioned := false
+	if f.Tables.Err == nil {
+		for _, t := range f.Tables.Tables {
+			if t.Captured && publishable(t) {
+				add(toAdd(f, t, true)...)
+				partitioned = partitioned || t.Kind == "p"
+			}
+		}
+	}
+	if f.Options.SnapshotMode != "read-only" {
+		if s := f.SignalTable; s.Err == nil && s.Exists {
+			add(s.Quoted)
+		} else {
+			b.WriteString(" Add the signal table once it exists (see signal-table).")
+		}
+	}
+	if f.Options.HeartbeatSchema != "" && f.Heartbeat.Err == nil && f.Heartbeat.Exists {
+		add(f.Heartbeat.Quoted)
+	}
+	if partitioned && f.Server.Major() < 13 {
+		fmt.Fprintf(&b, " PostgreSQL %d cannot publish partitioned tables: their partitions are listed instead (see publication-partitions).",
+			f.Server.Major())
+	}
+	if _, ok := f.Slots.Find(f.Options.Slot); ok {
+		fmt.Fprintf(&b, " Slot %s already exists and predates the publication: decoding the changes written before the publication existed "+
+			"fails with 'publication %s does not exist' (PostgreSQL 18 only warns and skips them). If the slot then keeps failing, "+
+			"drop and re-create it after the publication (the connector then needs a new snapshot).",
+			sqlident.Quote(f.Options.Slot), sqlident.Quote(f.Options.Publication))
+	}
+	if f.Tables.Err != nil {
+		return b.String(), nil
+	}
+	sql := "CREATE PUBLICATION " + q
+	if len(names) > 0 {
+		sql += " FOR TABLE " + strings.Join(names, ", ")
+	}
+	if partitioned && f.Server.Major() >= 13 {
+		sql += " WITH (publish_via_partition_root = true)"
+	}
+	return b.String(), []string{sql + ";"}
+}
+
+func publicationCoverage() rules.Rule {
+	return rules.Rule{
+		ID: "publication-coverage", Title: "Every captured table is in the publication",
+		Category: rules.CategoryPublication, Severity: rules.Error, Since: since,
+		Needs: []string{"publication", "tables", "server", "platform"},
+		Why: `The connector receives changes only for tables in its publication. A captured table missing from
+it is snapshotted (the snapshot reads it with SELECT) and then silently never updated: inserts,
+updates and deletes after the snapshot never arrive, and nothing errors. FOR ALL TABLES and, on
+PostgreSQL 15+, FOR TABLES IN SCHEMA count. With publish_via_partition_root off a partitioned table
+is published through its partitions, so it counts as covered when all of them are.`,
+		Fix: `Add the missing tables, as the owner of each (ADD TABLE needs ownership):
+ALTER PUBLICATION streamkap_pub ADD TABLE public.orders, public."Order Items";
+Before PostgreSQL 13 add each partition of a partitioned table instead. Changes made before the
+table was added were never published: trigger an incremental snapshot of the added tables.`,
+		Eval: func(f *facts.Facts) rules.Outcome {
+			if o, ok := needDB(f, f.Publication.Err, f.Tables.Err); !ok {
+				return o
+			}
+			q := sqlident.Quote(f.Options.Publication)
+			if !f.Publication.Exists {
+				return rules.Skip("publication %s does not exist (see publication-exists)", q)
+			}
+			var missing, unpublishable []facts.Table
+			n := 0
+			for _, t := range f.Tables.Tables {
+				switch {
+				case !t.Captured:
+				case !publishable(t):
+					unpublishable = append(unpublishable, t)
+				case !covered(f, t):
+					missing = append(missing, t)
+					n++
+				default:
+					n++
+				}
+			}
+			note := ""
+			if len(unpublishable) > 0 {
+				note = fmt.Sprintf(" (not counted, since no publication can hold them: %s; see unlogged-tables and tables-exist)",
+					strings.Join(quotedNames(unpublishable), ", "))
+			}
+			if len(missing) == 0 {
+				if n == 0 {
+					return rules.Pass("no tables are captured%s", note)
+				}
+				return rules.Pass("all %s are in publication %s%s", plural(n, "captured table", "captured tables"), q, note)
+			}
+			verb := "are"
+			if len(missing) == 1 {
+				verb = "is"
+			}
+			o := rules.Finding("%d of %s %s not in publication %s: %s%s", len(missing), plural(n, "captured table", "captured tables"), verb, q,
+				strings.Join(quotedNames(missing), ", "), note).WithObjects(quotedNames(missing)...)
+			text, sql := addTables(f, missing)
+			return o.WithRemediation(text, sql...)
+		},
+	}
+}
+
+// addTables is the ALTER PUBLICATION … ADD TABLE for missing tables.
+func addTables(f *facts.Facts, missing []facts.Table) (string, []string) {
+	if f.Publication.AllTables {
+		return "The publication is FOR ALL TABLES and cannot be altered; these tables cannot be published as they are.", nil
+	}
+	var names []string
+	for _, t := range missing {
+		names = append(names, toAdd(f, t, false)...)
+	}
+	text := "Add the missing tables to the publication. " + ownerNote(f) +
+		" Changes made before a table was added were never published: trigger an incremental snapshot of the added tables."
+	if f.Server.Major() > 0 && f.Server.Major() < 13 && slices.ContainsFunc(missing, func(t facts.Table) bool { return t.Kind == "p" }) {
+		text += fmt.Sprintf(" PostgreSQL %d cannot publish a partitioned table: its partitions are added instead, and partitions created later must be added too.",
+			f.Server.Major())
+	}
+	if len(names) == 0 {
+		return text, nil
+	}
+	return text, []string{fmt.Sprintf("ALTER PUBLICATION %s ADD TABLE %s;", sqlident.Quote(f.Options.Publication), strings.Join(names, ", "))}
+}
+
+func publicationSignalTable() rules.Rule {
+	return rules.Rule{
+		ID: "publication-signal-table", Title: "The publication includes the signal table",
+		Category: rules.CategoryPublication, Severity: rules.Error, Since: since,
+		Needs: []string{"publication", "signal_table", "options"},
+		Why: `Incremental and ad-hoc snapshots are started by a row inserted into the signal table
+(streamkap.streamkap_signal), and the connector reads that row from the change stream: the table must
+be in the publication. A per-table publication that omits it makes every snapshot request hang with no
+error while the rest of the stream works. FOR ALL TABLES, or FOR TABLES IN SCHEMA naming the signal
+schema (15+), includes it. Not needed with --snapshot-mode read-only.`,
+		Fix: `As the owner of the publication and of the table run
+ALTER PUBLICATION streamkap_pub ADD TABLE streamkap.streamkap_signal; then trigger the snapshot again.`,
+		Eval: func(f *facts.Facts) rules.Outcome {
+			if o, ok := needDB(f, f.Publication.Err, f.SignalTable.Err); !ok {
+				return o
+			}
+			q := sqlident.Quote(f.Options.Publication)
+			s := f.SignalTable
+			name := s.Quoted
+			if name == "" {
+				name = sqlident.Qualified(f.Options.SignalSchema, "streamkap_signal")
+			}
+			switch {
+			case f.Options.SnapshotMode == "read-only":
+				return rules.Skip("snapshot mode is read-only: the signal table is not used")
+			case !f.Publication.Exists:
+				return rules.Skip("publication %s does not exist (see publication-exists)", q)
+			case s.Exists && s.Published:
+				return rules.Pass("publication %s includes the signal table %s", q, name)
+			case !s.Exists && f.Options.SnapshotMode != "signal-table":
+				return rules.Skip("signal table %s does not exist (see signal-table)", name)
+			case !s.Exists && f.Publication.AllTables:
+				return rules.Pass("signal table %s does not exist yet; publication %s is FOR ALL TABLES and will include it", name, q)
+			case !s.Exists && slices.Contains(f.Publication.Schemas, sqlident.Quote(f.Options.SignalSchema)):
+				return rules.Pass("signal table %s does not exist yet; publication %s includes its schema and will include it", name, q)
+			case s.Exists && f.Publication.AllTables:
+				return rules.Finding("publication %s is FOR ALL TABLES yet does not publish the signal table %s (kind %q): only permanent tables can be published",
+					q, name, s.Kind).WithObjects(name).
+					WithRemediation("Re-create the signal table as an ordinary, logged table (see signal-table).")
+			}
+			msg := fmt.Sprintf("publication %s does not include the signal table %s: snapshot requests would never be seen", q, name)
+			text := "Add the signal table to the publication. " + ownerNote(f)
+			if !s.Exists {
+				msg = fmt.Sprintf("signal table %s does not exist and publication %s does not include it", name, q)
+				text = "Create the signal table first (see signal-table), then add it to the publication. " + ownerNote(f)
+			}
+			return rules.Finding("%s", msg).WithObjects(name).WithRemediation(text,
+				fmt.Sprintf("ALTER PUBLICATION %s ADD TABLE %s;", q, name))
+		},
+	}
+}
+
+func publicationOperations() rules.Rule {
+	return rules.Rule{
+		ID: "publication-operations", Title: "The publication publishes inserts, updates and deletes",
+		Category: rules.CategoryPublication, Severity: rules.Warning, Since: since,
+		Needs: []string{"publication", "server"},
+		Why: `A publication created WITH (publish = 'insert') (or without update or delete) sends only those
+operations: the other changes are dropped at the source, with no error, and the destination drifts
+from the source. TRUNCATE (published from PostgreSQL 11) is ignored by Debezium by default, so it is
+only mentioned.`,
+		Fix: `Publish every operation again, as the publication's owner:
+ALTER PUBLICATION streamkap_pub SET (publish = 'insert, update, delete, truncate');
+(PostgreSQL 10 has no truncate: publish = 'insert, update, delete'). Before publishing updates and
+deletes make sure every published table has a replica identity: otherwise UPDATE and DELETE on it
+fail with "cannot update table … because it does not have a replica identity and publishes
+updates" (55000). Then re-snapshot the tables: changes dropped so far are lost.`,
+		Eval: func(f *facts.Facts) rules.Outcome {
+			if o, ok := needDB(f, f.Publication.Err); !ok {
+				return o
+			}
+			p := f.Publication
+			q := sqlident.Quote(f.Options.Publication)
+			if !p.Exists {
+				return rules.Skip("publication %s does not exist (see publication-exists)", q)
+			}
+			var missing []string
+			for _, op := range []struct {
+				name string
+				on   bool
+			}{{"insert", p.Insert}, {"update", p.Update}, {"delete", p.Delete}} {
+				if !op.on {
+					missing = append(missing, op.name)
+				}
+			}
+			truncate := ""
+			if p.Truncate != nil && !*p.Truncate {
+				truncate = "; truncate is not published (Debezium ignores TRUNCATE by default)"
+			}
+			if len(missing) == 0 {
+				return rules.Pass("publication %s publishes insert, update and delete%s", q, truncate)
+			}
+			publish := "insert, update, delete"
+			if p.Truncate != nil {
+				publish += ", truncate"
+			}
+			text := "Publish every operation. " + ownerNote(f) +
+				" Before publishing update and delete, make sure every published table has a replica identity (see replica-identity): " +
+				"otherwise UPDATE and DELETE on it start failing on the source (55000). Changes dropped so far are lost: re-snapshot the tables."
+			return rules.Finding("publication %s does not publish %s: those changes never reach the connector%s", q,
+				strings.Join(missing, ", "), truncate).WithObjects(pubObject(f)).
+				WithRemediation(text, fmt.Sprintf("ALTER PUBLICATION %s SET (publish = %s);", q, sqlident.Literal(publish)))
+		},
+	}
+}
+
+func publicationPartitions() rules.Rule {
+	return rules.Rule{
+		ID: "publication-partitions", Title: "Captured partitioned tables publish through their root",
+		Category: rules.CategoryPublication, Severity: rules.Warning, Since: since,
+		Needs: []string{"publication", "tables", "server"},
+		Why: `With publish_via_partition_root off (the default), changes to a partitioned table are published
+under each partition's own name (public.measurements_2025_01), not the table's: a connector that
+captures the partitioned table by name sees none of them, and every new partition is a new table
+downstream. Before PostgreSQL 13 a partitioned table cannot be in a publication at all
+("Adding partitioned tables to publications is not supported", 0A000): each partition has to be
+published and captured, including partitions created later.`,
+		Fix: `On 13+, as the publication's owner:
+ALTER PUBLICATION streamkap_pub SET (publish_via_partition_root = true);
+and make sure the partitioned table itself, not only its partitions, is in the publication. The
+topic that partition changes arrive on changes with it: re-snapshot the tables. Before 13, add every
+partition to the publication and capture the partitions, or upgrade.`,
+		Eval: func(f *facts.Facts) rules.Outcome {
+			if o, ok := needDB(f, f.Publication.Err, f.Tables.Err, f.Server.Err); !ok {
+				return o
+			}
+			parts := capturedPartitioned(f)
+			q := sqlident.Quote(f.Options.Publication)
+			major := f.Server.Major()
+			switch {
+			case len(parts) == 0:
+				return rules.Pass("no partitioned tables are captured")
+			case major < 13:
+				return rules.Finding("PostgreSQL %d cannot publish partitioned tables: changes to %s arrive under their partitions' names",
+					major, strings.Join(quotedNames(parts), ", ")).WithObjects(quotedNames(parts)...).
+					WithRemediation("Add every partition to the publication (publication-coverage lists those missing) and capture the partitions, " +
+						"not the partitioned tables, in the connector; partitions created later must be added to both. " +
+						"Or upgrade to PostgreSQL 13 or later and publish through the root (publish_via_partition_root = true).")
+			case !f.Publication.Exists:
+				return rules.Skip("publication %s does not exist (see publication-exists)", q)
+			case f.Publication.ViaRoot == nil:
+				return rules.Errored(&facts.Error{Op: "read the publication", Message: "publish_via_partition_root was not read"})
+			case !*f.Publication.ViaRoot:
+				text := "Publish partition changes under the partitioned table's name. " + ownerNote(f) +
+					" Make sure the partitioned tables themselves are in the publication (not only their partitions). " +
+					"Partition changes then arrive under the partitioned table's name instead: re-snapshot these tables."
+				return rules.Finding("publish_via_partition_root is off: changes to %s arrive under their partitions' names",
+					strings.Join(quotedNames(parts), ", ")).WithObjects(quotedNames(parts)...).
+					WithRemediation(text, fmt.Sprintf("ALTER PUBLICATION %s SET (publish_via_partition_root = true);", q))
+			}
+			// On, but it applies only to a partitioned table that is itself
+			// published: partitions added one by one still publish as themselves.
+			var viaLeaves []facts.Table
+			for _, t := range parts {
+				if !t.Published && covered(f, t) {
+					viaLeaves = append(viaLeaves, t)
+				}
+			}
+			if len(viaLeaves) == 0 {
+				return rules.Pass("publish_via_partition_root is on: changes to %s arrive under their own names",
+					plural(len(parts), "partitioned table", "partitioned tables"))
+			}
+			return rules.Finding("publication %s lists the partitions of %s but not the tables themselves: changes arrive under the partitions' names",
+				q, strings.Join(quotedNames(viaLeaves), ", ")).WithObjects(quotedNames(viaLeaves)...).
+				WithRemediation("Add the partitioned tables themselves. "+ownerNote(f),
+					fmt.Sprintf("ALTER PUBLICATION %s ADD TABLE %s;", q, strings.Join(quotedNames(viaLeaves), ", ")))
+		},
+	}
+}
+
+// filtered lists captured tables, and partitions of captured tables, that
+// have a row filter or a column list, with what they have.
+func filtered(f *facts.Facts) ([]facts.Table, []string) {
+	captured := map[string]bool{}
+	for _, t := range f.Tables.Tables {
+		if t.Captured {
+			captured[t.Quoted] = true
+		}
+	}
+	var ts []facts.Table
+	var desc []string
+	for _, t := range f.Tables.Tables {
+		inScope := t.Captured || captured[t.PartitionOf]
+		if !inScope || (!t.RowFilter && !t.ColumnList) {
+			continue
+		}
+		var what []string
+		if t.RowFilter {
+			what = append(what, "row filter")
+		}
+		if t.ColumnList {
+			what = append(what, "column list")
+		}
+		ts = append(ts, t)
+		desc = append(desc, t.Quoted+" ("+strings.Join(what, ", ")+")")
+	}
+	return ts, desc
+}
+
+// setTable rewrites the publication's whole table list without the
+// filters and column lists of drop, keeping every other entry as it is:
+// SET TABLE replaces the list in one statement, so no change slips
+// through a gap the way it would between DROP TABLE and ADD TABLE.
+func setTable(f *facts.Facts, drop []facts.Table) string {
+	strip := map[string]bool{}
+	for _, t := range drop {
+		strip[t.Quoted] = true
+	}
+	var tables []string
+	for _, m := range f.Publication.Members {
+		entry := m.Table
+		if !strip[m.Table] {
+			if len(m.Columns) > 0 {
+				entry += " (" + strings.Join(m.Columns, ", ") + ")"
+			}
+			if m.Where != "" {
+				entry += " WHERE (" + m.Where + ")"
+			}
+		}
+		tables = append(tables, entry)
+	}
+	var objs []string
+	if len(tables) > 0 {
+		objs = append(objs, "TABLE "+strings.Join(tables, ", "))
+	}
+	if len(f.Publication.Schemas) > 0 {
+		objs = append(objs, "TABLES IN SCHEMA "+strings.Join(f.Publication.Schemas, ", "))
+	}
+	return fmt.Sprintf("ALTER PUBLICATION %s SET %s;", sqlident.Quote(f.Options.Publication), strings.Join(objs, ", "))
+}
+
+func publicationFilters() rules.Rule {
+	return rules.Rule{
+		ID: "publication-filters", Title: "No row filters or column lists on captured tables",
+		Category: rules.CategoryPublication, Severity: rules.Warning, Since: since,
+		Needs: []string{"publication", "tables", "server"},
+		Why: `From PostgreSQL 15 a publication may filter a table's rows (FOR TABLE t WHERE (…)) or columns
+(FOR TABLE t (a, b)). The snapshot reads the whole table with SELECT, but the stream carries only
+what the publication lets through: changes to rows outside the filter never arrive, an UPDATE that
+moves a row out of the filter is sent as a DELETE (the row vanishes downstream while it still exists
+at the source), and columns left out of the list are missing from every change. The destination
+silently diverges from the source.`,
+		Fix: `Re-list the publication's tables without the filter, in one statement, as the owner of the
+publication and of the tables. SET TABLE replaces the whole list, so repeat every table:
+ALTER PUBLICATION streamkap_pub SET TABLE public.orders, streamkap.streamkap_signal;
+(with TABLES IN SCHEMA in the publication, SET needs a superuser). Never DROP PUBLICATION: the
+connector's slot then fails with "publication does not exist". Re-snapshot the affected tables.`,
+		Eval: func(f *facts.Facts) rules.Outcome {
+			if o, ok := needDB(f, f.Publication.Err, f.Tables.Err, f.Server.Err); !ok {
+				return o
+			}
+			q := sqlident.Quote(f.Options.Publication)
+			if major := f.Server.Major(); major < 15 {
+				return rules.Skip("PostgreSQL %d has no row filters or column lists", major)
+			}
+			if !f.Publication.Exists {
+				return rules.Skip("publication %s does not exist (see publication-exists)", q)
+			}
+			ts, desc := filtered(f)
+			if len(ts) == 0 {
+				return rules.Pass("no row filter or column list on captured tables in publication %s", q)
+			}
+			text := "Re-list the publication's tables without these filters: SET TABLE replaces the whole list in one statement, " +
+				"so it repeats every table, keeping the filters of tables not captured. " + ownerNote(f)
+			if len(f.Publication.Schemas) > 0 {
+				text += " The publication also has TABLES IN SCHEMA, so SET needs a superuser."
+			}
+			text += " Never DROP PUBLICATION: the connector's slot then fails with 'publication does not exist'. " +
+				"Rows and columns filtered out so far never reached the destination: re-snapshot these tables."
+			var sql []string
+			if len(f.Publication.Members) > 0 {
+				sql = append(sql, setTable(f, ts))
+			}
+			return rules.Finding("row filters or column lists in publication %s drop changes of captured tables: %s",
+				q, strings.Join(desc, ", ")).WithObjects(quotedNames(ts)...).WithRemediation(text, sql...)
+		},
+	}
 }

@@ -148,5 +148,5 @@ func joinText(a, b string) string {
 
 // serverRules are the server-wide settings and state.
 func serverRules() []rules.Rule {
-	return []rules.Rule{serverVersion(), walLevel(), replicationCapacity()}
+	return append([]rules.Rule{serverVersion(), walLevel(), replicationCapacity()}, serverExtraRules()...)
 }

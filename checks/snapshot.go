@@ -1,8 +1,402 @@
 package checks
 
-import "github.com/cdcpreflight/cdcpreflight/rules"
+import (
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/cdcpreflight/cdcpreflight/facts"
+	"github.com/cdcpreflight/cdcpreflight/internal/sqlident"
+	"github.com/cdcpreflight/cdcpreflight/rules"
+)
+
+// Snapshot modes (--snapshot-mode).
+const (
+	snapshotAuto        = "auto"
+	snapshotReadOnly    = "read-only"
+	snapshotSignalTable = "signal-table"
+)
+
+func snapshotMode(f *facts.Facts) string {
+	if f.Options.SnapshotMode == "" {
+		return snapshotAuto
+	}
+	return f.Options.SnapshotMode
+}
+
+// Names Streamkap recognises; it ignores tables of any other name.
+const (
+	signalTableName    = "streamkap_signal"
+	heartbeatTableName = "streamkap_heartbeat"
+)
+
+// signalColumn is one column of the guide's signal table. Debezium reads a
+// signal row's three columns by position and as strings, and drops a
+// signal whose row has any other number of columns ("should have 3 fields");
+// Streamkap inserts by column name.
+type signalColumn struct {
+	name    string
+	length  int // character varying(length)
+	notNull bool
+}
+
+var signalShape = []signalColumn{{"id", 255, true}, {"type", 32, true}, {"data", 2000, false}}
+
+// helperName is the helper table's quoted name, from the server when it
+// answered, else from the options.
+func helperName(h facts.HelperTable, schema, table string) string {
+	if h.Quoted != "" {
+		return h.Quoted
+	}
+	return sqlident.Qualified(schema, table)
+}
+
+func signalName(f *facts.Facts) string {
+	return helperName(f.SignalTable, f.Options.SignalSchema, signalTableName)
+}
+
+// createSignalSQL is the guide's script with quoted names, granting to the
+// connector role rather than streamkap_role.
+func createSignalSQL(f *facts.Facts) []string {
+	schema, role := sqlident.Quote(f.Options.SignalSchema), sqlident.Quote(f.Options.ConnectorUser)
+	name := sqlident.Qualified(f.Options.SignalSchema, signalTableName)
+	return []string{
+		fmt.Sprintf("CREATE SCHEMA IF NOT EXISTS %s;", schema),
+		fmt.Sprintf("CREATE TABLE %s (id varchar(255) PRIMARY KEY, type varchar(32) NOT NULL, data varchar(2000) NULL);", name),
+		fmt.Sprintf("GRANT USAGE ON SCHEMA %s TO %s;", schema, role),
+		fmt.Sprintf("GRANT SELECT, INSERT, UPDATE ON TABLE %s TO %s;", name, role),
+	}
+}
+
+// varcharLength reads a format_type string: the length of a character
+// varying column, 0 for unbounded text, ok false for non-string types
+// (character(n) pads values, which would change signal ids).
+func varcharLength(typ string) (n int, ok bool) {
+	switch {
+	case typ == "text" || typ == "character varying":
+		return 0, true
+	case strings.HasPrefix(typ, "character varying(") && strings.HasSuffix(typ, ")"):
+		n, err := strconv.Atoi(strings.TrimSuffix(strings.TrimPrefix(typ, "character varying("), ")"))
+		return n, err == nil
+	}
+	return 0, false
+}
+
+// signalShapeCheck compares the signal table with the guide's. It returns
+// what differs, ALTER statements that fix what ALTER can, and notes on
+// harmless differences.
+func signalShapeCheck(h facts.HelperTable, name string) (problems, sql, notes []string) {
+	if h.Kind != "r" && h.Kind != "p" {
+		kind := nonTableKinds[h.Kind]
+		if kind == "" {
+			kind = "relation of kind " + strconv.Quote(h.Kind)
+		}
+		return []string{fmt.Sprintf("%s is a %s, not a table", name, kind)}, nil, nil
+	}
+	alter := func(format string, a ...any) {
+		sql = append(sql, fmt.Sprintf("ALTER TABLE %s ", name)+fmt.Sprintf(format, a...)+";")
+	}
+	for i, want := range signalShape {
+		col := sqlident.Quote(want.name)
+		if i >= len(h.Columns) {
+			problems = append(problems, fmt.Sprintf("column %s is missing (expected %s)", want.name, wantType(want)))
+			notNull := ""
+			if want.notNull {
+				notNull = " NOT NULL"
+			}
+			alter("ADD COLUMN %s varchar(%d)%s", col, want.length, notNull)
+			continue
+		}
+		c := h.Columns[i]
+		if c.Name != want.name {
+			problems = append(problems, fmt.Sprintf("column %d is %s, expected %s", i+1, sqlident.Quote(c.Name), want.name))
+			if !slices.ContainsFunc(h.Columns, func(x facts.Column) bool { return x.Name == want.name }) {
+				alter("RENAME COLUMN %s TO %s", sqlident.Quote(c.Name), col)
+			}
+		}
+		switch n, ok := varcharLength(c.Type); {
+		case !ok || (n > 0 && n < want.length):
+			problems = append(problems, fmt.Sprintf("column %s is %s, expected character varying(%d)", want.name, c.Type, want.length))
+			alter("ALTER COLUMN %s TYPE varchar(%d)", col, want.length)
+		case n != want.length:
+			notes = append(notes, fmt.Sprintf("%s is %s, wider than the guide's character varying(%d), which works", want.name, c.Type, want.length))
+		}
+		switch {
+		case want.notNull && !c.NotNull && i > 0: // id: the primary key makes it NOT NULL
+			problems = append(problems, fmt.Sprintf("column %s allows NULL, expected NOT NULL", want.name))
+			alter("ALTER COLUMN %s SET NOT NULL", col)
+		case !want.notNull && c.NotNull:
+			problems = append(problems, fmt.Sprintf("column %s is NOT NULL, expected NULL allowed", want.name))
+			alter("ALTER COLUMN %s DROP NOT NULL", col)
+		}
+	}
+	for _, c := range h.Columns[min(len(h.Columns), len(signalShape)):] {
+		problems = append(problems, fmt.Sprintf("unexpected column %s (Debezium ignores signals from a table that has more than three columns)",
+			sqlident.Quote(c.Name)))
+	}
+	switch {
+	case len(h.PrimaryKey) == 0:
+		problems = append(problems, "no primary key, expected PRIMARY KEY (id)")
+		alter("ADD PRIMARY KEY (id)")
+	case !slices.Equal(h.PrimaryKey, []string{"id"}):
+		quoted := make([]string, len(h.PrimaryKey))
+		for i, k := range h.PrimaryKey {
+			quoted[i] = sqlident.Quote(k)
+		}
+		problems = append(problems, fmt.Sprintf("primary key is (%s), expected (id)", strings.Join(quoted, ", ")))
+	}
+	return problems, sql, notes
+}
+
+func wantType(c signalColumn) string {
+	s := fmt.Sprintf("character varying(%d)", c.length)
+	if c.notNull {
+		s += " NOT NULL"
+	}
+	return s
+}
+
+func signalTable() rules.Rule {
+	return rules.Rule{
+		ID: "signal-table", Title: "The snapshot signal table exists with the expected shape",
+		Category: rules.CategorySnapshot, Severity: rules.Error, Since: since,
+		Needs: []string{"server", "signal_table", "options"},
+		Why: `Streamkap snapshots (backfills) run one of two ways. With Read only = Yes the connector needs nothing in
+the database, but read-only incremental snapshots need PostgreSQL 13 or later. Otherwise it needs the
+signal table <signal schema>.streamkap_signal (Streamkap ignores any other name) with the guide's shape:
+id varchar(255) PRIMARY KEY, type varchar(32) NOT NULL, data varchar(2000) NULL. The connector inserts
+its snapshot watermarks there and Streamkap inserts the snapshot requests; Debezium reads a signal's
+three columns by position and ignores signals from a table with any other number of columns, so a
+wrong shape makes snapshots hang or fail with no error in the database. A missing table makes a
+requested snapshot fail. --snapshot-mode read-only skips this rule (and fails below 13), signal-table
+requires the table, auto (the default) checks it when it exists and otherwise warns.`,
+		Fix: `Create it as in Streamkap's guide (run as a role that may create schemas):
+CREATE SCHEMA IF NOT EXISTS streamkap;
+CREATE TABLE streamkap.streamkap_signal (id varchar(255) PRIMARY KEY, type varchar(32) NOT NULL, data varchar(2000) NULL);
+GRANT USAGE ON SCHEMA streamkap TO streamkap_user;
+GRANT SELECT, INSERT, UPDATE ON TABLE streamkap.streamkap_signal TO streamkap_user;
+If the publication lists its tables, add the signal table to it. Fix a wrong shape with ALTER TABLE
+(ALTER COLUMN type TYPE varchar(32), SET NOT NULL, ADD PRIMARY KEY (id)) or, while the connector is
+stopped, drop and re-create the table: it holds only transient signals. On PostgreSQL 13+ you can set
+Read only = Yes in the connector instead and not use the table.`,
+		Eval: func(f *facts.Facts) rules.Outcome {
+			if o, ok := needDB(f, f.Server.Err); !ok {
+				return o
+			}
+			mode, major := snapshotMode(f), f.Server.Major()
+			name := signalName(f)
+			if mode == snapshotReadOnly {
+				if major < 13 {
+					return rules.Finding("read-only snapshots need PostgreSQL 13 or later; this server runs %d", major).
+						WithObjects("server "+f.Server.Version).
+						WithRemediation(fmt.Sprintf("Set Read only = No in the connector and create the signal table %s, or upgrade to PostgreSQL 13 or later.", name),
+							createSignalSQL(f)...)
+				}
+				return rules.Skip("read-only snapshots do not use the signal table")
+			}
+			if o, ok := needDB(f, f.SignalTable.Err); !ok {
+				return o
+			}
+			h := f.SignalTable
+			if !h.Exists {
+				return missingSignalTable(f, mode, major, name)
+			}
+			problems, sql, notes := signalShapeCheck(h, name)
+			if len(problems) > 0 {
+				text := "Bring the signal table to the guide's shape (SET lock_timeout first: ALTER TABLE waits for an ACCESS EXCLUSIVE lock), " +
+					"or, with the connector stopped, drop and re-create it: it holds only transient signals."
+				if len(sql) > 0 {
+					sql = append([]string{ddlLockTimeout}, sql...)
+				}
+				return rules.Finding("signal table %s differs from the expected shape: %s", name, strings.Join(problems, "; ")).
+					WithObjects(name).WithRemediation(text, sql...)
+			}
+			msg := fmt.Sprintf("signal table %s has the expected shape", name)
+			if len(notes) > 0 {
+				msg += " (" + strings.Join(notes, "; ") + ")"
+			}
+			return rules.Pass("%s", msg)
+		},
+	}
+}
+
+func missingSignalTable(f *facts.Facts, mode string, major int, name string) rules.Outcome {
+	text := fmt.Sprintf("Create the signal table %s as in Streamkap's guide", name)
+	if p := f.Publication; p.Exists && !p.AllTables {
+		text += fmt.Sprintf(", and add it to publication %s (see publication-signal-table)", sqlident.Quote(p.Name))
+	}
+	text += "."
+	switch {
+	case mode == snapshotSignalTable:
+		return rules.Finding("signal table %s does not exist; snapshots in signal-table mode need it", name).
+			WithObjects(name).WithRemediation(text, createSignalSQL(f)...)
+	case major < 13:
+		return rules.Finding("signal table %s does not exist, and PostgreSQL %d cannot do read-only snapshots (13+): the connector cannot snapshot",
+			name, major).WithObjects(name).WithRemediation(text, createSignalSQL(f)...)
+	}
+	return rules.Finding("signal table %s does not exist: snapshots need Read only = Yes in the connector (PostgreSQL 13+) or this table", name).
+		WithSeverity(rules.Warning).WithObjects(name).
+		WithRemediation("Set Read only = Yes in the connector's settings, or "+strings.ToLower(text[:1])+text[1:], createSignalSQL(f)...)
+}
+
+func signalTablePrivileges() rules.Rule {
+	return rules.Rule{
+		ID: "signal-table-privileges", Title: "The connector may read and write the signal table",
+		Category: rules.CategorySnapshot, Severity: rules.Error, Since: since,
+		Needs: []string{"signal_table", "options"},
+		Why: `Outside read-only mode the connector inserts snapshot watermarks into the signal table, and Streamkap
+writes snapshot requests there as the connector's role; the guide grants SELECT, INSERT and UPDATE on
+the table and USAGE on its schema. Without them a requested snapshot fails with "permission denied for
+table streamkap_signal" ("for relation" on PostgreSQL 10) or "permission denied for schema", SQLSTATE
+42501. Privileges granted to a role the connector is a member of count (the guide grants to
+streamkap_role).`,
+		Fix: `As the table's owner:
+GRANT USAGE ON SCHEMA streamkap TO streamkap_user;
+GRANT SELECT, INSERT, UPDATE ON TABLE streamkap.streamkap_signal TO streamkap_user;
+(or to a role the connector is a member of, such as streamkap_role).`,
+		Eval: func(f *facts.Facts) rules.Outcome {
+			if o, ok := needDB(f); !ok {
+				return o
+			}
+			if snapshotMode(f) == snapshotReadOnly {
+				return rules.Skip("read-only snapshots do not use the signal table")
+			}
+			if o, ok := needDB(f, f.SignalTable.Err); !ok {
+				return o
+			}
+			h := f.SignalTable
+			name := signalName(f)
+			if !h.Exists {
+				return rules.Skip("signal table %s does not exist (see signal-table)", name)
+			}
+			role := sqlident.Quote(f.Options.ConnectorUser)
+			schema := sqlident.Quote(h.Schema)
+			if h.Schema == "" {
+				schema = sqlident.Quote(f.Options.SignalSchema)
+			}
+			lacks, objects, sql := helperGrants(h, name, schema, role, false)
+			if len(lacks) == 0 {
+				return rules.Pass("role %s may SELECT, INSERT and UPDATE %s", role, name)
+			}
+			return rules.Finding("role %s lacks %s", role, strings.Join(lacks, " and ")).
+				WithObjects(objects...).
+				WithRemediation("As the signal table's owner, grant the connector role what it needs (or grant it to a role the connector is a member of).", sql...)
+		},
+	}
+}
+
+// helperGrants lists what the connector lacks on a helper table and the
+// GRANTs that give it; writeOnly leaves SELECT out (the heartbeat is
+// only written).
+func helperGrants(h facts.HelperTable, name, schema, role string, writeOnly bool) (lacks, objects, sql []string) {
+	if !h.SchemaUsage {
+		lacks = append(lacks, "USAGE on schema "+schema)
+		objects = append(objects, "schema "+schema)
+		sql = append(sql, fmt.Sprintf("GRANT USAGE ON SCHEMA %s TO %s;", schema, role))
+	}
+	var privs []string
+	if !h.Select && !writeOnly {
+		privs = append(privs, "SELECT")
+	}
+	if !h.Insert {
+		privs = append(privs, "INSERT")
+	}
+	if !h.Update {
+		privs = append(privs, "UPDATE")
+	}
+	if len(privs) > 0 {
+		lacks = append(lacks, strings.Join(privs, ", ")+" on "+name)
+		objects = append(objects, name)
+		sql = append(sql, fmt.Sprintf("GRANT %s ON TABLE %s TO %s;", strings.Join(privs, ", "), name, role))
+	}
+	return lacks, objects, sql
+}
+
+func heartbeatTable() rules.Rule {
+	return rules.Rule{
+		ID: "heartbeat-table", Title: "The heartbeat table exists, is writable and is published",
+		Category: rules.CategorySnapshot, Severity: rules.Warning, Since: since,
+		Needs: []string{"heartbeat_table", "publication", "options"},
+		Why: `On a quiet database, or one sharing its server with busy ones, the connector's slot only moves forward
+when a change of a published table reaches it; until then the server keeps every WAL segment since,
+and the disk fills. Streamkap's source heartbeat writes to <heartbeat schema>.streamkap_heartbeat (that
+name only) at intervals so that a change always flows. It needs the table, INSERT and UPDATE on it
+(and USAGE on its schema) for the connector's role, and the table in the publication: a write to an
+unpublished table never reaches the connector. Checked only when a heartbeat schema is configured
+(--heartbeat-schema).`,
+		Fix: `Streamkap's heartbeat setup, as a role that may create schemas:
+CREATE SCHEMA IF NOT EXISTS streamkap;
+CREATE TABLE IF NOT EXISTS streamkap.streamkap_heartbeat (id SERIAL PRIMARY KEY, text TEXT, last_update TIMESTAMP DEFAULT CURRENT_TIMESTAMP);
+GRANT USAGE ON SCHEMA streamkap TO streamkap_user;
+GRANT SELECT, INSERT, UPDATE ON TABLE streamkap.streamkap_heartbeat TO streamkap_user;
+INSERT INTO streamkap.streamkap_heartbeat (text) VALUES ('test_heartbeat');
+and, if the publication lists its tables:
+ALTER PUBLICATION streamkap_pub ADD TABLE streamkap.streamkap_heartbeat;.`,
+		Eval: func(f *facts.Facts) rules.Outcome {
+			o := f.Options
+			if out, ok := needDB(f); !ok {
+				return out
+			}
+			if o.HeartbeatSchema == "" {
+				return rules.Skip("no heartbeat schema configured (--heartbeat-schema)")
+			}
+			if out, ok := needDB(f, f.Heartbeat.Err); !ok {
+				return out
+			}
+			h := f.Heartbeat
+			name := helperName(h, o.HeartbeatSchema, heartbeatTableName)
+			schema, role := sqlident.Quote(o.HeartbeatSchema), sqlident.Quote(o.ConnectorUser)
+			addToPub := fmt.Sprintf("ALTER PUBLICATION %s ADD TABLE %s;", sqlident.Quote(o.Publication), name)
+			pubListsTables := f.Publication.Err == nil && f.Publication.Exists && !f.Publication.AllTables
+			if !h.Exists {
+				sql := []string{
+					fmt.Sprintf("CREATE SCHEMA IF NOT EXISTS %s;", schema),
+					fmt.Sprintf("CREATE TABLE IF NOT EXISTS %s (id SERIAL PRIMARY KEY, text TEXT, last_update TIMESTAMP DEFAULT CURRENT_TIMESTAMP);", name),
+					fmt.Sprintf("GRANT USAGE ON SCHEMA %s TO %s;", schema, role),
+					fmt.Sprintf("GRANT SELECT, INSERT, UPDATE ON TABLE %s TO %s;", name, role),
+					// Beyond Streamkap's script: an INSERT by the connector also draws from the id sequence.
+					fmt.Sprintf("GRANT USAGE ON SEQUENCE %s TO %s;", sqlident.Qualified(o.HeartbeatSchema, heartbeatTableName+"_id_seq"), role),
+					fmt.Sprintf("INSERT INTO %s (text) VALUES ('test_heartbeat');", name),
+				}
+				if pubListsTables {
+					sql = append(sql, addToPub)
+				}
+				return rules.Finding("heartbeat table %s does not exist", name).WithObjects(name).
+					WithRemediation("Create the heartbeat table as in Streamkap's heartbeat setup "+
+						"(plus USAGE on its id sequence, which an INSERT by the connector needs).", sql...)
+			}
+			lacks, objects, sql := helperGrants(h, name, schema, role, true)
+			var problems []string
+			if len(lacks) > 0 {
+				problems = append(problems, fmt.Sprintf("role %s lacks %s", role, strings.Join(lacks, " and ")))
+			}
+			if !h.Published {
+				switch {
+				case f.Publication.Err == nil && !f.Publication.Exists:
+					problems = append(problems, fmt.Sprintf("%s is not published: publication %s does not exist", name, sqlident.Quote(o.Publication)))
+				default:
+					problems = append(problems, fmt.Sprintf("%s is not in publication %s", name, sqlident.Quote(o.Publication)))
+					if f.Publication.AllTables {
+						break // FOR ALL TABLES skips only what cannot be published: nothing to add
+					}
+					sql = append(sql, addToPub)
+				}
+				if !slices.Contains(objects, name) {
+					objects = append(objects, name)
+				}
+			}
+			if len(problems) == 0 {
+				return rules.Pass("heartbeat table %s is writable by %s and published", name, role)
+			}
+			return rules.Finding("heartbeat table %s will not carry heartbeats: %s", name, strings.Join(problems, "; ")).
+				WithObjects(objects...).
+				WithRemediation("Grant the connector role what it needs on the heartbeat table and publish it (as the table's and publication's owner).", sql...)
+		},
+	}
+}
 
 // snapshotRules judge the signal and heartbeat tables and the snapshot mode.
 func snapshotRules() []rules.Rule {
-	return []rules.Rule{}
+	return []rules.Rule{signalTable(), signalTablePrivileges(), heartbeatTable()}
 }

@@ -38,7 +38,9 @@ type RoleSettings struct {
 
 // RoleSetting is one ALTER ROLE/DATABASE … SET.
 type RoleSetting struct {
-	Scope string `json:"scope"` // "role", "database" or "role in database"
+	// Scope is "role in database", "role", "database" or "all roles" (ALTER
+	// ROLE ALL SET), in the order PostgreSQL lets them override each other.
+	Scope string `json:"scope"`
 	Name  string `json:"name"`
 	Value string `json:"value"`
 }
@@ -48,10 +50,22 @@ type RoleSetting struct {
 type Tables struct {
 	// Listed is true when the scope came from --tables, a tables file or
 	// config; false for the default scope (every user table).
-	Listed  bool       `json:"listed"`
-	Tables  []Table    `json:"tables"`
-	Missing []TableRef `json:"missing,omitempty"` // listed, not found
-	Err     *Error     `json:"error,omitempty"`
+	Listed bool    `json:"listed"`
+	Tables []Table `json:"tables"`
+	// Missing are capture-list entries not found: a table, or (Table
+	// empty) a listed schema that does not exist.
+	Missing []TableRef `json:"missing,omitempty"`
+	// CaseVariants are existing relations or schemas whose names differ
+	// from a missing entry only in letter case: names match exactly, and
+	// "public.Orders" is not public."Orders".
+	CaseVariants []CaseVariant `json:"case_variants,omitempty"`
+	Err          *Error        `json:"error,omitempty"`
+}
+
+// CaseVariant pairs a missing capture-list entry with what exists.
+type CaseVariant struct {
+	Listed TableRef `json:"listed"`
+	Found  string   `json:"found"` // quoted: schema.name, or a schema
 }
 
 // Table is one relation as the rules see it.
@@ -66,8 +80,12 @@ type Table struct {
 	ReplicaIdentity string `json:"replica_identity"`
 	HasPrimaryKey   bool   `json:"has_primary_key"`
 	// IdentityIndex: a valid index is marked REPLICA IDENTITY (relreplident i).
-	IdentityIndex bool   `json:"identity_index"`
-	Owner         string `json:"owner"` // quoted
+	IdentityIndex bool `json:"identity_index"`
+	// IdentityCandidate is a quoted unique index that REPLICA IDENTITY
+	// USING INDEX would accept (valid, immediate, not partial, no
+	// expressions, NOT NULL columns), or "".
+	IdentityCandidate string `json:"identity_candidate,omitempty"`
+	Owner             string `json:"owner"` // quoted
 	// OwnedByConnector: the connector role has the owner's privileges.
 	OwnedByConnector bool     `json:"owned_by_connector"`
 	RLS              bool     `json:"rls"`
@@ -110,7 +128,18 @@ type Publication struct {
 	GeneratedColumns string   `json:"generated_columns,omitempty"`
 	Schemas          []string `json:"schemas,omitempty"` // 15+: FOR TABLES IN SCHEMA, quoted
 	TableCount       int      `json:"table_count"`       // rows in pg_publication_tables
-	Err              *Error   `json:"error,omitempty"`
+	// Members are the tables added to the publication by name
+	// (pg_publication_rel): ALTER PUBLICATION … SET TABLE replaces them
+	// all, so a remedy that uses it must repeat every one.
+	Members []PublicationMember `json:"members,omitempty"`
+	Err     *Error              `json:"error,omitempty"`
+}
+
+// PublicationMember is one table added to a publication by name.
+type PublicationMember struct {
+	Table   string   `json:"table"`             // quoted schema.name
+	Where   string   `json:"where,omitempty"`   // 15+: the row filter, as pg_get_expr prints it
+	Columns []string `json:"columns,omitempty"` // 15+: the column list, quoted
 }
 
 // Slots are every replication slot of the cluster.

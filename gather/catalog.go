@@ -2,6 +2,7 @@ package gather
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -55,7 +56,7 @@ func (g *gatherer) tables(ctx context.Context, q pgx.Tx) error {
 	}
 	sql := `WITH RECURSIVE ` + roleCTE + `,
 req AS (SELECT * FROM unnest($2::text[], $3::text[]) AS r(nsp, rel)),
-pub AS (SELECT DISTINCT schemaname::text AS nsp, tablename::text AS rel FROM pg_publication_tables WHERE pubname = $4),
+` + publishedCTE(g.ver(), "$4") + `,
 base AS (
 	SELECT c.oid,
 		CASE WHEN $5 THEN EXISTS (SELECT 1 FROM req WHERE req.nsp = n.nspname
@@ -63,27 +64,34 @@ base AS (
 			ELSE c.relkind IN ('r','p') AND NOT c.relispartition AND c.relpersistence <> 't'
 				AND n.nspname <> ALL ($6::text[]) AND n.nspname NOT LIKE 'pg\_%' AND n.nspname <> 'information_schema'
 		END AS captured,
-		EXISTS (SELECT 1 FROM pub WHERE pub.nsp = n.nspname AND pub.rel = c.relname) AS published
+		EXISTS (SELECT 1 FROM pubrel WHERE pubrel.oid = c.oid) AS published
 	FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 	WHERE c.relkind IN ('r','p','v','m','f')
 ),
 scoped AS (SELECT * FROM base WHERE captured OR published),
 tree AS (
-	SELECT i.inhrelid AS oid, s.oid AS root
+	SELECT i.inhrelid AS oid, s.oid AS root, 1 AS depth
 	FROM scoped s JOIN pg_class pc ON pc.oid = s.oid AND pc.relkind = 'p' JOIN pg_inherits i ON i.inhparent = s.oid
 	UNION
-	SELECT i.inhrelid, t.root FROM tree t JOIN pg_inherits i ON i.inhparent = t.oid
+	SELECT i.inhrelid, t.root, t.depth + 1 FROM tree t JOIN pg_inherits i ON i.inhparent = t.oid
 ),
+-- A partition that is itself in scope (published as a leaf while
+-- publish_via_partition_root is off, or listed) still names its root: the
+-- topmost partitioned table in scope above it.
 rels AS (
-	SELECT oid, captured, published, NULL::oid AS root FROM scoped
+	SELECT s.oid, s.captured, s.published,
+		(SELECT t.root FROM tree t WHERE t.oid = s.oid ORDER BY t.depth DESC LIMIT 1) AS root
+	FROM scoped s
 	UNION ALL
-	SELECT DISTINCT ON (t.oid) t.oid, false, false, t.root FROM tree t
+	(SELECT DISTINCT ON (t.oid) t.oid, false, false, t.root FROM tree t
 	WHERE NOT EXISTS (SELECT 1 FROM scoped s WHERE s.oid = t.oid)
+	ORDER BY t.oid, t.depth DESC)
 )
 SELECT c.oid::int8, n.nspname::text, c.relname::text, quote_ident(n.nspname) || '.' || quote_ident(c.relname),
 	c.relkind::text, c.relpersistence::text, c.relreplident::text,
 	EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND i.indisprimary),
 	EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND i.indisreplident AND i.indisvalid),
+	` + identityCandidate + `,
 	quote_ident(pg_get_userbyid(c.relowner)),
 	coalesce(pg_has_role(role.oid, c.relowner, 'USAGE'), false),
 	c.relrowsecurity, c.relforcerowsecurity,
@@ -103,7 +111,7 @@ ORDER BY 2, 3`
 	var oid int64
 	var tb facts.Table
 	_, err = pgx.ForEachRow(rows, []any{&oid, &tb.Schema, &tb.Name, &tb.Quoted, &tb.Kind, &tb.Persistence, &tb.ReplicaIdentity,
-		&tb.HasPrimaryKey, &tb.IdentityIndex, &tb.Owner, &tb.OwnedByConnector, &tb.RLS, &tb.ForceRLS, &tb.PartitionOf,
+		&tb.HasPrimaryKey, &tb.IdentityIndex, &tb.IdentityCandidate, &tb.Owner, &tb.OwnedByConnector, &tb.RLS, &tb.ForceRLS, &tb.PartitionOf,
 		&tb.Generated, &tb.Select, &tb.SchemaUsage, &tb.Captured, &tb.Published, &tb.RowFilter, &tb.ColumnList,
 	}, func() error {
 		if len(tb.Generated) == 0 {
@@ -125,7 +133,63 @@ ORDER BY 2, 3`
 			t.Missing = append(t.Missing, r)
 		}
 	}
-	return nil
+	return g.missingScope(ctx, q)
+}
+
+// identityCandidate picks a unique index that ALTER TABLE … REPLICA
+// IDENTITY USING INDEX accepts, so a keyless table's remedy can name it.
+// Every column of the index must be NOT NULL (only key columns need be,
+// so this is stricter than the server on 11+ INCLUDE indexes).
+const identityCandidate = `coalesce((SELECT quote_ident(ic.relname) FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid
+		WHERE i.indrelid = c.oid AND i.indisunique AND i.indimmediate AND i.indisvalid
+			AND i.indpred IS NULL AND i.indexprs IS NULL
+			AND NOT EXISTS (SELECT 1 FROM pg_attribute a
+				WHERE a.attrelid = c.oid AND a.attnum = ANY (i.indkey) AND NOT a.attnotnull)
+		ORDER BY i.indisprimary DESC, i.indnatts, ic.relname LIMIT 1), '')`
+
+// missingScope finds listed schemas that do not exist, and relations or
+// schemas whose names match a missing entry but for letter case: the
+// usual reason a listed name is not found.
+func (g *gatherer) missingScope(ctx context.Context, q pgx.Tx) error {
+	t := &g.f.Tables
+	var bare []string
+	for _, r := range g.f.Options.Tables {
+		if r.Table == "" {
+			bare = append(bare, r.Schema)
+		}
+	}
+	if len(bare) == 0 && len(t.Missing) == 0 {
+		return nil
+	}
+	nsps, rels := make([]string, len(t.Missing)), make([]string, len(t.Missing))
+	for i, m := range t.Missing {
+		nsps[i], rels[i] = m.Schema, m.Table
+	}
+	rows, err := q.Query(ctx, `WITH bare AS (SELECT DISTINCT s FROM unnest($1::text[]) AS s)
+SELECT b.s, '', '' FROM bare b WHERE NOT EXISTS (SELECT 1 FROM pg_namespace n WHERE n.nspname = b.s)
+UNION ALL
+SELECT b.s, '', quote_ident(n.nspname) FROM bare b JOIN pg_namespace n ON lower(n.nspname) = lower(b.s) AND n.nspname <> b.s
+UNION ALL
+SELECT m.nsp, m.rel, quote_ident(n.nspname) || '.' || quote_ident(c.relname)
+FROM unnest($2::text[], $3::text[]) AS m(nsp, rel)
+	JOIN pg_namespace n ON lower(n.nspname) = lower(m.nsp)
+	JOIN pg_class c ON c.relnamespace = n.oid AND lower(c.relname) = lower(m.rel)
+WHERE c.relkind IN ('r','p','v','m','f') AND (n.nspname <> m.nsp OR c.relname <> m.rel)
+ORDER BY 1, 2, 3`, bare, nsps, rels)
+	if err != nil {
+		return err
+	}
+	var ref facts.TableRef
+	var found string
+	_, err = pgx.ForEachRow(rows, []any{&ref.Schema, &ref.Table, &found}, func() error {
+		if found == "" {
+			t.Missing = append(t.Missing, ref)
+		} else {
+			t.CaseVariants = append(t.CaseVariants, facts.CaseVariant{Listed: ref, Found: found})
+		}
+		return nil
+	})
+	return err
 }
 
 // privileges reads CONNECT, USAGE on the captured schemas, and default
@@ -165,11 +229,16 @@ ORDER BY 1`, o.ConnectorUser, schemas)
 		return err
 	}
 	// A default ACL entry applies to objects its role creates, in one
-	// schema or (namespace 0) everywhere; ownership gives all privileges.
+	// schema or (namespace 0) everywhere; ownership gives all privileges,
+	// and from 14 pg_read_all_data reads every table, present or future.
+	readAll := `false`
+	if g.ver() >= 140000 {
+		readAll = `coalesce(pg_has_role(role.oid, 'pg_read_all_data', 'USAGE'), false)`
+	}
 	rows, err = q.Query(ctx, `WITH `+roleCTE+`,
 own AS (SELECT DISTINCT c.relnamespace AS nsp, c.relowner AS owner FROM pg_class c WHERE c.oid = ANY ($2::int8[]::oid[]))
 SELECT quote_ident(n.nspname), quote_ident(pg_get_userbyid(own.owner)),
-	coalesce(pg_has_role(role.oid, own.owner, 'USAGE'), false) OR EXISTS (
+	coalesce(pg_has_role(role.oid, own.owner, 'USAGE'), false) OR `+readAll+` OR EXISTS (
 		SELECT 1 FROM pg_default_acl d, aclexplode(d.defaclacl) a
 		WHERE d.defaclrole = own.owner AND d.defaclobjtype = 'r' AND d.defaclnamespace IN (own.nsp, 0)
 			AND a.privilege_type = 'SELECT'
@@ -188,15 +257,17 @@ ORDER BY 1, 2`, o.ConnectorUser, g.capturedOIDs)
 }
 
 // roleSettings reads ALTER ROLE / ALTER DATABASE … SET values that apply to
-// the connector's sessions: they are not inherited through membership.
+// the connector's sessions: they are not inherited through membership. The
+// row with neither role nor database is ALTER ROLE ALL SET, which applies to
+// every session of the cluster.
 func (g *gatherer) roleSettings(ctx context.Context, q pgx.Tx) error {
 	rows, err := q.Query(ctx, `WITH `+roleCTE+`
-SELECT CASE WHEN s.setrole = 0 THEN 'database' WHEN s.setdatabase = 0 THEN 'role' ELSE 'role in database' END,
+SELECT CASE WHEN s.setrole = 0 AND s.setdatabase = 0 THEN 'all roles' WHEN s.setrole = 0 THEN 'database'
+		WHEN s.setdatabase = 0 THEN 'role' ELSE 'role in database' END,
 	split_part(cfg, '=', 1), substr(cfg, length(split_part(cfg, '=', 1)) + 2)
 FROM pg_db_role_setting s CROSS JOIN role, unnest(s.setconfig) AS cfg
 WHERE s.setrole IN (0, role.oid)
 	AND s.setdatabase IN (0, (SELECT oid FROM pg_database WHERE datname = current_database()))
-	AND NOT (s.setrole = 0 AND s.setdatabase = 0)
 ORDER BY 1, 2`, g.f.Options.ConnectorUser)
 	if err != nil {
 		return err
@@ -209,6 +280,72 @@ ORDER BY 1, 2`, g.f.Options.ConnectorUser)
 	return err
 }
 
+// publishedCTE defines, for the publication named by parameter param, the
+// CTE pubrel(oid): the relations pg_publication_tables lists for it, worked
+// out from the catalogs the way pg_get_publication_tables does. The view
+// itself opens every published table on 16+ (AccessShareLock, to list its
+// columns), so one table locked by a long ALTER TABLE would stall the whole
+// read; the catalogs take no lock on user tables. Semantics:
+//   - FOR ALL TABLES: every permanent user table; with
+//     publish_via_partition_root the top-level partitioned tables instead of
+//     their partitions;
+//   - otherwise the tables named (and, 15+, every table of the schemas
+//     named), a partitioned table standing for its leaf partitions unless
+//     publish_via_partition_root is on, in which case a partition whose
+//     ancestor is also in the list is left out.
+//
+// The query must start WITH RECURSIVE.
+func publishedCTE(ver int, param string) string {
+	viaRoot, schemas := `false`, ``
+	if ver >= 130000 {
+		viaRoot = `p.pubviaroot`
+	}
+	if ver >= 150000 {
+		schemas = `
+	UNION
+	SELECT c.oid FROM pg_publication_namespace pn JOIN pubopt o ON pn.pnpubid = o.oid
+		JOIN pg_class c ON c.relnamespace = pn.pnnspid
+	WHERE c.relkind IN ('r','p') AND c.relpersistence = 'p' AND c.oid >= 16384`
+	}
+	// 16384 is FirstNormalObjectId: tables created by initdb (the
+	// information_schema) are never published.
+	return `pubopt AS (SELECT p.oid, p.puballtables AS alltables, ` + viaRoot + ` AS viaroot
+	FROM pg_publication p WHERE p.pubname = ` + param + `),
+pubnamed AS (
+	SELECT pr.prrelid AS oid FROM pg_publication_rel pr JOIN pubopt o ON pr.prpubid = o.oid` + schemas + `
+),
+publeaf AS (
+	SELECT i.inhrelid AS oid FROM pubnamed n JOIN pg_class c ON c.oid = n.oid AND c.relkind = 'p'
+		JOIN pg_inherits i ON i.inhparent = n.oid
+	UNION
+	SELECT i.inhrelid FROM publeaf l JOIN pg_inherits i ON i.inhparent = l.oid
+),
+pubset AS (
+	SELECT c.oid FROM pg_class c CROSS JOIN pubopt o
+	WHERE o.alltables AND c.relpersistence = 'p' AND c.oid >= 16384
+		AND ((c.relkind = 'r' AND NOT (c.relispartition AND o.viaroot))
+			OR (o.viaroot AND c.relkind = 'p' AND NOT c.relispartition))
+	UNION
+	SELECT n.oid FROM pubnamed n JOIN pg_class c ON c.oid = n.oid CROSS JOIN pubopt o
+	WHERE NOT o.alltables AND (o.viaroot OR c.relkind <> 'p')
+	UNION
+	SELECT l.oid FROM publeaf l JOIN pg_class c ON c.oid = l.oid CROSS JOIN pubopt o
+	WHERE NOT o.alltables AND NOT o.viaroot AND c.relkind <> 'p'
+),
+pubanc AS (
+	SELECT s.oid AS rel, i.inhparent AS anc FROM pubset s JOIN pg_class c ON c.oid = s.oid AND c.relispartition
+		JOIN pg_inherits i ON i.inhrelid = s.oid
+	UNION
+	SELECT a.rel, i.inhparent FROM pubanc a JOIN pg_class c ON c.oid = a.anc AND c.relispartition
+		JOIN pg_inherits i ON i.inhrelid = a.anc
+),
+pubrel AS (
+	SELECT s.oid FROM pubset s CROSS JOIN pubopt o
+	WHERE NOT (o.viaroot AND EXISTS (SELECT 1 FROM pubanc a JOIN pubset p ON p.oid = a.anc WHERE a.rel = s.oid))
+)`
+}
+
+// publication reads the connector's publication and its own table entries.
 func (g *gatherer) publication(ctx context.Context, q pgx.Tx) error {
 	p := &g.f.Publication
 	p.Name = g.f.Options.Publication
@@ -226,12 +363,13 @@ func (g *gatherer) publication(ctx context.Context, q pgx.Tx) error {
 		schemas = `array(SELECT quote_ident(n.nspname) FROM pg_publication_namespace pn
 			JOIN pg_namespace n ON n.oid = pn.pnnspid WHERE pn.pnpubid = p.oid ORDER BY 1)`
 	}
-	err := q.QueryRow(ctx, `SELECT p.puballtables, p.pubinsert, p.pubupdate, p.pubdelete,
+	err := q.QueryRow(ctx, `WITH RECURSIVE `+publishedCTE(g.ver(), "$1")+`
+SELECT p.puballtables, p.pubinsert, p.pubupdate, p.pubdelete,
 	quote_ident(pg_get_userbyid(p.pubowner)), `+truncate+`, `+viaRoot+`, `+gencols+`, `+schemas+`,
-	(SELECT count(*) FROM pg_publication_tables pt WHERE pt.pubname = p.pubname)::int
+	(SELECT count(*) FROM pubrel)::int
 FROM pg_publication p WHERE p.pubname = $1`, p.Name).Scan(&p.AllTables, &p.Insert, &p.Update, &p.Delete,
 		&p.Owner, &p.Truncate, &p.ViaRoot, &p.GeneratedColumns, &p.Schemas, &p.TableCount)
-	if err == pgx.ErrNoRows {
+	if errors.Is(err, pgx.ErrNoRows) {
 		p.Exists = false
 		return nil
 	}
@@ -242,7 +380,35 @@ FROM pg_publication p WHERE p.pubname = $1`, p.Name).Scan(&p.AllTables, &p.Inser
 	if len(p.Schemas) == 0 {
 		p.Schemas = nil
 	}
-	return nil
+	return g.publicationMembers(ctx, q)
+}
+
+// publicationMembers reads the tables added to the publication by name,
+// with their row filters and column lists (15+).
+func (g *gatherer) publicationMembers(ctx context.Context, q pgx.Tx) error {
+	filter, columns := `''`, `'{}'::text[]`
+	if g.ver() >= 150000 {
+		filter = `coalesce(pg_get_expr(pr.prqual, pr.prrelid), '')`
+		columns = `array(SELECT quote_ident(a.attname) FROM pg_attribute a
+			WHERE a.attrelid = pr.prrelid AND a.attnum = ANY (pr.prattrs::int2[]) ORDER BY a.attnum)`
+	}
+	rows, err := q.Query(ctx, `SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname), `+filter+`, `+columns+`
+FROM pg_publication_rel pr JOIN pg_publication p ON p.oid = pr.prpubid
+	JOIN pg_class c ON c.oid = pr.prrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE p.pubname = $1
+ORDER BY 1`, g.f.Publication.Name)
+	if err != nil {
+		return err
+	}
+	var m facts.PublicationMember
+	_, err = pgx.ForEachRow(rows, []any{&m.Table, &m.Where, &m.Columns}, func() error {
+		if len(m.Columns) == 0 {
+			m.Columns = nil
+		}
+		g.f.Publication.Members = append(g.f.Publication.Members, m)
+		return nil
+	})
+	return err
 }
 
 func (g *gatherer) slots(ctx context.Context, q pgx.Tx) error {
@@ -297,7 +463,8 @@ FROM pg_replication_slots s CROSS JOIN cur ORDER BY 1`)
 func (g *gatherer) helperTable(ctx context.Context, q pgx.Tx, h *facts.HelperTable) error {
 	var names, types []string
 	var notNull []bool
-	err := q.QueryRow(ctx, `WITH `+roleCTE+`
+	// Publication membership comes from the catalogs, not the view: see publishedCTE.
+	err := q.QueryRow(ctx, `WITH RECURSIVE `+roleCTE+`, `+publishedCTE(g.ver(), "$4")+`
 SELECT quote_ident($2) || '.' || quote_ident($3), n.oid IS NOT NULL, c.oid IS NOT NULL, coalesce(c.relkind::text, ''),
 	coalesce(has_schema_privilege(role.oid, n.oid, 'USAGE'), false),
 	coalesce(has_table_privilege(role.oid, c.oid, 'SELECT'), false),
@@ -308,7 +475,7 @@ SELECT quote_ident($2) || '.' || quote_ident($3), n.oid IS NOT NULL, c.oid IS NO
 	array(SELECT a.attnotnull FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum),
 	array(SELECT a.attname::text FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey)
 		WHERE i.indrelid = c.oid AND i.indisprimary ORDER BY a.attnum),
-	EXISTS (SELECT 1 FROM pg_publication_tables pt WHERE pt.pubname = $4 AND pt.schemaname = $2 AND pt.tablename = $3)
+	EXISTS (SELECT 1 FROM pubrel WHERE pubrel.oid = c.oid)
 FROM (SELECT 1) AS one
 	LEFT JOIN pg_namespace n ON n.nspname = $2
 	LEFT JOIN pg_class c ON c.relnamespace = n.oid AND c.relname = $3
