@@ -5,6 +5,7 @@ package checks
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/cdcpreflight/cdcpreflight/facts"
 	"github.com/cdcpreflight/cdcpreflight/rules"
@@ -58,4 +59,25 @@ func plural(n int, one, many string) string {
 		return fmt.Sprintf("%d %s", n, one)
 	}
 	return fmt.Sprintf("%d %s", n, many)
+}
+
+// listMax caps the names a message spells out; Objects list them all, so
+// messages stay readable with thousands of tables.
+const listMax = 5
+
+// listNames renders up to listMax names, then how many more there are.
+func listNames(names []string) string {
+	if len(names) <= listMax {
+		return strings.Join(names, ", ")
+	}
+	return fmt.Sprintf("%s and %d more", strings.Join(names[:listMax], ", "), len(names)-listMax)
+}
+
+// quotedNames are the tables' names as quote_ident renders them.
+func quotedNames(ts []facts.Table) []string {
+	out := make([]string, len(ts))
+	for i, t := range ts {
+		out[i] = t.Quoted
+	}
+	return out
 }

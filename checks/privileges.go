@@ -110,16 +110,6 @@ func privCaptured(f *facts.Facts) []facts.Table {
 	return out
 }
 
-// privListMax caps the names a message spells out; Objects lists them all.
-const privListMax = 5
-
-func privList(names []string) string {
-	if len(names) <= privListMax {
-		return strings.Join(names, ", ")
-	}
-	return fmt.Sprintf("%s and %d more", strings.Join(names[:privListMax], ", "), len(names)-privListMax)
-}
-
 func databaseConnect() rules.Rule {
 	return rules.Rule{
 		ID: "database-connect", Title: "The connector role may connect to the database",
@@ -182,13 +172,13 @@ the CREATE privilege that Streamkap's script also grants.`,
 				return rules.Skip("no captured tables, so no schema to judge")
 			}
 			if len(missing) == 0 {
-				return rules.Pass("role %s has USAGE on %s: %s", role, plural(len(have), "captured schema", "captured schemas"), privList(have))
+				return rules.Pass("role %s has USAGE on %s: %s", role, plural(len(have), "captured schema", "captured schemas"), listNames(have))
 			}
 			sql := make([]string, len(missing))
 			for i, s := range missing {
 				sql[i] = fmt.Sprintf("GRANT USAGE ON SCHEMA %s TO %s;", s, role)
 			}
-			return rules.Finding("role %s has no USAGE on %s: %s", role, plural(len(missing), "captured schema", "captured schemas"), privList(missing)).
+			return rules.Finding("role %s has no USAGE on %s: %s", role, plural(len(missing), "captured schema", "captured schemas"), listNames(missing)).
 				WithObjects(missing...).
 				WithRemediation("Run this as each schema's owner or a superuser (granting USAGE to a role the connector is a member of works too).", sql...)
 		},
@@ -244,7 +234,7 @@ default-privileges.`,
 				text += fmt.Sprintf(" Where a schema has more than %d such tables the statement grants ON ALL TABLES IN SCHEMA, "+
 					"which also covers its tables outside the capture scope: list the tables instead if that matters.", privGrantAllOver)
 			}
-			return rules.Finding("role %s cannot SELECT %s: %s", role, plural(len(missing), "captured table", "captured tables"), privList(names)).
+			return rules.Finding("role %s cannot SELECT %s: %s", role, plural(len(missing), "captured table", "captured tables"), listNames(names)).
 				WithObjects(names...).WithRemediation(text, sql...)
 		},
 	}
@@ -314,9 +304,9 @@ entries that exist. Tables that exist already need GRANT SELECT (see table-selec
 					d.Owner, d.Schema, role))
 			}
 			if len(missing) == 0 {
-				return rules.Pass("role %s will be able to read tables created later by the captured tables' owners: %s", role, privList(covered))
+				return rules.Pass("role %s will be able to read tables created later by the captured tables' owners: %s", role, listNames(covered))
 			}
-			return rules.Finding("role %s will not be able to read tables created later by %s", role, privList(missing)).
+			return rules.Finding("role %s will not be able to read tables created later by %s", role, listNames(missing)).
 				WithObjects(objs...).
 				WithRemediation("Run each statement as the owner role, a member of it, or a superuser: "+
 					"ALTER DEFAULT PRIVILEGES without FOR ROLE covers only tables created by the role that runs it.", sql...)
@@ -370,14 +360,14 @@ policies still apply).`,
 			case len(withRLS) == 0:
 				return rules.Pass("no captured table has row-level security enabled")
 			case f.Role.Super:
-				return rules.Pass("role %s is a superuser: row-level security on %s does not apply to it", role, privList(withRLS))
+				return rules.Pass("role %s is a superuser: row-level security on %s does not apply to it", role, listNames(withRLS))
 			case f.Role.BypassRLS:
-				return rules.Pass("role %s has BYPASSRLS: row-level security on %s does not apply to it", role, privList(withRLS))
+				return rules.Pass("role %s has BYPASSRLS: row-level security on %s does not apply to it", role, listNames(withRLS))
 			case len(hit) == 0:
-				return rules.Pass("role %s owns the captured tables with row-level security (%s) and none forces it", role, privList(withRLS))
+				return rules.Pass("role %s owns the captured tables with row-level security (%s) and none forces it", role, listNames(withRLS))
 			}
 			msg := fmt.Sprintf("role %s is subject to row-level security on %s (%s): a snapshot silently misses every row the policies hide from it",
-				role, plural(len(hit), "captured table", "captured tables"), privList(hit))
+				role, plural(len(hit), "captured table", "captured tables"), listNames(hit))
 			if forced > 0 {
 				msg += fmt.Sprintf("; it owns %s, but FORCE ROW LEVEL SECURITY applies policies to the owner too", plural(forced, "of them", "of them"))
 			}

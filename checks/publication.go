@@ -91,14 +91,6 @@ func capturedPartitioned(f *facts.Facts) []facts.Table {
 	return out
 }
 
-func quotedNames(ts []facts.Table) []string {
-	out := make([]string, len(ts))
-	for i, t := range ts {
-		out[i] = t.Quoted
-	}
-	return out
-}
-
 // ownerNote says who may change a publication, per platform.
 func ownerNote(f *facts.Facts) string {
 	s := "Run it as the publication's owner"

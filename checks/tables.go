@@ -51,17 +51,6 @@ func dmlLeaves(ts []facts.Table) []dmlLeaf {
 // publication rules (and the replica identity check) do not apply to them.
 func canPublish(t facts.Table) bool { return t.Persistence != "u" && t.Persistence != "t" }
 
-// listSome renders up to n names, then how many more there are: messages
-// stay readable with thousands of tables; Objects carry the full list.
-func listSome(names []string, n int) string {
-	if len(names) <= n {
-		return strings.Join(names, ", ")
-	}
-	return fmt.Sprintf("%s and %d more", strings.Join(names[:n], ", "), len(names)-n)
-}
-
-const listSomeMax = 5
-
 func tablesExist() rules.Rule {
 	return rules.Rule{
 		ID: "tables-exist", Title: "Every table in the capture list exists and is a table",
@@ -218,12 +207,12 @@ so that it never queues in front of the application's queries.`,
 			if len(published) > 0 {
 				parts = append(parts, fmt.Sprintf("%s on %s in publication %s fail on the source now (SQLSTATE 55000): %s",
 					stmts, plural(len(published), "table", "tables"), sqlident.Quote(f.Publication.Name),
-					listSome(describeLeaves(published, identityProblem), listSomeMax)))
+					listNames(describeLeaves(published, identityProblem))))
 			}
 			if len(pending) > 0 {
 				parts = append(parts, fmt.Sprintf("%s on %s will fail once added to the publication: %s",
 					stmts, plural(len(pending), "captured table", "captured tables"),
-					listSome(describeLeaves(pending, identityProblem), listSomeMax)))
+					listNames(describeLeaves(pending, identityProblem))))
 			}
 			all := slices.Concat(published, pending)
 			return rules.Finding("%s", strings.Join(parts, "; ")).WithObjects(leafNames(all)...).
@@ -295,7 +284,7 @@ but does not rewrite the table; retry it if the lock timeout fires.`,
 			}
 			names := leafNames(notFull)
 			msg := fmt.Sprintf("%d of %s not REPLICA IDENTITY FULL: delete events carry only the key and unchanged TOAST columns arrive as placeholders (%s)",
-				len(notFull), plural(captured, "captured table is", "captured tables are"), listSome(names, listSomeMax))
+				len(notFull), plural(captured, "captured table is", "captured tables are"), listNames(names))
 			sql := []string{ddlLockTimeout}
 			for _, n := range names {
 				sql = append(sql, fmt.Sprintf("ALTER TABLE %s REPLICA IDENTITY FULL;", n))
@@ -341,8 +330,8 @@ tables), or remove it from the capture list.`,
 			for _, n := range unlogged {
 				sql = append(sql, fmt.Sprintf("ALTER TABLE %s SET LOGGED;", n))
 			}
-			return rules.Finding("%s UNLOGGED and never produce change events: %s",
-				plural(len(unlogged), "captured table is", "captured tables are"), listSome(unlogged, listSomeMax)).
+			return rules.Finding("%s UNLOGGED (unlogged tables never produce change events): %s",
+				plural(len(unlogged), "captured table is", "captured tables are"), listNames(unlogged)).
 				WithObjects(unlogged...).
 				WithRemediation("As each table's owner, make it logged (SET LOGGED rewrites the table and writes it all to the WAL, "+
 					"under an ACCESS EXCLUSIVE lock: plan a window for large tables), or stop capturing it.", sql...)
@@ -388,7 +377,7 @@ trigger, or upgrade to 18.`,
 			pub := f.Publication
 			if major < 18 {
 				return rules.Finding("PostgreSQL %d does not replicate generated columns: change events of %s lack them: %s",
-					major, plural(len(names), "captured table", "captured tables"), listSome(details, listSomeMax)).
+					major, plural(len(names), "captured table", "captured tables"), listNames(details)).
 					WithObjects(names...).
 					WithRemediation("Compute these columns in the destination, or make them ordinary columns kept up to date by a trigger, " +
 						"or upgrade to PostgreSQL 18 and set publish_generated_columns = stored on the publication.")
@@ -401,7 +390,7 @@ trigger, or upgrade to 18.`,
 					sqlident.Quote(pub.Name), plural(len(names), "captured table", "captured tables"))
 			}
 			msg := fmt.Sprintf("%s generated columns that publication %s does not publish (publish_generated_columns = none): %s",
-				plural(len(names), "captured table has", "captured tables have"), sqlident.Quote(pub.Name), listSome(details, listSomeMax))
+				plural(len(names), "captured table has", "captured tables have"), sqlident.Quote(pub.Name), listNames(details))
 			if !pub.Exists {
 				return rules.Finding("%s", msg).WithObjects(names...).WithRemediation(fmt.Sprintf(
 					"Create publication %s WITH (publish_generated_columns = stored) when you create it.", sqlident.Quote(pub.Name)))
