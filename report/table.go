@@ -24,10 +24,6 @@ type TableOptions struct {
 // columns; longer messages wrap inside the cell.
 const messageWidth = 64
 
-// shownObjects is how many objects a table cell lists before "and N more";
-// the full list is printed under the table for failing rules.
-const shownObjects = 3
-
 const (
 	ansiReset   = "\x1b[0m"
 	ansiBold    = "\x1b[1m"
@@ -128,22 +124,10 @@ func statusColor(s rules.Status) string {
 	return ""
 }
 
-// messageCell is the message and a short list of the objects; a table row
-// with hundreds of table names would bury every other row.
+// messageCell is the message alone: rules already name the first few
+// objects in it, and every object of a finding is listed under the table.
 func messageCell(r rules.Result) string {
-	msg := printable(r.Message)
-	if len(r.Objects) == 0 {
-		return msg
-	}
-	shown := r.Objects
-	if len(shown) > shownObjects {
-		shown = shown[:shownObjects]
-	}
-	list := printable(strings.Join(shown, ", "))
-	if more := len(r.Objects) - len(shown); more > 0 {
-		list += fmt.Sprintf(" and %d more", more)
-	}
-	return msg + "\n" + list
+	return printable(r.Message)
 }
 
 // writeRemediations lists, under the table, everything a reader must act
