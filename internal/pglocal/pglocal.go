@@ -79,7 +79,11 @@ type Cluster struct {
 	WalLevel   string // as reported by the server after (re)start
 	VersionNum int    // server_version_num, e.g. 150004
 	Version    string // server_version, e.g. "15.4 (Debian 15.4-1)"
+	// PrimarySlot is, on a standby (StartStandby), the physical replication
+	// slot it streams through on its primary; Stop drops it. Empty otherwise.
+	PrimarySlot string
 
+	primary  *Cluster // the primary of a standby; nil otherwise
 	run      *runner
 	settings map[string]string // user overrides, written after the defaults
 	tail     *tailer
@@ -395,7 +399,8 @@ func (c *Cluster) stopServer(ctx context.Context, mode string) error {
 }
 
 // Stop shuts the server down (fast, then immediate if that fails) and removes
-// its directory. Calling it again returns the first call's result.
+// its directory; on a standby it also drops its slot on the primary. Calling
+// it again returns the first call's result.
 func (c *Cluster) Stop() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -404,14 +409,17 @@ func (c *Cluster) Stop() error {
 	}
 	c.stopped = true
 	var errs []error
+	ctx, cancel := context.WithTimeout(context.Background(), 2*(startTimeout+10)*time.Second)
+	defer cancel()
 	if c.serverRunning() {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*(startTimeout+10)*time.Second)
-		defer cancel()
 		if err := c.stopServer(ctx, "fast"); err != nil {
 			if err2 := c.stopServer(ctx, "immediate"); err2 != nil {
 				errs = append(errs, err, err2)
 			}
 		}
+	}
+	if err := c.dropPrimarySlot(ctx); err != nil {
+		errs = append(errs, err)
 	}
 	c.tail.close()
 	if err := os.RemoveAll(c.Dir); err != nil {

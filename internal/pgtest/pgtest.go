@@ -39,6 +39,7 @@ var (
 	mu         sync.Mutex
 	mainActive bool
 	clusters   = map[string]*shared{}
+	standbys   []*pglocal.Cluster
 	bouncers   []*pglocal.PgBouncer
 	nameSeq    atomic.Int64
 )
@@ -53,8 +54,8 @@ type shared struct {
 	took time.Duration
 }
 
-// Main runs the tests and then stops every cluster and PgBouncer this
-// package started. A failure to stop turns a passing run into a failing one,
+// Main runs the tests and then stops every cluster, standby and PgBouncer
+// this package started. A failure to stop turns a passing run into a failing one,
 // since it means leaked processes or files.
 func Main(m *testing.M) int {
 	mu.Lock()
@@ -66,6 +67,13 @@ func Main(m *testing.M) int {
 	mu.Lock()
 	defer mu.Unlock()
 	failed := false
+	// Standbys first: stopping one drops its slot on a primary still running.
+	for _, sb := range standbys {
+		if err := sb.Stop(); err != nil {
+			fmt.Fprintf(os.Stderr, "pgtest: stop standby: %v\n", err)
+			failed = true
+		}
+	}
 	for _, b := range bouncers {
 		if err := b.Stop(); err != nil {
 			fmt.Fprintf(os.Stderr, "pgtest: stop pgbouncer: %v\n", err)
@@ -268,4 +276,30 @@ func PgBouncer(t testing.TB, c *pglocal.Cluster, users map[string]string) *pgloc
 		}
 	})
 	return b
+}
+
+// Standby starts a streaming hot standby of primary for this test (stopped
+// when it ends, which also drops its physical slot on the primary); see
+// pglocal.StartStandby.
+func Standby(t testing.TB, primary *pglocal.Cluster) *pglocal.Cluster {
+	t.Helper()
+	requireMain(t)
+	ctx, cancel := context.WithTimeout(t.Context(), startTimeout)
+	defer cancel()
+	start := time.Now()
+	sb, err := pglocal.StartStandby(ctx, primary, pglocal.StandbyOptions{SlotName: UniqueName(t, "standby"), Log: serverLog()})
+	if err != nil {
+		t.Fatalf("pgtest: %v", err)
+	}
+	mu.Lock()
+	standbys = append(standbys, sb) // Main stops it too if a cleanup never ran
+	mu.Unlock()
+	t.Cleanup(func() {
+		if err := sb.Stop(); err != nil {
+			t.Errorf("pgtest: stop standby: %v", err)
+		}
+	})
+	t.Logf("pgtest: started a standby of PostgreSQL %s in %s on port %d (slot %s)",
+		sb.Version, time.Since(start).Round(time.Millisecond), sb.Port, sb.PrimarySlot)
+	return sb
 }
