@@ -44,11 +44,8 @@ connector's slot and re-snapshot after the upgrade.`,
 			num := f.Server.VersionNum
 			major := num / 10000
 			name := fmt.Sprint(major)
-			if num < 100000 {
-				major = num / 10000
+			if num < 100000 { // 9.6 numbers its majors with two parts
 				name = fmt.Sprintf("%d.%d", num/10000, num/100%100)
-			}
-			if num < 100000 {
 				return rules.Finding("PostgreSQL %s is older than 10: logical replication with pgoutput needs 10 or later", name).
 					WithObjects("server " + f.Server.Version)
 			}

@@ -116,11 +116,10 @@ func Summarize(results []Result) Summary {
 func ExitCode(results []Result, failOn Severity) int {
 	code := 0
 	for _, r := range results {
-		switch {
-		case r.Status == StatusError:
+		if r.Status == StatusError {
 			return 2
-		case r.Status == StatusFail && failOn <= Error,
-			r.Status == StatusWarn && r.Severity >= failOn:
+		}
+		if Failing(r, failOn) {
 			code = 1
 		}
 	}
@@ -130,5 +129,8 @@ func ExitCode(results []Result, failOn Severity) int {
 // Failing reports whether a result counts as a failure at failOn: reports use
 // it to decide JUnit failure vs passing-with-output.
 func Failing(r Result, failOn Severity) bool {
+	if failOn == 0 {
+		failOn = Error
+	}
 	return r.Status == StatusFail || (r.Status == StatusWarn && r.Severity >= failOn)
 }

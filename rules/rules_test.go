@@ -1,0 +1,121 @@
+package rules
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/cdcpreflight/cdcpreflight/facts"
+)
+
+func rule(id string, eval func(*facts.Facts) Outcome) Rule {
+	return Rule{ID: id, Title: "A rule", Category: CategoryServer, Severity: Error, Since: "0.1.0",
+		Why: "It matters.", Fix: "Fix it.", Eval: eval}
+}
+
+func TestNewRegistryRejectsDuplicatesAndUndocumented(t *testing.T) {
+	ok := func(*facts.Facts) Outcome { return Pass("fine") }
+	if _, err := NewRegistry(rule("a", ok), rule("a", ok)); err == nil || !strings.Contains(err.Error(), "duplicate") {
+		t.Errorf("duplicate IDs: %v", err)
+	}
+	undocumented := rule("b", ok)
+	undocumented.Why = ""
+	if _, err := NewRegistry(undocumented); err == nil || !strings.Contains(err.Error(), "why it matters") {
+		t.Errorf("no docs: %v", err)
+	}
+	for _, bad := range []Rule{
+		func() Rule { r := rule("Bad_ID", ok); return r }(),
+		func() Rule { r := rule("c", ok); r.Title = "Ends with a period."; return r }(),
+		func() Rule { r := rule("d", ok); r.Category = "misc"; return r }(),
+		func() Rule { r := rule("e", ok); r.Eval = nil; return r }(),
+	} {
+		if _, err := NewRegistry(bad); err == nil {
+			t.Errorf("rule %q accepted", bad.ID)
+		}
+	}
+	reg, err := NewRegistry(rule("a", ok), rule("b", ok))
+	if err != nil || strings.Join(reg.IDs(), ",") != "a,b" {
+		t.Fatalf("registry: %v %v", reg, err)
+	}
+}
+
+func TestEvaluate(t *testing.T) {
+	reg, err := NewRegistry(
+		rule("finds", func(*facts.Facts) Outcome { return Finding("broken").WithObjects("x") }),
+		rule("warns", func(*facts.Facts) Outcome { return Finding("old").WithSeverity(Warning) }),
+		rule("panics", func(*facts.Facts) Outcome { panic("boom") }),
+		rule("passes", func(*facts.Facts) Outcome { return Pass("ok") }),
+		rule("disabled", func(*facts.Facts) Outcome { return Finding("never judged") }),
+		rule("downgraded", func(*facts.Facts) Outcome { return Finding("minor") }),
+		rule("lies", func(*facts.Facts) Outcome { return Outcome{Status: "maybe"} }),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]Result{}
+	for _, r := range Evaluate(reg, &facts.Facts{}, map[string]RuleConfig{
+		"disabled": {Disabled: true}, "downgraded": {Severity: Info},
+	}) {
+		got[r.Rule] = r
+	}
+	for id, want := range map[string]Status{
+		"finds": StatusFail, "warns": StatusWarn, "panics": StatusError, "passes": StatusPass,
+		"disabled": StatusSkip, "downgraded": StatusWarn, "lies": StatusError,
+	} {
+		if got[id].Status != want {
+			t.Errorf("%s = %s, want %s (%s)", id, got[id].Status, want, got[id].Message)
+		}
+	}
+	if got["finds"].Remediation != "Fix it." {
+		t.Errorf("a finding without its own remediation falls back to the rule's: %q", got["finds"].Remediation)
+	}
+	if !strings.Contains(got["panics"].Message, "boom") {
+		t.Errorf("panic message: %q", got["panics"].Message)
+	}
+	if got["downgraded"].Severity != Info {
+		t.Errorf("severity override: %s", got["downgraded"].Severity)
+	}
+
+	all := Evaluate(reg, &facts.Facts{}, nil)
+	if s := Summarize(all); s.Fail != 3 || s.Warn != 1 || s.Error != 2 || s.Pass != 1 {
+		t.Errorf("summary %+v", s)
+	}
+	if ExitCode(all, Error) != 2 {
+		t.Error("an errored rule must make the exit code 2")
+	}
+}
+
+func TestExitCode(t *testing.T) {
+	warn := Result{Status: StatusWarn, Severity: Warning}
+	info := Result{Status: StatusWarn, Severity: Info}
+	fail := Result{Status: StatusFail, Severity: Error}
+	for _, tc := range []struct {
+		results []Result
+		failOn  Severity
+		want    int
+	}{
+		{nil, Error, 0},
+		{[]Result{warn, info}, Error, 0},
+		{[]Result{warn}, Warning, 1},
+		{[]Result{info}, Warning, 0},
+		{[]Result{fail}, Error, 1},
+		{[]Result{warn}, 0, 0}, // unset fail-on means error
+	} {
+		if got := ExitCode(tc.results, tc.failOn); got != tc.want {
+			t.Errorf("ExitCode(%v, %s) = %d, want %d", tc.results, tc.failOn, got, tc.want)
+		}
+	}
+}
+
+func TestParseSeverity(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want Severity
+	}{{"error", Error}, {"Warning", Warning}, {"warn", Warning}, {" info ", Info}} {
+		if got, err := ParseSeverity(tc.in); err != nil || got != tc.want {
+			t.Errorf("ParseSeverity(%q) = %s, %v", tc.in, got, err)
+		}
+	}
+	if _, err := ParseSeverity("loud"); err == nil {
+		t.Error("unknown severity accepted")
+	}
+}
