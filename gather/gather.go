@@ -116,9 +116,7 @@ func (g *gatherer) fail(op string, err error) *facts.Error {
 func (g *gatherer) catalog(ctx context.Context, conn *pgx.Conn, host string) {
 	tx, err := conn.BeginTx(ctx, pgx.TxOptions{AccessMode: pgx.ReadOnly})
 	if err != nil {
-		e := g.fail("begin read-only transaction", err)
-		g.f.Server.Err, g.f.Settings.Err, g.f.Session.Err, g.f.Role.Err, g.f.Replication.Err = e, e, e, e, e
-		g.f.Platform = DetectPlatform(Signals{Host: host})
+		g.failCatalog(g.fail("begin read-only transaction", err), host)
 		return
 	}
 	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
@@ -138,9 +136,7 @@ func (g *gatherer) catalog(ctx context.Context, conn *pgx.Conn, host string) {
 		// The value is an integer of milliseconds we format ourselves:
 		// nothing from the user reaches this string.
 		if _, err := tx.Exec(ctx, fmt.Sprintf("SET LOCAL %s = %d", s.name, s.d.Milliseconds())); err != nil {
-			e := g.fail("set "+s.name, err)
-			g.f.Server.Err, g.f.Settings.Err, g.f.Session.Err, g.f.Role.Err, g.f.Replication.Err = e, e, e, e, e
-			g.f.Platform = DetectPlatform(Signals{Host: host})
+			g.failCatalog(g.fail("set "+s.name, err), host)
 			return
 		}
 	}
@@ -178,6 +174,24 @@ func (g *gatherer) catalog(ctx context.Context, conn *pgx.Conn, host string) {
 		})
 	}
 	g.peek(ctx, tx)
+}
+
+// failCatalog records e on every catalog section when no catalog read can
+// run at all, so that no rule mistakes an empty section for a real one.
+func (g *gatherer) failCatalog(e *facts.Error, host string) {
+	f := g.f
+	for _, dst := range []**facts.Error{
+		&f.Server.Err, &f.Settings.Err, &f.Session.Err, &f.Role.Err, &f.Replication.Err,
+		&f.Publication.Err, &f.Tables.Err, &f.Privileges.Err, &f.RoleSettings.Err, &f.Slots.Err,
+		&f.SignalTable.Err,
+	} {
+		*dst = e
+	}
+	if f.Options.HeartbeatSchema != "" {
+		f.Heartbeat.Err = e
+	}
+	f.Peek.SkipReason = "the catalog could not be read: " + e.Error()
+	f.Platform = DetectPlatform(Signals{Host: host})
 }
 
 // step runs fn inside a savepoint and returns its failure as a fact.
