@@ -179,17 +179,21 @@ func replicationRefused(f *facts.Facts, e *facts.Error) rules.Outcome {
 		return rules.Finding("a connection pooler refused the replication connection: %s", msg).
 			WithObjects(obj).WithRemediation(text)
 	case e.SQLState == "42501" || strings.Contains(msg, "replication role") || strings.Contains(msg, "REPLICATION attribute"):
-		text, sql := grantReplication(f.Platform.Name, f.Server.Major(), f.Target.User)
+		text, steps := grantReplication(f.Platform.Name, f.Server.Major(), f.Target.User)
 		return rules.Finding("the role may not open replication connections: %s", msg).
-			WithObjects(obj).WithRemediation(text, sql...)
+			WithObjects(obj).WithSteps(text, steps...)
 	case e.SQLState == "28000" && strings.Contains(msg, "pg_hba.conf"):
 		return rules.Finding("pg_hba.conf has no entry for this replication connection: %s", msg).WithObjects(obj).
 			WithRemediation(fmt.Sprintf("Add a line such as `hostssl %s %s <client-address>/32 scram-sha-256` to pg_hba.conf and reload "+
 				"(SELECT pg_reload_conf()). Logical replication connections match ordinary database lines, not the \"replication\" keyword.",
 				hbaWord(f.Target.Database), hbaWord(f.Target.User)))
 	case e.SQLState == "53300":
-		text, sql := raiseLimit(f.Platform.Name, "max_wal_senders", f.Replication.MaxWalSenders+1)
-		return rules.Finding("no WAL sender is free: %s", msg).WithObjects(obj).WithRemediation(text, sql...)
+		text, steps := raiseLimit(f.Platform.Name, "max_wal_senders", walSendersWanted(f.Replication))
+		if f.Replication.Err != nil || f.Replication.MaxWalSenders == 0 {
+			// Without the current limit the value proposed could lower it.
+			steps = nil
+		}
+		return rules.Finding("no WAL sender is free: %s", msg).WithObjects(obj).WithSteps(text, steps...)
 	}
 	return rules.Finding("the replication connection failed: %s", e.Error()).WithObjects(obj).
 		WithRemediation("Make sure the host accepts replication connections from this client: the database host (not a pooler), " +

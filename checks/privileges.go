@@ -54,8 +54,8 @@ already have REPLICATION; on Neon PostgreSQL 14 and 15 it cannot be granted with
 				msg += fmt.Sprintf("; it is a member of %s, which has REPLICATION, but role attributes are not inherited",
 					strings.Join(quoted, ", "))
 			}
-			text, sql := grantReplication(f.Platform.Name, f.Server.Major(), r.Name)
-			return rules.Finding("%s", msg).WithObjects(obj).WithRemediation(text, sql...)
+			text, steps := grantReplication(f.Platform.Name, f.Server.Major(), r.Name)
+			return rules.Finding("%s", msg).WithObjects(obj).WithSteps(text, steps...)
 		},
 	}
 }
@@ -133,8 +133,8 @@ Granting it to a role the connector is a member of (streamkap_role in Streamkap'
 			}
 			return rules.Finding("role %s has no CONNECT privilege on database %s: its connections are refused", role, db).
 				WithObjects("database "+db).
-				WithRemediation("Run this as the database owner or a superuser (granting CONNECT to a role the connector is a member of works too).",
-					fmt.Sprintf("GRANT CONNECT ON DATABASE %s TO %s;", db, role))
+				WithSteps("Run this as the database owner or a superuser (granting CONNECT to a role the connector is a member of works too).",
+					grantStep(fmt.Sprintf("GRANT CONNECT ON DATABASE %s TO %s;", db, role), needsDBOwner))
 		},
 	}
 }
@@ -174,13 +174,13 @@ the CREATE privilege that Streamkap's script also grants.`,
 			if len(missing) == 0 {
 				return rules.Pass("role %s has USAGE on %s: %s", role, plural(len(have), "captured schema", "captured schemas"), listNames(have))
 			}
-			sql := make([]string, len(missing))
+			steps := make([]rules.Step, len(missing))
 			for i, s := range missing {
-				sql[i] = fmt.Sprintf("GRANT USAGE ON SCHEMA %s TO %s;", s, role)
+				steps[i] = grantStep(fmt.Sprintf("GRANT USAGE ON SCHEMA %s TO %s;", s, role), ownerOf("schema "+s))
 			}
 			return rules.Finding("role %s has no USAGE on %s: %s", role, plural(len(missing), "captured schema", "captured schemas"), listNames(missing)).
 				WithObjects(missing...).
-				WithRemediation("Run this as each schema's owner or a superuser (granting USAGE to a role the connector is a member of works too).", sql...)
+				WithSteps("Run this as each schema's owner or a superuser (granting USAGE to a role the connector is a member of works too).", steps...)
 		},
 	}
 }
@@ -229,19 +229,19 @@ default-privileges.`,
 			}
 			text := "Run this as the tables' owner or a superuser (granting SELECT to a role the connector is a member of works too). " +
 				"It covers existing tables only: see default-privileges for tables created later."
-			sql := privGrantSelect(missing, role)
-			if slices.ContainsFunc(sql, func(s string) bool { return strings.Contains(s, " ALL TABLES IN SCHEMA ") }) {
+			steps := privGrantSelect(missing, role)
+			if slices.ContainsFunc(steps, func(s rules.Step) bool { return strings.Contains(s.SQL, " ALL TABLES IN SCHEMA ") }) {
 				text += fmt.Sprintf(" Where a schema has more than %d such tables the statement grants ON ALL TABLES IN SCHEMA, "+
 					"which also covers its tables outside the capture scope: list the tables instead if that matters.", privGrantAllOver)
 			}
 			return rules.Finding("role %s cannot SELECT %s: %s", role, plural(len(missing), "captured table", "captured tables"), listNames(names)).
-				WithObjects(names...).WithRemediation(text, sql...)
+				WithObjects(names...).WithSteps(text, steps...)
 		},
 	}
 }
 
 // privGrantSelect groups the grants by schema, in the order the tables come.
-func privGrantSelect(tables []facts.Table, role string) []string {
+func privGrantSelect(tables []facts.Table, role string) []rules.Step {
 	var schemas []string
 	bySchema := map[string][]string{}
 	for _, t := range tables {
@@ -250,15 +250,16 @@ func privGrantSelect(tables []facts.Table, role string) []string {
 		}
 		bySchema[t.Schema] = append(bySchema[t.Schema], t.Quoted)
 	}
-	sql := make([]string, len(schemas))
+	steps := make([]rules.Step, len(schemas))
 	for i, s := range schemas {
 		if names := bySchema[s]; len(names) > privGrantAllOver {
-			sql[i] = fmt.Sprintf("GRANT SELECT ON ALL TABLES IN SCHEMA %s TO %s;", sqlident.Quote(s), role)
+			steps[i] = grantStep(fmt.Sprintf("GRANT SELECT ON ALL TABLES IN SCHEMA %s TO %s;", sqlident.Quote(s), role),
+				"the owner of every table in schema "+sqlident.Quote(s)+" (or a superuser)")
 		} else {
-			sql[i] = fmt.Sprintf("GRANT SELECT ON %s TO %s;", strings.Join(names, ", "), role)
+			steps[i] = grantStep(fmt.Sprintf("GRANT SELECT ON %s TO %s;", strings.Join(names, ", "), role), needsTableOwners)
 		}
 	}
-	return sql
+	return steps
 }
 
 func defaultPrivileges() rules.Rule {
@@ -291,7 +292,8 @@ entries that exist. Tables that exist already need GRANT SELECT (see table-selec
 			if f.Role.Super {
 				return rules.Pass("role %s is a superuser: it reads every table, present or future", role)
 			}
-			var covered, missing, objs, sql []string
+			var covered, missing, objs []string
+			var steps []rules.Step
 			for _, d := range f.Privileges.DefaultPrivileges {
 				pair := d.Owner + " in " + d.Schema
 				if d.Covered {
@@ -300,16 +302,16 @@ entries that exist. Tables that exist already need GRANT SELECT (see table-selec
 				}
 				missing = append(missing, pair)
 				objs = append(objs, fmt.Sprintf("schema %s, owner %s", d.Schema, d.Owner))
-				sql = append(sql, fmt.Sprintf("ALTER DEFAULT PRIVILEGES FOR ROLE %s IN SCHEMA %s GRANT SELECT ON TABLES TO %s;",
-					d.Owner, d.Schema, role))
+				steps = append(steps, grantStep(fmt.Sprintf("ALTER DEFAULT PRIVILEGES FOR ROLE %s IN SCHEMA %s GRANT SELECT ON TABLES TO %s;",
+					d.Owner, d.Schema, role), fmt.Sprintf("role %s, a member of it, or a superuser", d.Owner)))
 			}
 			if len(missing) == 0 {
 				return rules.Pass("role %s will be able to read tables created later by the captured tables' owners: %s", role, listNames(covered))
 			}
 			return rules.Finding("role %s will not be able to read tables created later by %s", role, listNames(missing)).
 				WithObjects(objs...).
-				WithRemediation("Run each statement as the owner role, a member of it, or a superuser: "+
-					"ALTER DEFAULT PRIVILEGES without FOR ROLE covers only tables created by the role that runs it.", sql...)
+				WithSteps("Run each statement as the owner role, a member of it, or a superuser: "+
+					"ALTER DEFAULT PRIVILEGES without FOR ROLE covers only tables created by the role that runs it.", steps...)
 		},
 	}
 }
@@ -371,8 +373,8 @@ policies still apply).`,
 			if forced > 0 {
 				msg += fmt.Sprintf("; it owns %s, but FORCE ROW LEVEL SECURITY applies policies to the owner too", plural(forced, "of them", "of them"))
 			}
-			text, sql := grantBypassRLS(f.Platform.Name, f.Server.Major(), role, hit[0])
-			return rules.Finding("%s", msg).WithObjects(hit...).WithRemediation(text, sql...)
+			text, steps := grantBypassRLS(f.Platform.Name, f.Server.Major(), role, hit[0])
+			return rules.Finding("%s", msg).WithObjects(hit...).WithSteps(text, steps...)
 		},
 	}
 }
@@ -380,26 +382,34 @@ policies still apply).`,
 // grantBypassRLS says how the connector role gets BYPASSRLS on platform,
 // with a per-table policy as the way out where it cannot. role and table
 // are quoted already.
-func grantBypassRLS(platform string, major int, role, table string) (string, []string) {
-	alter := []string{fmt.Sprintf("ALTER ROLE %s BYPASSRLS;", role)}
+func grantBypassRLS(platform string, major int, role, table string) (string, []rules.Step) {
+	sql := fmt.Sprintf("ALTER ROLE %s BYPASSRLS;", role)
+	alter := func(needs string) []rules.Step { return []rules.Step{roleStep(sql, needs)} }
 	policy := fmt.Sprintf("If BYPASSRLS cannot be granted, add a permissive policy to each table instead, e.g. "+
 		"CREATE POLICY cdc_read_all ON %s FOR SELECT TO %s USING (true); (restrictive policies still apply).", table, role)
 	before16 := major > 0 && major < 16
 	switch platform {
 	case facts.PlatformSelfHosted, "":
-		return "Run this as a superuser. " + policy, alter
+		return "Run this as a superuser. " + policy, alter(needsSuperuser)
 	case facts.PlatformNeon:
 		if before16 {
 			return fmt.Sprintf("On Neon with PostgreSQL %d only a superuser may grant BYPASSRLS, and Neon gives none: "+
 				"create the connector role in the Neon Console, CLI or API (such roles have BYPASSRLS). %s", major, policy), nil
 		}
-		return "Run this as a Neon role created in the Console (it has CREATEROLE and BYPASSRLS) that administers the connector role. " + policy, alter
+		return "Run this as a Neon role created in the Console (it has CREATEROLE and BYPASSRLS) that administers the connector role. " + policy,
+			alter("a Neon role created in the Console (CREATEROLE and BYPASSRLS) that administers the connector role")
 	}
 	if before16 {
+		// Applying a statement the platform refuses would stop the whole
+		// plan, so a person decides between it and the policies.
+		step := roleStep(sql, needsSuperuser)
+		step.Manual = true
+		step.Note = "managed platforms give no superuser, so this is likely refused; if it is, add the permissive policy instead"
 		return "Before PostgreSQL 16 only a superuser may grant BYPASSRLS (\"must be superuser to change bypassrls attribute\"), " +
-			"and managed platforms give none: this statement is likely refused. " + policy, alter
+			"and managed platforms give none: this statement is likely refused. " + policy, []rules.Step{step}
 	}
-	return "Run this as a role with CREATEROLE, BYPASSRLS itself and ADMIN on the connector role; managed platforms may refuse it. " + policy, alter
+	return "Run this as a role with CREATEROLE, BYPASSRLS itself and ADMIN on the connector role; managed platforms may refuse it. " + policy,
+		alter("a role with CREATEROLE, BYPASSRLS and ADMIN on the connector role")
 }
 
 // privTimeouts are the settings that end a long snapshot. lock_timeout is
@@ -441,7 +451,8 @@ the connector.`,
 				return o
 			}
 			role, db := privRole(f), sqlident.Quote(privDatabase(f))
-			var objs, off, sql []string
+			var objs, off []string
+			var steps []rules.Step
 			for _, name := range privTimeouts {
 				entries := map[string]string{}
 				for _, s := range f.RoleSettings.Settings {
@@ -459,7 +470,7 @@ the connector.`,
 					continue
 				}
 				objs = append(objs, where)
-				sql = append(sql, privTimeoutFix(name, entries, role, db)...)
+				steps = append(steps, privTimeoutFix(name, entries, role, db)...)
 			}
 			if len(objs) == 0 {
 				if len(off) > 0 {
@@ -470,9 +481,9 @@ the connector.`,
 			return rules.Finding("a long snapshot by role %s would be cut short by %s: %s",
 				role, plural(len(objs), "timeout", "timeouts"), strings.Join(objs, "; ")).
 				WithObjects(objs...).
-				WithRemediation("Run this as the connector role itself, a superuser, or a role allowed to alter it "+
+				WithSteps("Run this as the connector role itself, a superuser, or a role allowed to alter it "+
 					"(CREATEROLE; from PostgreSQL 16 also ADMIN on it). It resets values set on the connector role and "+
-					"exempts it from database-wide ones. Restart the connector afterwards: settings apply to new sessions.", sql...)
+					"exempts it from database-wide ones. Restart the connector afterwards: settings apply to new sessions.", steps...)
 		},
 	}
 }
@@ -489,21 +500,22 @@ func privEffective(entries map[string]string, scopes ...string) (string, bool) {
 
 // privTimeoutFix resets the connector role's own non-zero values and, when
 // a database-wide or all-roles value would then apply, sets 0 on the role.
-func privTimeoutFix(name string, entries map[string]string, role, db string) []string {
-	var sql []string
+func privTimeoutFix(name string, entries map[string]string, role, db string) []rules.Step {
+	const needs = "the connector role itself, a superuser, or a role with CREATEROLE (and, from PostgreSQL 16, ADMIN on it)"
+	var steps []rules.Step
 	if v, ok := entries["role in database"]; ok && !privZero(v) {
-		sql = append(sql, fmt.Sprintf("ALTER ROLE %s IN DATABASE %s RESET %s;", role, db, name))
+		steps = append(steps, roleStep(fmt.Sprintf("ALTER ROLE %s IN DATABASE %s RESET %s;", role, db, name), needs))
 	}
 	lower, ok := privEffective(entries, "database", "all roles")
 	lowerOn := ok && !privZero(entries[lower])
 	v, onRole := entries["role"]
 	switch {
 	case lowerOn && (!onRole || !privZero(v)):
-		sql = append(sql, fmt.Sprintf("ALTER ROLE %s SET %s = 0;", role, name))
+		steps = append(steps, roleStep(fmt.Sprintf("ALTER ROLE %s SET %s = 0;", role, name), needs))
 	case onRole && !privZero(v):
-		sql = append(sql, fmt.Sprintf("ALTER ROLE %s RESET %s;", role, name))
+		steps = append(steps, roleStep(fmt.Sprintf("ALTER ROLE %s RESET %s;", role, name), needs))
 	}
-	return sql
+	return steps
 }
 
 func privScopeName(scope, role, db string) string {

@@ -272,7 +272,7 @@ func TestPrivTimeoutFix(t *testing.T) {
 			[]string{"ALTER ROLE r RESET statement_timeout;"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := privTimeoutFix("statement_timeout", tc.entries, "r", "d"); !slices.Equal(got, tc.want) {
+			if got := stepSQL(privTimeoutFix("statement_timeout", tc.entries, "r", "d")); !slices.Equal(got, tc.want) {
 				t.Errorf("got %q, want %q", got, tc.want)
 			}
 		})

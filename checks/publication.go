@@ -134,15 +134,17 @@ exists, re-create it after the publication.`,
 				}
 				return rules.Pass("publication %s exists (%s)", q, plural(p.TableCount, "table", "tables"))
 			}
-			text, sql := createPublication(f)
-			return rules.Finding("publication %s does not exist", q).WithObjects(pubObject(f)).WithRemediation(text, sql...)
+			text, steps := createPublication(f)
+			return rules.Finding("publication %s does not exist", q).WithObjects(pubObject(f)).WithSteps(text, steps...)
 		},
 	}
 }
 
 // createPublication writes the CREATE PUBLICATION for the captured tables
-// and the helper tables that exist.
-func createPublication(f *facts.Facts) (string, []string) {
+// and the helper tables, those that exist and those that signal-table and
+// heartbeat-table create in an earlier phase: no other rule adds a table to
+// a publication that does not exist yet, so this one statement lists all.
+func createPublication(f *facts.Facts) (string, []rules.Step) {
 	q := sqlident.Quote(f.Options.Publication)
 	var b strings.Builder
 	b.WriteString("Create the publication listing the captured tables")
@@ -174,14 +176,25 @@ func createPublication(f *facts.Facts) (string, []string) {
 		}
 	}
 	if f.Options.SnapshotMode != "read-only" {
-		if s := f.SignalTable; s.Err == nil && s.Exists {
-			add(s.Quoted)
-		} else {
+		switch s := f.SignalTable; {
+		case s.Err == nil && s.Exists && isTableKind(s.Kind):
+			add(signalName(f))
+		case signalTableCreated(f):
+			add(signalName(f))
+			fmt.Fprintf(&b, " It lists the signal table %s, which does not exist yet: create it first (see signal-table).", signalName(f))
+		default:
 			b.WriteString(" Add the signal table once it exists (see signal-table).")
 		}
 	}
-	if f.Options.HeartbeatSchema != "" && f.Heartbeat.Err == nil && f.Heartbeat.Exists {
-		add(f.Heartbeat.Quoted)
+	if hb := f.Options.HeartbeatSchema; hb != "" && f.Heartbeat.Err == nil {
+		name := helperName(f.Heartbeat, hb, heartbeatTableName)
+		switch {
+		case f.Heartbeat.Exists && isTableKind(f.Heartbeat.Kind):
+			add(name)
+		case !f.Heartbeat.Exists && f.Connect.OK():
+			add(name)
+			fmt.Fprintf(&b, " It lists the heartbeat table %s, which does not exist yet: create it first (see heartbeat-table).", name)
+		}
 	}
 	if partitioned && f.Server.Major() < 13 {
 		fmt.Fprintf(&b, " PostgreSQL %d cannot publish partitioned tables: their partitions are listed instead (see publication-partitions).",
@@ -196,15 +209,34 @@ func createPublication(f *facts.Facts) (string, []string) {
 	if f.Tables.Err != nil {
 		return b.String(), nil
 	}
-	sql := "CREATE PUBLICATION " + q
+	step := rules.Step{Phase: rules.PhasePublication, SQL: "CREATE PUBLICATION " + q,
+		Needs: "a role with CREATE on the database that owns every table listed (or a superuser)"}
 	if len(names) > 0 {
-		sql += " FOR TABLE " + strings.Join(names, ", ")
+		step.SQL += " FOR TABLE " + strings.Join(names, ", ")
+		step.Locks = locksPublished
 	}
+	var with []string
 	if partitioned && f.Server.Major() >= 13 {
-		sql += " WITH (publish_via_partition_root = true)"
+		with = append(with, "publish_via_partition_root = true")
 	}
-	return b.String(), []string{sql + ";"}
+	// Set at creation, generated-columns would otherwise find it missing
+	// on the next check and plan an ALTER PUBLICATION.
+	if f.Server.Major() >= 18 && slices.ContainsFunc(f.Tables.Tables, func(t facts.Table) bool {
+		return t.Captured && len(t.Generated) > 0
+	}) {
+		with = append(with, "publish_generated_columns = stored")
+	}
+	if len(with) > 0 {
+		step.SQL += " WITH (" + strings.Join(with, ", ") + ")"
+	}
+	step.SQL += ";"
+	return b.String(), []rules.Step{step}
 }
+
+// isTableKind: only ordinary and partitioned tables can be published; a
+// view or the like named in a publication makes the whole statement fail.
+// An empty kind (facts written before it was read) counts as a table.
+func isTableKind(kind string) bool { return kind == "" || kind == "r" || kind == "p" }
 
 func publicationCoverage() rules.Rule {
 	return rules.Rule{
@@ -228,16 +260,14 @@ table was added were never published: trigger an incremental snapshot of the add
 			if !f.Publication.Exists {
 				return rules.Skip("publication %s does not exist (see publication-exists)", q)
 			}
-			var missing, unpublishable []facts.Table
+			missing := uncovered(f)
+			var unpublishable []facts.Table
 			n := 0
 			for _, t := range f.Tables.Tables {
 				switch {
 				case !t.Captured:
 				case !publishable(t):
 					unpublishable = append(unpublishable, t)
-				case !covered(f, t):
-					missing = append(missing, t)
-					n++
 				default:
 					n++
 				}
@@ -259,21 +289,18 @@ table was added were never published: trigger an incremental snapshot of the add
 			}
 			o := rules.Finding("%d of %s %s not in publication %s: %s%s", len(missing), plural(n, "captured table", "captured tables"), verb, q,
 				strings.Join(quotedNames(missing), ", "), note).WithObjects(quotedNames(missing)...)
-			text, sql := addTables(f, missing)
-			return o.WithRemediation(text, sql...)
+			text, steps := addTables(f, missing)
+			return o.WithSteps(text, steps...)
 		},
 	}
 }
 
 // addTables is the ALTER PUBLICATION … ADD TABLE for missing tables.
-func addTables(f *facts.Facts, missing []facts.Table) (string, []string) {
+func addTables(f *facts.Facts, missing []facts.Table) (string, []rules.Step) {
 	if f.Publication.AllTables {
 		return "The publication is FOR ALL TABLES and cannot be altered; these tables cannot be published as they are.", nil
 	}
-	var names []string
-	for _, t := range missing {
-		names = append(names, toAdd(f, t, false)...)
-	}
+	names := coverageAdds(f, missing)
 	text := "Add the missing tables to the publication. " + ownerNote(f) +
 		" Changes made before a table was added were never published: trigger an incremental snapshot of the added tables."
 	if f.Server.Major() > 0 && f.Server.Major() < 13 && slices.ContainsFunc(missing, func(t facts.Table) bool { return t.Kind == "p" }) {
@@ -283,14 +310,35 @@ func addTables(f *facts.Facts, missing []facts.Table) (string, []string) {
 	if len(names) == 0 {
 		return text, nil
 	}
-	return text, []string{fmt.Sprintf("ALTER PUBLICATION %s ADD TABLE %s;", sqlident.Quote(f.Options.Publication), strings.Join(names, ", "))}
+	return text, []rules.Step{addToPublication(sqlident.Quote(f.Options.Publication), names...)}
+}
+
+// coverageAdds are the names publication-coverage adds for missing tables.
+func coverageAdds(f *facts.Facts, missing []facts.Table) []string {
+	var names []string
+	for _, t := range missing {
+		names = append(names, toAdd(f, t, false)...)
+	}
+	return names
+}
+
+// uncovered are the captured tables a publication could hold but does not
+// carry, as publication-coverage finds them.
+func uncovered(f *facts.Facts) []facts.Table {
+	var out []facts.Table
+	for _, t := range f.Tables.Tables {
+		if t.Captured && publishable(t) && !covered(f, t) {
+			out = append(out, t)
+		}
+	}
+	return out
 }
 
 func publicationSignalTable() rules.Rule {
 	return rules.Rule{
 		ID: "publication-signal-table", Title: "The publication includes the signal table",
 		Category: rules.CategoryPublication, Severity: rules.Error, Since: since,
-		Needs: []string{"publication", "signal_table", "options"},
+		Needs: []string{"publication", "signal_table", "options", "server"},
 		Why: `Incremental and ad-hoc snapshots are started by a row inserted into the signal table
 (streamkap.streamkap_signal), and the connector reads that row from the change stream: the table must
 be in the publication. A per-table publication that omits it makes every snapshot request hang with no
@@ -304,10 +352,7 @@ ALTER PUBLICATION streamkap_pub ADD TABLE streamkap.streamkap_signal; then trigg
 			}
 			q := sqlident.Quote(f.Options.Publication)
 			s := f.SignalTable
-			name := s.Quoted
-			if name == "" {
-				name = sqlident.Qualified(f.Options.SignalSchema, "streamkap_signal")
-			}
+			name := signalName(f)
 			switch {
 			case f.Options.SnapshotMode == "read-only":
 				return rules.Skip("snapshot mode is read-only: the signal table is not used")
@@ -327,13 +372,22 @@ ALTER PUBLICATION streamkap_pub ADD TABLE streamkap.streamkap_signal; then trigg
 					WithRemediation("Re-create the signal table as an ordinary, logged table (see signal-table).")
 			}
 			msg := fmt.Sprintf("publication %s does not include the signal table %s: snapshot requests would never be seen", q, name)
+			if s.Exists && !isTableKind(s.Kind) {
+				// Adding a view or the like would only fail.
+				return rules.Finding("%s", msg).WithObjects(name).
+					WithRemediation("Re-create the signal table as an ordinary, logged table (see signal-table), then add it to the publication.")
+			}
 			text := "Add the signal table to the publication. " + ownerNote(f)
+			step := addSignalToPublication(f)
 			if !s.Exists {
 				msg = fmt.Sprintf("signal table %s does not exist and publication %s does not include it", name, q)
 				text = "Create the signal table first (see signal-table), then add it to the publication. " + ownerNote(f)
+				if !signalTableCreated(f) {
+					step.Manual = true
+					step.Note = "after the signal table exists (see signal-table)"
+				}
 			}
-			return rules.Finding("%s", msg).WithObjects(name).WithRemediation(text,
-				fmt.Sprintf("ALTER PUBLICATION %s ADD TABLE %s;", q, name))
+			return rules.Finding("%s", msg).WithObjects(name).WithSteps(text, step)
 		},
 	}
 }
@@ -342,7 +396,7 @@ func publicationOperations() rules.Rule {
 	return rules.Rule{
 		ID: "publication-operations", Title: "The publication publishes inserts, updates and deletes",
 		Category: rules.CategoryPublication, Severity: rules.Warning, Since: since,
-		Needs: []string{"publication", "server"},
+		Needs: []string{"publication", "server", "tables"},
 		Why: `A publication created WITH (publish = 'insert') (or without update or delete) sends only those
 operations: the other changes are dropped at the source, with no error, and the destination drifts
 from the source. TRUNCATE (published from PostgreSQL 11) is ignored by Debezium by default, so it is
@@ -385,9 +439,21 @@ updates" (55000). Then re-snapshot the tables: changes dropped so far are lost.`
 			text := "Publish every operation. " + ownerNote(f) +
 				" Before publishing update and delete, make sure every published table has a replica identity (see replica-identity): " +
 				"otherwise UPDATE and DELETE on it start failing on the source (55000). Changes dropped so far are lost: re-snapshot the tables."
+			// replica-identity passes while neither updates nor deletes are
+			// published; once they are, its tables would refuse UPDATE and
+			// DELETE. The identity steps come first, in an earlier phase.
+			var steps []rules.Step
+			if f.Tables.Err == nil {
+				published, pending, _ := identityGaps(f)
+				if gaps := slices.Concat(published, pending); len(gaps) > 0 {
+					text += fmt.Sprintf(" The steps give %s without one a replica identity first: %s.",
+						plural(len(gaps), "table", "tables"), listNames(leafNames(gaps)))
+					steps = identitySteps(gaps)
+				}
+			}
+			steps = append(steps, setPublicationOption(q, "publish = "+sqlident.Literal(publish)))
 			return rules.Finding("publication %s does not publish %s: those changes never reach the connector%s", q,
-				strings.Join(missing, ", "), truncate).WithObjects(pubObject(f)).
-				WithRemediation(text, fmt.Sprintf("ALTER PUBLICATION %s SET (publish = %s);", q, sqlident.Literal(publish)))
+				strings.Join(missing, ", "), truncate).WithObjects(pubObject(f)).WithSteps(text, steps...)
 		},
 	}
 }
@@ -432,28 +498,53 @@ partition to the publication and capture the partitions, or upgrade.`,
 				text := "Publish partition changes under the partitioned table's name. " + ownerNote(f) +
 					" Make sure the partitioned tables themselves are in the publication (not only their partitions). " +
 					"Partition changes then arrive under the partitioned table's name instead: re-snapshot these tables."
+				// Roots published only through their partitions would be
+				// the next finding once the option is on: add them too.
+				var steps []rules.Step
+				if roots := rootsViaLeaves(f); len(roots) > 0 {
+					steps = append(steps, addToPublication(q, quotedNames(roots)...))
+				}
+				steps = append(steps, setPublicationOption(q, "publish_via_partition_root = true"))
 				return rules.Finding("publish_via_partition_root is off: changes to %s arrive under their partitions' names",
 					strings.Join(quotedNames(parts), ", ")).WithObjects(quotedNames(parts)...).
-					WithRemediation(text, fmt.Sprintf("ALTER PUBLICATION %s SET (publish_via_partition_root = true);", q))
+					WithSteps(text, steps...)
 			}
 			// On, but it applies only to a partitioned table that is itself
 			// published: partitions added one by one still publish as themselves.
-			var viaLeaves []facts.Table
-			for _, t := range parts {
-				if !t.Published && covered(f, t) {
-					viaLeaves = append(viaLeaves, t)
-				}
-			}
+			viaLeaves := rootsViaLeaves(f)
 			if len(viaLeaves) == 0 {
 				return rules.Pass("publish_via_partition_root is on: changes to %s arrive under their own names",
 					plural(len(parts), "partitioned table", "partitioned tables"))
 			}
 			return rules.Finding("publication %s lists the partitions of %s but not the tables themselves: changes arrive under the partitions' names",
 				q, strings.Join(quotedNames(viaLeaves), ", ")).WithObjects(quotedNames(viaLeaves)...).
-				WithRemediation("Add the partitioned tables themselves. "+ownerNote(f),
-					fmt.Sprintf("ALTER PUBLICATION %s ADD TABLE %s;", q, strings.Join(quotedNames(viaLeaves), ", ")))
+				WithSteps("Add the partitioned tables themselves. "+ownerNote(f), addToPublication(q, quotedNames(viaLeaves)...))
 		},
 	}
+}
+
+// rootsViaLeaves are the captured partitioned tables that a publication
+// carries only through their partitions, not by their own name: with
+// publish_via_partition_root on, those partitions still publish as
+// themselves. Roots not carried at all are publication-coverage's.
+func rootsViaLeaves(f *facts.Facts) []facts.Table {
+	p := f.Publication
+	if !p.Exists || p.AllTables || p.ViaRoot == nil || f.Server.Major() < 13 {
+		return nil
+	}
+	var out []facts.Table
+	for _, t := range capturedPartitioned(f) {
+		// With the option off pg_publication_tables shows partitions, not
+		// roots, so only the catalog tells whether a root is named.
+		named := t.Published
+		if !*p.ViaRoot {
+			named = isMember(f, t.Quoted) || slices.Contains(p.Schemas, sqlident.Quote(t.Schema))
+		}
+		if !named && covered(f, t) {
+			out = append(out, t)
+		}
+	}
+	return out
 }
 
 // filtered lists captured tables, and partitions of captured tables, that
@@ -488,8 +579,10 @@ func filtered(f *facts.Facts) ([]facts.Table, []string) {
 // setTable rewrites the publication's whole table list without the
 // filters and column lists of drop, keeping every other entry as it is:
 // SET TABLE replaces the list in one statement, so no change slips
-// through a gap the way it would between DROP TABLE and ADD TABLE.
-func setTable(f *facts.Facts, drop []facts.Table) string {
+// through a gap the way it would between DROP TABLE and ADD TABLE. It also
+// names the tables other rules add earlier in the same plan, which it
+// would otherwise take out again.
+func setTable(f *facts.Facts, drop []facts.Table) rules.Step {
 	strip := map[string]bool{}
 	for _, t := range drop {
 		strip[t.Quoted] = true
@@ -507,6 +600,11 @@ func setTable(f *facts.Facts, drop []facts.Table) string {
 		}
 		tables = append(tables, entry)
 	}
+	for _, t := range plannedAdds(f) {
+		if !isMember(f, t) && !slices.Contains(tables, t) {
+			tables = append(tables, t)
+		}
+	}
 	var objs []string
 	if len(tables) > 0 {
 		objs = append(objs, "TABLE "+strings.Join(tables, ", "))
@@ -514,14 +612,44 @@ func setTable(f *facts.Facts, drop []facts.Table) string {
 	if len(f.Publication.Schemas) > 0 {
 		objs = append(objs, "TABLES IN SCHEMA "+strings.Join(f.Publication.Schemas, ", "))
 	}
-	return fmt.Sprintf("ALTER PUBLICATION %s SET %s;", sqlident.Quote(f.Options.Publication), strings.Join(objs, ", "))
+	needs := "the publication's owner, owning each table listed (or a superuser)"
+	if len(f.Publication.Schemas) > 0 {
+		needs = needsSuperuser
+	}
+	return rules.Step{
+		Phase: rules.PhasePublication, SQL: fmt.Sprintf("ALTER PUBLICATION %s SET %s;", sqlident.Quote(f.Options.Publication), strings.Join(objs, ", ")),
+		Needs: needs, Locks: locksPublished,
+	}
+}
+
+// plannedAdds are the tables that other rules' steps add by name to the
+// existing publication: publication-coverage, publication-partitions,
+// publication-signal-table, signal-table and heartbeat-table.
+func plannedAdds(f *facts.Facts) []string {
+	p := f.Publication
+	if p.Err != nil || !p.Exists || p.AllTables {
+		return nil
+	}
+	var out []string
+	if f.Tables.Err == nil {
+		out = append(out, coverageAdds(f, uncovered(f))...)
+		out = append(out, quotedNames(rootsViaLeaves(f))...)
+	}
+	if s := f.SignalTable; snapshotMode(f) != snapshotReadOnly && s.Err == nil && publicationListsTables(f, f.Options.SignalSchema) &&
+		((s.Exists && !s.Published && isTableKind(s.Kind)) || signalTableCreated(f)) {
+		out = append(out, signalName(f))
+	}
+	if h, schema := f.Heartbeat, f.Options.HeartbeatSchema; schema != "" && h.Err == nil && !h.Published && publicationListsTables(f, schema) {
+		out = append(out, helperName(h, schema, heartbeatTableName))
+	}
+	return out
 }
 
 func publicationFilters() rules.Rule {
 	return rules.Rule{
 		ID: "publication-filters", Title: "No row filters or column lists on captured tables",
 		Category: rules.CategoryPublication, Severity: rules.Warning, Since: since,
-		Needs: []string{"publication", "tables", "server"},
+		Needs: []string{"publication", "tables", "server", "signal_table", "heartbeat_table", "options"},
 		Why: `From PostgreSQL 15 a publication may filter a table's rows (FOR TABLE t WHERE (…)) or columns
 (FOR TABLE t (a, b)). The snapshot reads the whole table with SELECT, but the stream carries only
 what the publication lets through: changes to rows outside the filter never arrive, an UPDATE that
@@ -555,12 +683,12 @@ connector's slot then fails with "publication does not exist". Re-snapshot the a
 			}
 			text += " Never DROP PUBLICATION: the connector's slot then fails with 'publication does not exist'. " +
 				"Rows and columns filtered out so far never reached the destination: re-snapshot these tables."
-			var sql []string
+			var steps []rules.Step
 			if len(f.Publication.Members) > 0 {
-				sql = append(sql, setTable(f, ts))
+				steps = append(steps, setTable(f, ts))
 			}
 			return rules.Finding("row filters or column lists in publication %s drop changes of captured tables: %s",
-				q, strings.Join(desc, ", ")).WithObjects(quotedNames(ts)...).WithRemediation(text, sql...)
+				q, strings.Join(desc, ", ")).WithObjects(quotedNames(ts)...).WithSteps(text, steps...)
 		},
 	}
 }

@@ -1,6 +1,7 @@
 package checks_test
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/cdcpreflight/cdcpreflight/facts"
@@ -78,7 +79,13 @@ func TestScenarioSnapshotSignalWrongShape(t *testing.T) {
 		"column data is NOT NULL, expected NULL allowed",
 		"no primary key, expected PRIMARY KEY (id)",
 		"ALTER TABLE "+name+" ALTER COLUMN type TYPE varchar(32);")
+	// fix never runs a DROP, not even DROP NOT NULL: the text hands it to a person.
+	dropNotNull := "ALTER TABLE " + name + " ALTER COLUMN data DROP NOT NULL;"
+	if strings.Contains(strings.Join(r.FixSQL, "\n"), "DROP") || !strings.Contains(r.Remediation, dropNotNull) {
+		t.Errorf("DROP NOT NULL must be in the remediation text only:\n%s\n%q", r.Remediation, r.FixSQL)
+	}
 	e.applyFix(t, r)
+	pgtest.Exec(t, e.c, e.db, dropNotNull)
 	wantResult(t, e.judgeOpts(t, o)["signal-table"], rules.StatusPass, nil)
 
 	// A fourth column makes Debezium drop every signal.

@@ -86,9 +86,9 @@ restart; self-hosted — ALTER SYSTEM SET wal_level = logical; then restart Post
 			if v == "logical" {
 				return rules.Pass("wal_level is logical")
 			}
-			text, sql := enableLogical(f.Platform.Name)
+			text, steps := enableLogical(f.Platform.Name)
 			return rules.Finding("wal_level is %s; logical decoding needs logical", v).
-				WithObjects("setting wal_level").WithRemediation(text, sql...)
+				WithObjects("setting wal_level").WithSteps(text, steps...)
 		},
 	}
 }
@@ -112,20 +112,20 @@ max_replication_slots / max_wal_senders the platform's way (a restart is needed)
 			u := f.Replication
 			var problems, objects []string
 			var text string
-			var sql []string
+			var steps []rules.Step
 			if !u.SlotExists && u.SlotsUsed >= u.MaxReplicationSlots {
 				problems = append(problems, fmt.Sprintf("all %s are in use", plural(u.MaxReplicationSlots, "replication slot", "replication slots")))
 				objects = append(objects, "setting max_replication_slots")
-				text, sql = raiseLimit(f.Platform.Name, "max_replication_slots", u.SlotsUsed+1)
+				text, steps = raiseLimit(f.Platform.Name, "max_replication_slots", u.SlotsUsed+1)
 			}
 			if u.WalSendersUsed >= u.MaxWalSenders {
 				problems = append(problems, fmt.Sprintf("all %s are busy", plural(u.MaxWalSenders, "WAL sender", "WAL senders")))
 				objects = append(objects, "setting max_wal_senders")
-				t, s := raiseLimit(f.Platform.Name, "max_wal_senders", u.WalSendersUsed+1)
-				text, sql = joinText(text, t), append(sql, s...)
+				t, s := raiseLimit(f.Platform.Name, "max_wal_senders", walSendersWanted(u))
+				text, steps = joinText(text, t), append(steps, s...)
 			}
 			if len(problems) > 0 {
-				return rules.Finding("%s", strings.Join(problems, "; ")).WithObjects(objects...).WithRemediation(text, sql...)
+				return rules.Finding("%s", strings.Join(problems, "; ")).WithObjects(objects...).WithSteps(text, steps...)
 			}
 			slotNote := fmt.Sprintf("%d of %d slots used", u.SlotsUsed, u.MaxReplicationSlots)
 			if u.SlotExists {
@@ -134,6 +134,13 @@ max_replication_slots / max_wal_senders the platform's way (a restart is needed)
 			return rules.Pass("%s; %d of %d WAL senders busy", slotNote, u.WalSendersUsed, u.MaxWalSenders)
 		},
 	}
+}
+
+// walSendersWanted is one more WAL sender than are busy, and never fewer
+// than configured: replication-capacity and replication-connection both
+// propose it, and the same value makes them one step.
+func walSendersWanted(u facts.ReplicationUsage) int {
+	return max(u.MaxWalSenders, u.WalSendersUsed) + 1
 }
 
 func joinText(a, b string) string {

@@ -56,17 +56,17 @@ group, Cloud SQL flag, Azure server parameter).`,
 					feedback = v
 				}
 			}
-			text, sql := standbyFeedback(f.Platform.Name, feedback == "on")
+			text, steps := standbyFeedback(f.Platform.Name, feedback == "on")
 			return rules.Finding("connected to a PostgreSQL %d standby: decoding works here with read-only snapshots only (Read only = Yes); hot_standby_feedback is %s",
 				major, feedback).
-				WithSeverity(rules.Warning).WithObjects(obj).WithRemediation(text, sql...)
+				WithSeverity(rules.Warning).WithObjects(obj).WithSteps(text, steps...)
 		},
 	}
 }
 
 // standbyFeedback says how to keep a standby's logical slot from being
 // invalidated by the primary's VACUUM.
-func standbyFeedback(platform string, on bool) (string, []string) {
+func standbyFeedback(platform string, on bool) (string, []rules.Step) {
 	text := "Use read-only snapshots (Read only = Yes). On the primary, create a physical replication slot for this standby " +
 		"(SELECT pg_create_physical_replication_slot('…');) and set primary_slot_name to it on the standby, so that the primary keeps what the standby needs."
 	if on {
@@ -83,7 +83,7 @@ func standbyFeedback(platform string, on bool) (string, []string) {
 		return text + " Ask the platform to run the replica with hot_standby_feedback = on.", nil
 	}
 	return text + " Turn on hot_standby_feedback on the standby (reloadable, no restart):",
-		[]string{"ALTER SYSTEM SET hot_standby_feedback = on;", "SELECT pg_reload_conf();"}
+		setSystem("hot_standby_feedback", "on", false)
 }
 
 // suggestedWALCap is the max_slot_wal_keep_size the remedies propose:
@@ -125,14 +125,14 @@ it: watch the slot's lag instead (slot-health) and drop slots nobody consumes.`,
 			if err != nil {
 				return rules.Errored(&facts.Error{Op: "read settings", Message: fmt.Sprintf("max_slot_wal_keep_size = %q is not a number of megabytes", v)})
 			}
-			text, sql := capWAL(f.Platform.Name)
+			text, steps := capWAL(f.Platform.Name)
 			switch {
 			case mb < 0:
 				return rules.Finding("max_slot_wal_keep_size = -1: slots may retain unlimited WAL, so a stalled connector can fill the disk").
-					WithObjects("setting max_slot_wal_keep_size").WithRemediation(text, sql...)
+					WithObjects("setting max_slot_wal_keep_size").WithSteps(text, steps...)
 			case mb == 0:
 				return rules.Finding("max_slot_wal_keep_size = 0: slots retain no WAL beyond wal_keep_size, so any connector lag invalidates its slot").
-					WithSeverity(rules.Error).WithObjects("setting max_slot_wal_keep_size").WithRemediation(text, sql...)
+					WithSeverity(rules.Error).WithObjects("setting max_slot_wal_keep_size").WithSteps(text, steps...)
 			}
 			return rules.Pass("max_slot_wal_keep_size = %s", facts.Bytes(mb<<20))
 		},
@@ -140,7 +140,7 @@ it: watch the slot's lag instead (slot-health) and drop slots nobody consumes.`,
 }
 
 // capWAL says how to set max_slot_wal_keep_size on each platform.
-func capWAL(platform string) (string, []string) {
+func capWAL(platform string) (string, []rules.Step) {
 	switch platform {
 	case facts.PlatformRDS:
 		return "Set max_slot_wal_keep_size (in MB, e.g. 10240) in the instance's custom DB parameter group; it is dynamic (no reboot).", nil
@@ -160,7 +160,7 @@ func capWAL(platform string) (string, []string) {
 	}
 	return "Cap what slots may retain below the free space of the WAL volume (" + suggestedWALCap + " here; adjust). " +
 			"It is reloadable: no restart. A slot that falls further behind is invalidated and needs a new snapshot, but the server keeps running.",
-		[]string{"ALTER SYSTEM SET max_slot_wal_keep_size = '" + suggestedWALCap + "';", "SELECT pg_reload_conf();"}
+		setSystem("max_slot_wal_keep_size", "'"+suggestedWALCap+"'", false)
 }
 
 // serverExtraRules are the server rules about standbys and WAL retention.

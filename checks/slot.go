@@ -57,7 +57,7 @@ func slotExists() rules.Rule {
 	return rules.Rule{
 		ID: "slot-exists", Title: "The connector's replication slot exists",
 		Category: rules.CategorySlot, Severity: rules.Error, Since: since,
-		Needs: []string{"slots", "platform"},
+		Needs: []string{"slots", "platform", "settings", "server", "replication"},
 		Why: `The connector streams from a named logical replication slot (Streamkap's default:
 streamkap_pgoutput_slot). The Streamkap setup has you create it by hand; when it is missing the
 connector fails at start with 'replication slot "…" does not exist' (SQLSTATE 42704), or, if it may
@@ -85,9 +85,41 @@ confirms it: do not create it days before the connector starts.`,
 					"lower-case letters, digits and underscores, at most 63 of them. Configure the connector (and --slot) with a valid "+
 					"name such as streamkap_pgoutput_slot, then create that slot.", sqlident.Literal(name)))
 			}
-			return out.WithRemediation(createSlotText(f), createSlotSQL(name))
+			return out.WithSteps(createSlotText(f), createSlotStep(f, name))
 		},
 	}
+}
+
+// createSlotStep creates the slot last, outside a transaction: it cannot
+// be created in one that has written, and a rollback would not undo it.
+// When the server cannot create it yet, a person runs it once it can.
+func createSlotStep(f *facts.Facts, name string) rules.Step {
+	step := rules.Step{
+		Phase: rules.PhaseSlot, SQL: createSlotSQL(name), Needs: needsReplication, NonTransactional: true,
+		Note: "from then on the slot retains WAL until the connector consumes it: start the connector soon",
+	}
+	if f.Platform.Name == facts.PlatformRDS || f.Platform.Name == facts.PlatformAurora {
+		step.Needs = "a member of rds_replication or the RDS master user"
+	}
+	if blocked := slotBlocked(f); blocked != "" {
+		step.Manual = true
+		step.Note = blocked + "; " + step.Note
+	}
+	return step
+}
+
+// slotBlocked says what must happen before the slot can be created, or "".
+func slotBlocked(f *facts.Facts) string {
+	if v, ok := f.Settings.Get("wal_level"); !ok || v != "logical" {
+		return "after wal_level is logical and the server restarted (see wal-level)"
+	}
+	if s := f.Server; s.Err == nil && s.InRecovery && s.Major() < 16 {
+		return "on the primary: a standby before PostgreSQL 16 cannot decode (see standby)"
+	}
+	if u := f.Replication; u.Err == nil && u.MaxReplicationSlots > 0 && u.SlotsUsed >= u.MaxReplicationSlots {
+		return "after a replication slot is free (see replication-capacity)"
+	}
+	return ""
 }
 
 // createSlotText says how and when to create the slot safely.
@@ -336,12 +368,12 @@ stopped for long on Neon, expect to re-create the slot and re-snapshot when it s
 			if s.Active {
 				return rules.Pass("slot %s is active (PID %d): nothing removes an active slot", name, s.ActivePID)
 			}
-			risks, sql := lifetimeRisks(f, s)
+			risks, steps := lifetimeRisks(f, s)
 			if len(risks) == 0 {
 				return rules.Pass("slot %s is inactive, but nothing here removes inactive slots (%s)", name, noReaperReason(f))
 			}
 			return rules.Finding("slot %s is inactive and %s", name, strings.Join(risks, "; and ")).
-				WithObjects(slotObject(s.Name)).WithRemediation(lifetimeRemediation(f), sql...)
+				WithObjects(slotObject(s.Name)).WithSteps(lifetimeRemediation(f), steps...)
 		},
 	}
 }
@@ -360,8 +392,9 @@ func idleTimeout(f *facts.Facts) time.Duration {
 	return time.Duration(n) * time.Second
 }
 
-func lifetimeRisks(f *facts.Facts, s facts.Slot) ([]string, []string) {
-	var risks, sql []string
+func lifetimeRisks(f *facts.Facts, s facts.Slot) ([]string, []rules.Step) {
+	var risks []string
+	var steps []rules.Step
 	if f.Platform.Name == facts.PlatformNeon {
 		others := 0
 		for _, o := range f.Slots.Slots {
@@ -387,10 +420,10 @@ func lifetimeRisks(f *facts.Facts, s facts.Slot) ([]string, []string) {
 		}
 		risks = append(risks, risk)
 		if f.Platform.Name == facts.PlatformSelfHosted {
-			sql = []string{"ALTER SYSTEM SET idle_replication_slot_timeout = 0;", "SELECT pg_reload_conf();"}
+			steps = setSystem("idle_replication_slot_timeout", "0", false)
 		}
 	}
-	return risks, sql
+	return risks, steps
 }
 
 func noReaperReason(f *facts.Facts) string {

@@ -56,17 +56,43 @@ func signalName(f *facts.Facts) string {
 	return helperName(f.SignalTable, f.Options.SignalSchema, signalTableName)
 }
 
-// createSignalSQL is the guide's script with quoted names, granting to the
-// connector role rather than streamkap_role.
-func createSignalSQL(f *facts.Facts) []string {
+// createSignalSteps is the guide's script with quoted names, granting to
+// the connector role rather than streamkap_role.
+func createSignalSteps(f *facts.Facts) []rules.Step {
 	schema, role := sqlident.Quote(f.Options.SignalSchema), sqlident.Quote(f.Options.ConnectorUser)
-	name := sqlident.Qualified(f.Options.SignalSchema, signalTableName)
-	return []string{
-		fmt.Sprintf("CREATE SCHEMA IF NOT EXISTS %s;", schema),
-		fmt.Sprintf("CREATE TABLE %s (id varchar(255) PRIMARY KEY, type varchar(32) NOT NULL, data varchar(2000) NULL);", name),
-		fmt.Sprintf("GRANT USAGE ON SCHEMA %s TO %s;", schema, role),
-		fmt.Sprintf("GRANT SELECT, INSERT, UPDATE ON TABLE %s TO %s;", name, role),
+	name := signalName(f) // the name publication-exists lists
+	return []rules.Step{
+		helperStep(fmt.Sprintf("CREATE SCHEMA IF NOT EXISTS %s;", schema), needsCreateDB),
+		helperStep(fmt.Sprintf("CREATE TABLE %s (id varchar(255) PRIMARY KEY, type varchar(32) NOT NULL, data varchar(2000) NULL);", name),
+			"a role with CREATE on schema "+schema+" (or a superuser)"),
+		helperStep(fmt.Sprintf("GRANT USAGE ON SCHEMA %s TO %s;", schema, role), ownerOf("schema "+schema)),
+		helperStep(fmt.Sprintf("GRANT SELECT, INSERT, UPDATE ON TABLE %s TO %s;", name, role),
+			"the table's owner, the role that created it (or a superuser)"),
 	}
+}
+
+// signalTableCreated reports whether signal-table's steps create the
+// signal table: publication-exists then lists it, since helper tables are
+// created in an earlier phase than the publication.
+func signalTableCreated(f *facts.Facts) bool {
+	return f.Connect.OK() && f.Server.Err == nil && snapshotMode(f) != snapshotReadOnly &&
+		f.SignalTable.Err == nil && !f.SignalTable.Exists
+}
+
+// addSignalToPublication is the one ALTER PUBLICATION for the signal table,
+// shared by signal-table (which creates it) and publication-signal-table,
+// so that a plan holding both runs it once.
+func addSignalToPublication(f *facts.Facts) rules.Step {
+	return addToPublication(sqlident.Quote(f.Options.Publication), signalName(f))
+}
+
+// publicationListsTables reports whether a table in schema must be added to
+// the existing publication by name: FOR ALL TABLES and FOR TABLES IN SCHEMA
+// take it in by themselves, and a missing publication is created by
+// publication-exists with every table listed.
+func publicationListsTables(f *facts.Facts, schema string) bool {
+	p := f.Publication
+	return p.Err == nil && p.Exists && !p.AllTables && !slices.Contains(p.Schemas, sqlident.Quote(schema))
 }
 
 // varcharLength reads a format_type string: the length of a character
@@ -84,18 +110,19 @@ func varcharLength(typ string) (n int, ok bool) {
 }
 
 // signalShapeCheck compares the signal table with the guide's. It returns
-// what differs, ALTER statements that fix what ALTER can, and notes on
-// harmless differences.
-func signalShapeCheck(h facts.HelperTable, name string) (problems, sql, notes []string) {
+// what differs, ALTER statements that fix what ALTER can, those a person
+// must run (fix never runs a statement that drops anything, not even a NOT
+// NULL), and notes on harmless differences.
+func signalShapeCheck(h facts.HelperTable, name string) (problems []string, steps []rules.Step, byHand, notes []string) {
 	if h.Kind != "r" && h.Kind != "p" {
 		kind := nonTableKinds[h.Kind]
 		if kind == "" {
 			kind = "relation of kind " + strconv.Quote(h.Kind)
 		}
-		return []string{fmt.Sprintf("%s is a %s, not a table", name, kind)}, nil, nil
+		return []string{fmt.Sprintf("%s is a %s, not a table", name, kind)}, nil, nil, nil
 	}
 	alter := func(format string, a ...any) {
-		sql = append(sql, fmt.Sprintf("ALTER TABLE %s ", name)+fmt.Sprintf(format, a...)+";")
+		steps = append(steps, alterTable(rules.PhaseHelpers, name, fmt.Sprintf(format, a...)))
 	}
 	for i, want := range signalShape {
 		col := sqlident.Quote(want.name)
@@ -128,7 +155,7 @@ func signalShapeCheck(h facts.HelperTable, name string) (problems, sql, notes []
 			alter("ALTER COLUMN %s SET NOT NULL", col)
 		case !want.notNull && c.NotNull:
 			problems = append(problems, fmt.Sprintf("column %s is NOT NULL, expected NULL allowed", want.name))
-			alter("ALTER COLUMN %s DROP NOT NULL", col)
+			byHand = append(byHand, fmt.Sprintf("ALTER TABLE %s ALTER COLUMN %s DROP NOT NULL;", name, col))
 		}
 	}
 	for _, c := range h.Columns[min(len(h.Columns), len(signalShape)):] {
@@ -146,7 +173,7 @@ func signalShapeCheck(h facts.HelperTable, name string) (problems, sql, notes []
 		}
 		problems = append(problems, fmt.Sprintf("primary key is (%s), expected (id)", strings.Join(quoted, ", ")))
 	}
-	return problems, sql, notes
+	return problems, steps, byHand, notes
 }
 
 func wantType(c signalColumn) string {
@@ -161,7 +188,7 @@ func signalTable() rules.Rule {
 	return rules.Rule{
 		ID: "signal-table", Title: "The snapshot signal table exists with the expected shape",
 		Category: rules.CategorySnapshot, Severity: rules.Error, Since: since,
-		Needs: []string{"server", "signal_table", "options"},
+		Needs: []string{"server", "signal_table", "options", "publication"},
 		Why: `Streamkap snapshots (backfills) run one of two ways. With Read only = Yes the connector needs nothing in
 the database, but read-only incremental snapshots need PostgreSQL 13 or later. Otherwise it needs the
 signal table <signal schema>.streamkap_signal (Streamkap ignores any other name) with the guide's shape:
@@ -188,10 +215,17 @@ Read only = Yes in the connector instead and not use the table.`,
 			name := signalName(f)
 			if mode == snapshotReadOnly {
 				if major < 13 {
+					// The table is of use only once the connector stops taking
+					// read-only snapshots: a person decides that, not fix.
+					steps := createSignalSteps(f)
+					for i := range steps {
+						steps[i].Manual = true
+						steps[i].Note = "only after setting Read only = No in the connector (and --snapshot-mode auto or signal-table)"
+					}
 					return rules.Finding("read-only snapshots need PostgreSQL 13 or later; this server runs %d", major).
 						WithObjects("server "+f.Server.Version).
-						WithRemediation(fmt.Sprintf("Set Read only = No in the connector and create the signal table %s, or upgrade to PostgreSQL 13 or later.", name),
-							createSignalSQL(f)...)
+						WithSteps(fmt.Sprintf("Set Read only = No in the connector and create the signal table %s, or upgrade to PostgreSQL 13 or later.", name),
+							steps...)
 				}
 				return rules.Skip("read-only snapshots do not use the signal table")
 			}
@@ -202,15 +236,15 @@ Read only = Yes in the connector instead and not use the table.`,
 			if !h.Exists {
 				return missingSignalTable(f, mode, major, name)
 			}
-			problems, sql, notes := signalShapeCheck(h, name)
+			problems, steps, byHand, notes := signalShapeCheck(h, name)
 			if len(problems) > 0 {
 				text := "Bring the signal table to the guide's shape (SET lock_timeout first: ALTER TABLE waits for an ACCESS EXCLUSIVE lock), " +
 					"or, with the connector stopped, drop and re-create it: it holds only transient signals."
-				if len(sql) > 0 {
-					sql = append([]string{ddlLockTimeout}, sql...)
+				if len(byHand) > 0 {
+					text += " cdcpreflight fix never runs a DROP, so run this yourself: " + strings.Join(byHand, " ")
 				}
 				return rules.Finding("signal table %s differs from the expected shape: %s", name, strings.Join(problems, "; ")).
-					WithObjects(name).WithRemediation(text, sql...)
+					WithObjects(name).WithSteps(text, steps...)
 			}
 			msg := fmt.Sprintf("signal table %s has the expected shape", name)
 			if len(notes) > 0 {
@@ -223,21 +257,26 @@ Read only = Yes in the connector instead and not use the table.`,
 
 func missingSignalTable(f *facts.Facts, mode string, major int, name string) rules.Outcome {
 	text := fmt.Sprintf("Create the signal table %s as in Streamkap's guide", name)
-	if p := f.Publication; p.Exists && !p.AllTables {
-		text += fmt.Sprintf(", and add it to publication %s (see publication-signal-table)", sqlident.Quote(p.Name))
+	steps := createSignalSteps(f)
+	// publication-signal-table says nothing about a table that auto mode
+	// may do without, so the table created here is published here: else
+	// it would exist unpublished and fail that rule on the next check.
+	if publicationListsTables(f, f.Options.SignalSchema) {
+		text += fmt.Sprintf(", and add it to publication %s (see publication-signal-table)", sqlident.Quote(f.Publication.Name))
+		steps = append(steps, addSignalToPublication(f))
 	}
 	text += "."
 	switch {
 	case mode == snapshotSignalTable:
 		return rules.Finding("signal table %s does not exist; snapshots in signal-table mode need it", name).
-			WithObjects(name).WithRemediation(text, createSignalSQL(f)...)
+			WithObjects(name).WithSteps(text, steps...)
 	case major < 13:
 		return rules.Finding("signal table %s does not exist, and PostgreSQL %d cannot do read-only snapshots (13+): the connector cannot snapshot",
-			name, major).WithObjects(name).WithRemediation(text, createSignalSQL(f)...)
+			name, major).WithObjects(name).WithSteps(text, steps...)
 	}
 	return rules.Finding("signal table %s does not exist: snapshots need Read only = Yes in the connector (PostgreSQL 13+) or this table", name).
 		WithSeverity(rules.Warning).WithObjects(name).
-		WithRemediation("Set Read only = Yes in the connector's settings, or "+strings.ToLower(text[:1])+text[1:], createSignalSQL(f)...)
+		WithSteps("Set Read only = Yes in the connector's settings, or "+strings.ToLower(text[:1])+text[1:], steps...)
 }
 
 func signalTablePrivileges() rules.Rule {
@@ -275,13 +314,13 @@ GRANT SELECT, INSERT, UPDATE ON TABLE streamkap.streamkap_signal TO streamkap_us
 			if h.Schema == "" {
 				schema = sqlident.Quote(f.Options.SignalSchema)
 			}
-			lacks, objects, sql := helperGrants(h, name, schema, role, false)
+			lacks, objects, steps := helperGrants(h, name, schema, role, false)
 			if len(lacks) == 0 {
 				return rules.Pass("role %s may SELECT, INSERT and UPDATE %s", role, name)
 			}
 			return rules.Finding("role %s lacks %s", role, strings.Join(lacks, " and ")).
 				WithObjects(objects...).
-				WithRemediation("As the signal table's owner, grant the connector role what it needs (or grant it to a role the connector is a member of).", sql...)
+				WithSteps("As the signal table's owner, grant the connector role what it needs (or grant it to a role the connector is a member of).", steps...)
 		},
 	}
 }
@@ -289,11 +328,11 @@ GRANT SELECT, INSERT, UPDATE ON TABLE streamkap.streamkap_signal TO streamkap_us
 // helperGrants lists what the connector lacks on a helper table and the
 // GRANTs that give it; writeOnly leaves SELECT out (the heartbeat is
 // only written).
-func helperGrants(h facts.HelperTable, name, schema, role string, writeOnly bool) (lacks, objects, sql []string) {
+func helperGrants(h facts.HelperTable, name, schema, role string, writeOnly bool) (lacks, objects []string, steps []rules.Step) {
 	if !h.SchemaUsage {
 		lacks = append(lacks, "USAGE on schema "+schema)
 		objects = append(objects, "schema "+schema)
-		sql = append(sql, fmt.Sprintf("GRANT USAGE ON SCHEMA %s TO %s;", schema, role))
+		steps = append(steps, helperStep(fmt.Sprintf("GRANT USAGE ON SCHEMA %s TO %s;", schema, role), ownerOf("schema "+schema)))
 	}
 	var privs []string
 	if !h.Select && !writeOnly {
@@ -308,9 +347,9 @@ func helperGrants(h facts.HelperTable, name, schema, role string, writeOnly bool
 	if len(privs) > 0 {
 		lacks = append(lacks, strings.Join(privs, ", ")+" on "+name)
 		objects = append(objects, name)
-		sql = append(sql, fmt.Sprintf("GRANT %s ON TABLE %s TO %s;", strings.Join(privs, ", "), name, role))
+		steps = append(steps, helperStep(fmt.Sprintf("GRANT %s ON TABLE %s TO %s;", strings.Join(privs, ", "), name, role), ownerOf("table "+name)))
 	}
-	return lacks, objects, sql
+	return lacks, objects, steps
 }
 
 func heartbeatTable() rules.Rule {
@@ -347,26 +386,30 @@ ALTER PUBLICATION streamkap_pub ADD TABLE streamkap.streamkap_heartbeat;.`,
 			h := f.Heartbeat
 			name := helperName(h, o.HeartbeatSchema, heartbeatTableName)
 			schema, role := sqlident.Quote(o.HeartbeatSchema), sqlident.Quote(o.ConnectorUser)
-			addToPub := fmt.Sprintf("ALTER PUBLICATION %s ADD TABLE %s;", sqlident.Quote(o.Publication), name)
-			pubListsTables := f.Publication.Err == nil && f.Publication.Exists && !f.Publication.AllTables
+			addToPub := addToPublication(sqlident.Quote(o.Publication), name)
+			// A missing publication is created by publication-exists with
+			// this table listed: adding it here would fail before that.
+			pubListsTables := publicationListsTables(f, o.HeartbeatSchema)
 			if !h.Exists {
-				sql := []string{
-					fmt.Sprintf("CREATE SCHEMA IF NOT EXISTS %s;", schema),
-					fmt.Sprintf("CREATE TABLE IF NOT EXISTS %s (id SERIAL PRIMARY KEY, text TEXT, last_update TIMESTAMP DEFAULT CURRENT_TIMESTAMP);", name),
-					fmt.Sprintf("GRANT USAGE ON SCHEMA %s TO %s;", schema, role),
-					fmt.Sprintf("GRANT SELECT, INSERT, UPDATE ON TABLE %s TO %s;", name, role),
+				owner := "the table's owner, the role that created it (or a superuser)"
+				steps := []rules.Step{
+					helperStep(fmt.Sprintf("CREATE SCHEMA IF NOT EXISTS %s;", schema), needsCreateDB),
+					helperStep(fmt.Sprintf("CREATE TABLE IF NOT EXISTS %s (id SERIAL PRIMARY KEY, text TEXT, last_update TIMESTAMP DEFAULT CURRENT_TIMESTAMP);", name),
+						"a role with CREATE on schema "+schema+" (or a superuser)"),
+					helperStep(fmt.Sprintf("GRANT USAGE ON SCHEMA %s TO %s;", schema, role), ownerOf("schema "+schema)),
+					helperStep(fmt.Sprintf("GRANT SELECT, INSERT, UPDATE ON TABLE %s TO %s;", name, role), owner),
 					// Beyond Streamkap's script: an INSERT by the connector also draws from the id sequence.
-					fmt.Sprintf("GRANT USAGE ON SEQUENCE %s TO %s;", sqlident.Qualified(o.HeartbeatSchema, heartbeatTableName+"_id_seq"), role),
-					fmt.Sprintf("INSERT INTO %s (text) VALUES ('test_heartbeat');", name),
+					helperStep(fmt.Sprintf("GRANT USAGE ON SEQUENCE %s TO %s;", sqlident.Qualified(o.HeartbeatSchema, heartbeatTableName+"_id_seq"), role), owner),
+					helperStep(fmt.Sprintf("INSERT INTO %s (text) VALUES ('test_heartbeat');", name), owner),
 				}
 				if pubListsTables {
-					sql = append(sql, addToPub)
+					steps = append(steps, addToPub)
 				}
 				return rules.Finding("heartbeat table %s does not exist", name).WithObjects(name).
-					WithRemediation("Create the heartbeat table as in Streamkap's heartbeat setup "+
-						"(plus USAGE on its id sequence, which an INSERT by the connector needs).", sql...)
+					WithSteps("Create the heartbeat table as in Streamkap's heartbeat setup "+
+						"(plus USAGE on its id sequence, which an INSERT by the connector needs).", steps...)
 			}
-			lacks, objects, sql := helperGrants(h, name, schema, role, true)
+			lacks, objects, steps := helperGrants(h, name, schema, role, true)
 			var problems []string
 			if len(lacks) > 0 {
 				problems = append(problems, fmt.Sprintf("role %s lacks %s", role, strings.Join(lacks, " and ")))
@@ -377,10 +420,9 @@ ALTER PUBLICATION streamkap_pub ADD TABLE streamkap.streamkap_heartbeat;.`,
 					problems = append(problems, fmt.Sprintf("%s is not published: publication %s does not exist", name, sqlident.Quote(o.Publication)))
 				default:
 					problems = append(problems, fmt.Sprintf("%s is not in publication %s", name, sqlident.Quote(o.Publication)))
-					if f.Publication.AllTables {
-						break // FOR ALL TABLES skips only what cannot be published: nothing to add
+					if pubListsTables {
+						steps = append(steps, addToPub)
 					}
-					sql = append(sql, addToPub)
 				}
 				if !slices.Contains(objects, name) {
 					objects = append(objects, name)
@@ -391,7 +433,7 @@ ALTER PUBLICATION streamkap_pub ADD TABLE streamkap.streamkap_heartbeat;.`,
 			}
 			return rules.Finding("heartbeat table %s will not carry heartbeats: %s", name, strings.Join(problems, "; ")).
 				WithObjects(objects...).
-				WithRemediation("Grant the connector role what it needs on the heartbeat table and publish it (as the table's and publication's owner).", sql...)
+				WithSteps("Grant the connector role what it needs on the heartbeat table and publish it (as the table's and publication's owner).", steps...)
 		},
 	}
 }

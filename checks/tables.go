@@ -10,11 +10,6 @@ import (
 	"github.com/cdcpreflight/cdcpreflight/rules"
 )
 
-// ddlLockTimeout precedes suggested DDL on application tables: an ALTER TABLE
-// that queues for its ACCESS EXCLUSIVE lock blocks every query behind it,
-// so it should give up quickly and be retried instead.
-const ddlLockTimeout = "SET lock_timeout = '2s';"
-
 // dmlLeaf is a table that rows live in (DML runs there, not on a partitioned
 // root), with the scope it inherits from the root it belongs to.
 type dmlLeaf struct {
@@ -174,27 +169,13 @@ For partitioned tables the partition (where the row lives) must have the identit
 ALTER TABLE <table> ADD PRIMARY KEY (<columns>);. A unique index on NOT NULL columns can serve:
 ALTER TABLE <table> REPLICA IDENTITY USING INDEX <index>;. Otherwise:
 ALTER TABLE <table> REPLICA IDENTITY FULL; (every UPDATE and DELETE then writes the whole old row to
-the WAL). ALTER TABLE takes an ACCESS EXCLUSIVE lock: run SET lock_timeout = '2s'; first and retry,
+the WAL). ALTER TABLE takes an ACCESS EXCLUSIVE lock: run SET lock_timeout = '5s'; first and retry,
 so that it never queues in front of the application's queries.`,
 		Eval: func(f *facts.Facts) rules.Outcome {
 			if o, ok := needDB(f, f.Tables.Err, f.Publication.Err); !ok {
 				return o
 			}
-			var published, pending []dmlLeaf
-			checked := 0
-			for _, l := range dmlLeaves(f.Tables.Tables) {
-				if !canPublish(l.Table) || (!l.published && !l.captured) {
-					continue
-				}
-				checked++
-				switch {
-				case l.UsableIdentity():
-				case l.published:
-					published = append(published, l)
-				default:
-					pending = append(pending, l)
-				}
-			}
+			published, pending, checked := identityGaps(f)
 			if len(published)+len(pending) == 0 {
 				return rules.Pass("all %s published or captured have a usable replica identity", plural(checked, "table", "tables"))
 			}
@@ -216,9 +197,29 @@ so that it never queues in front of the application's queries.`,
 			}
 			all := slices.Concat(published, pending)
 			return rules.Finding("%s", strings.Join(parts, "; ")).WithObjects(leafNames(all)...).
-				WithRemediation(identityRemedy(all), identitySQL(all)...)
+				WithSteps(identityRemedy(all), identitySteps(all)...)
 		},
 	}
+}
+
+// identityGaps are the tables without a usable replica identity that are
+// published, and those captured that a publication will take in, with how
+// many tables were checked.
+func identityGaps(f *facts.Facts) (published, pending []dmlLeaf, checked int) {
+	for _, l := range dmlLeaves(f.Tables.Tables) {
+		if !canPublish(l.Table) || (!l.published && !l.captured) {
+			continue
+		}
+		checked++
+		switch {
+		case l.UsableIdentity():
+		case l.published:
+			published = append(published, l)
+		default:
+			pending = append(pending, l)
+		}
+	}
+	return published, pending, checked
 }
 
 func identityRemedy(ts []dmlLeaf) string {
@@ -234,16 +235,19 @@ func identityRemedy(ts []dmlLeaf) string {
 	return text
 }
 
-func identitySQL(ts []dmlLeaf) []string {
-	sql := []string{ddlLockTimeout}
-	for _, t := range ts {
+// identitySteps give each table a replica identity before the publication
+// phase adds it. They are the default, unlike replica-identity-full's
+// FULL: without an identity the application's UPDATE and DELETE fail.
+func identitySteps(ts []dmlLeaf) []rules.Step {
+	steps := make([]rules.Step, len(ts))
+	for i, t := range ts {
 		if t.IdentityCandidate != "" {
-			sql = append(sql, fmt.Sprintf("ALTER TABLE %s REPLICA IDENTITY USING INDEX %s;", t.Quoted, t.IdentityCandidate))
+			steps[i] = alterTable(rules.PhaseIdentity, t.Quoted, "REPLICA IDENTITY USING INDEX "+t.IdentityCandidate)
 		} else {
-			sql = append(sql, fmt.Sprintf("ALTER TABLE %s REPLICA IDENTITY FULL;", t.Quoted))
+			steps[i] = alterTable(rules.PhaseIdentity, t.Quoted, "REPLICA IDENTITY FULL")
 		}
 	}
-	return sql
+	return steps
 }
 
 func replicaIdentityFull() rules.Rule {
@@ -258,7 +262,7 @@ columns as a placeholder ("__debezium_unavailable_value") instead of their value
 deleted rows (soft deletes) or audit history end up with incomplete records; that is why Streamkap's
 guide asks for REPLICA IDENTITY FULL in those cases, and why --soft-deletes makes this an error.
 FULL costs WAL: every UPDATE and DELETE logs the whole old row.`,
-		Fix: `As the table owner: SET lock_timeout = '2s'; ALTER TABLE <table> REPLICA IDENTITY FULL; for each
+		Fix: `As the table owner: SET lock_timeout = '5s'; ALTER TABLE <table> REPLICA IDENTITY FULL; for each
 captured table (for partitioned tables, on each partition). The ALTER takes an ACCESS EXCLUSIVE lock
 but does not rewrite the table; retry it if the lock timeout fires.`,
 		Eval: func(f *facts.Facts) rules.Outcome {
@@ -285,13 +289,15 @@ but does not rewrite the table; retry it if the lock timeout fires.`,
 			names := leafNames(notFull)
 			msg := fmt.Sprintf("%d of %s not REPLICA IDENTITY FULL: delete events carry only the key and unchanged TOAST columns arrive as placeholders (%s)",
 				len(notFull), plural(captured, "captured table is", "captured tables are"), listNames(names))
-			sql := []string{ddlLockTimeout}
-			for _, n := range names {
-				sql = append(sql, fmt.Sprintf("ALTER TABLE %s REPLICA IDENTITY FULL;", n))
+			steps := make([]rules.Step, len(names))
+			for i, n := range names {
+				steps[i] = alterTable(rules.PhaseIdentity, n, "REPLICA IDENTITY FULL")
+				steps[i].OptIn = rules.OptInReplicaIdentityFull
+				steps[i].Note = "every UPDATE and DELETE on the table then writes the whole old row to the WAL"
 			}
-			out := rules.Finding("%s", msg).WithObjects(names...).WithRemediation(
+			out := rules.Finding("%s", msg).WithObjects(names...).WithSteps(
 				"As each table's owner, set REPLICA IDENTITY FULL (an ACCESS EXCLUSIVE lock, no rewrite; retry if the lock timeout fires). "+
-					"Every UPDATE and DELETE on these tables then writes the whole old row to the WAL.", sql...)
+					"Every UPDATE and DELETE on these tables then writes the whole old row to the WAL.", steps...)
 			if f.Options.SoftDeletes {
 				out.Message += "; with soft deletes the destination keeps deleted rows with only their key"
 				out = out.WithSeverity(rules.Error)
@@ -310,7 +316,7 @@ func unloggedTables() rules.Rule {
 connector may snapshot it, then no change event ever follows. It cannot be added to a publication
 (SQLSTATE 22023: "table \"t\" cannot be replicated" on older majors, "cannot add relation \"t\" to
 publication" from 15), and FOR ALL TABLES publications skip it. After a crash PostgreSQL also empties it.`,
-		Fix: `Make the table logged: SET lock_timeout = '2s'; ALTER TABLE <table> SET LOGGED; (it rewrites the
+		Fix: `Make the table logged: SET lock_timeout = '5s'; ALTER TABLE <table> SET LOGGED; (it rewrites the
 table and writes all of it to the WAL under an ACCESS EXCLUSIVE lock: plan a window for large
 tables), or remove it from the capture list.`,
 		Eval: func(f *facts.Facts) rules.Outcome {
@@ -326,15 +332,17 @@ tables), or remove it from the capture list.`,
 			if len(unlogged) == 0 {
 				return rules.Pass("no captured table is UNLOGGED")
 			}
-			sql := []string{ddlLockTimeout}
-			for _, n := range unlogged {
-				sql = append(sql, fmt.Sprintf("ALTER TABLE %s SET LOGGED;", n))
+			steps := make([]rules.Step, len(unlogged))
+			for i, n := range unlogged {
+				steps[i] = alterTable(rules.PhaseIdentity, n, "SET LOGGED")
+				steps[i].OptIn = rules.OptInSetLogged
+				steps[i].Note = "rewrites the table and writes all of it to the WAL, holding the lock throughout: plan a window for a large table"
 			}
 			return rules.Finding("%s UNLOGGED (unlogged tables never produce change events): %s",
 				plural(len(unlogged), "captured table is", "captured tables are"), listNames(unlogged)).
 				WithObjects(unlogged...).
-				WithRemediation("As each table's owner, make it logged (SET LOGGED rewrites the table and writes it all to the WAL, "+
-					"under an ACCESS EXCLUSIVE lock: plan a window for large tables), or stop capturing it.", sql...)
+				WithSteps("As each table's owner, make it logged (SET LOGGED rewrites the table and writes it all to the WAL, "+
+					"under an ACCESS EXCLUSIVE lock: plan a window for large tables), or stop capturing it.", steps...)
 		},
 	}
 }
@@ -395,9 +403,9 @@ trigger, or upgrade to 18.`,
 				return rules.Finding("%s", msg).WithObjects(names...).WithRemediation(fmt.Sprintf(
 					"Create publication %s WITH (publish_generated_columns = stored) when you create it.", sqlident.Quote(pub.Name)))
 			}
-			return rules.Finding("%s", msg).WithObjects(names...).WithRemediation(
+			return rules.Finding("%s", msg).WithObjects(names...).WithSteps(
 				"As the publication's owner, publish stored generated columns.",
-				fmt.Sprintf("ALTER PUBLICATION %s SET (publish_generated_columns = stored);", sqlident.Quote(pub.Name)))
+				setPublicationOption(sqlident.Quote(pub.Name), "publish_generated_columns = stored"))
 		},
 	}
 }

@@ -115,7 +115,8 @@ type Outcome struct {
 	Message     string
 	Objects     []string
 	Remediation string
-	FixSQL      []string
+	// Steps fix the finding; reports show their SQL as fix_sql.
+	Steps []Step
 }
 
 // Pass is a rule satisfied.
@@ -148,10 +149,9 @@ func (o Outcome) WithObjects(objs ...string) Outcome {
 	return o
 }
 
-// WithRemediation attaches what to do, and SQL that does it when SQL can.
-func (o Outcome) WithRemediation(text string, sql ...string) Outcome {
+// WithRemediation attaches what to do when no SQL does it (WithSteps when SQL can).
+func (o Outcome) WithRemediation(text string) Outcome {
 	o.Remediation = text
-	o.FixSQL = append(o.FixSQL, sql...)
 	return o
 }
 

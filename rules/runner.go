@@ -24,6 +24,7 @@ type Result struct {
 	Objects     []string      `json:"objects"`
 	Remediation string        `json:"remediation"`
 	FixSQL      []string      `json:"fix_sql"`
+	Steps       []Step        `json:"-"`
 	Duration    time.Duration `json:"-"`
 }
 
@@ -53,7 +54,7 @@ func evalOne(r Rule, f *facts.Facts, rc RuleConfig) (res Result) {
 		if p := recover(); p != nil {
 			res.Status = StatusError
 			res.Message = fmt.Sprintf("rule crashed: %v (please report this)", p)
-			res.Objects, res.Remediation, res.FixSQL = nil, "", nil
+			res.Objects, res.Remediation, res.FixSQL, res.Steps = nil, "", nil, nil
 		}
 	}()
 	out := r.Eval(f)
@@ -73,7 +74,8 @@ func evalOne(r Rule, f *facts.Facts, rc RuleConfig) (res Result) {
 		if res.Remediation == "" {
 			res.Remediation = r.Fix
 		}
-		res.FixSQL = out.FixSQL
+		res.Steps = out.Steps
+		res.FixSQL = stepsSQL(out.Steps)
 	case StatusPass, StatusSkip, StatusError:
 	default:
 		res.Status = StatusError

@@ -9,6 +9,8 @@ import (
 	"os"
 	"runtime"
 	"strings"
+
+	"golang.org/x/term"
 )
 
 // Version is the tool's version, reported by `version` and in every report.
@@ -26,11 +28,31 @@ type Env struct {
 	Stdin          io.Reader
 	Stdout, Stderr io.Writer
 	Getenv         func(string) string
+	// Terminal is non-nil when a person types on Stdin: fix asks them to
+	// confirm, and for a password.
+	Terminal Terminal
+}
+
+// Terminal is an interactive standard input.
+type Terminal interface {
+	// ReadSecret reads a line without echoing it.
+	ReadSecret() (string, error)
 }
 
 // Run runs cdcpreflight with args (without the program name).
 func Run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	return RunEnv(args, Env{Stdin: stdin, Stdout: stdout, Stderr: stderr, Getenv: os.Getenv})
+	env := Env{Stdin: stdin, Stdout: stdout, Stderr: stderr, Getenv: os.Getenv}
+	if f, ok := stdin.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		env.Terminal = ttyInput{fd: int(f.Fd())}
+	}
+	return RunEnv(args, env)
+}
+
+type ttyInput struct{ fd int }
+
+func (t ttyInput) ReadSecret() (string, error) {
+	b, err := term.ReadPassword(t.fd)
+	return string(b), err
 }
 
 // RunEnv is Run with an explicit environment.
@@ -67,6 +89,7 @@ var commands = map[string]func([]string, Env) int{
 	"explain": runExplain,
 	"version": runVersion,
 	"demo":    runDemo,
+	"fix":     runFix,
 }
 
 const usage = `cdcpreflight checks that a PostgreSQL database is ready to be the source of a
@@ -74,6 +97,7 @@ Change Data Capture connector (Streamkap, Debezium, …) and safe to replicate f
 
 Usage:
   cdcpreflight [check] [DSN] [flags]   run the checks (the default command)
+  cdcpreflight fix [DSN] [flags]       print the SQL that fixes the findings; --apply runs it
   cdcpreflight rules [--format F]      list the rules
   cdcpreflight explain RULE            show a rule's documentation
   cdcpreflight demo                    run check against a throwaway local PostgreSQL
@@ -86,7 +110,7 @@ Exit codes:
   2  the assessment could not be completed (usage, config or input error,
      no connection, or a rule that could not be judged)
 
-Run 'cdcpreflight check --help' for the check flags.
+Run 'cdcpreflight check --help' for the check flags, 'cdcpreflight fix --help' for fix.
 `
 
 func runVersion(args []string, env Env) int {

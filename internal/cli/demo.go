@@ -14,6 +14,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/cdcpreflight/cdcpreflight/internal/fix"
 	"github.com/cdcpreflight/cdcpreflight/internal/pglocal"
 	"github.com/cdcpreflight/cdcpreflight/internal/sqlident"
 )
@@ -26,8 +27,13 @@ const demoUsage = `Usage: cdcpreflight demo [flags]
 Starts a throwaway local PostgreSQL (the server binaries found on this
 machine, or CDCPREFLIGHT_PG_BIN; as the postgres user when run as root),
 creates a sample shop database set up for Streamkap with typical mistakes,
-runs 'check' against it as the connector user over TLS, prints the report
-and removes the cluster. Exits 0 when the demo ran, whatever it found.
+and then shows the tool's whole job against it:
+  1. check, as the connector user over TLS: the report of what is wrong;
+  2. fix --apply --yes, as the superuser: the reviewed SQL plan, then the
+     apply, step by step (UNLOGGED tables and anything else fix leaves to
+     a person stay listed as manual steps);
+  3. check again, as the connector user: every error-severity rule passes.
+Then it removes the cluster. Exits 0 when the demo ran, whatever it found.
 
 Flags (as for check, without a DSN):
 `
@@ -73,12 +79,33 @@ func runDemo(args []string, env Env) int {
 		fmt.Fprintf(env.Stderr, "cdcpreflight demo: %v\n", err)
 		return exitError
 	}
-	fmt.Fprintf(env.Stderr, "cdcpreflight demo: PostgreSQL %s on 127.0.0.1:%d, database shop; checking as streamkap_user over TLS\n\n",
-		cluster.Version, cluster.Port)
+	connector := cluster.DSN("streamkap_user", password, "shop", "require")
+	admin := cluster.DSN(cluster.SuperUser, cluster.SuperPassword, "shop", "require")
+	step := func(n int, what string) {
+		fmt.Fprintf(env.Stderr, "\ncdcpreflight demo: %d/3 %s\n\n", n, what)
+	}
+	fmt.Fprintf(env.Stderr, "cdcpreflight demo: PostgreSQL %s on 127.0.0.1:%d, database shop\n", cluster.Version, cluster.Port)
 
-	opt.DSN = cluster.DSN("streamkap_user", password, "shop", "require")
+	step(1, "check, as the connector user streamkap_user over TLS")
+	opt.DSN = connector
 	code := check(opt, env)
-	fmt.Fprintf(env.Stderr, "\ncdcpreflight demo: 'check' would exit %d (%s); removing the cluster.\n", code, exitMeaning(code))
+	fmt.Fprintf(env.Stderr, "\ncdcpreflight demo: 'check' exits %d (%s).\n", code, exitMeaning(code))
+	if code == exitError {
+		return exitError
+	}
+
+	step(2, "fix --apply --yes, as the superuser with --connector-user streamkap_user: the plan, then the apply")
+	fixOpt := *opt
+	fixOpt.DSN = admin
+	fixOpt.Expect.ConnectorUser = "streamkap_user"
+	if code := runFixWith(&fixOpt, fixFlags{apply: true, yes: true, noRecheck: true,
+		lockTimeout: fix.DefaultTimeouts.Lock, stmtTimeout: fix.DefaultTimeouts.Statement}, env); code == exitError {
+		return exitError
+	}
+
+	step(3, "check again, as the connector user")
+	code = check(opt, env)
+	fmt.Fprintf(env.Stderr, "\ncdcpreflight demo: 'check' exits %d (%s); removing the cluster.\n", code, exitMeaning(code))
 	if code == exitError {
 		return exitError
 	}

@@ -1,0 +1,384 @@
+package cli
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/spf13/pflag"
+
+	"github.com/cdcpreflight/cdcpreflight/checks"
+	"github.com/cdcpreflight/cdcpreflight/facts"
+	"github.com/cdcpreflight/cdcpreflight/gather"
+	"github.com/cdcpreflight/cdcpreflight/internal/fix"
+	"github.com/cdcpreflight/cdcpreflight/internal/sqlident"
+	"github.com/cdcpreflight/cdcpreflight/rules"
+)
+
+// passwordEnv holds the password of a role --create-user makes.
+const passwordEnv = "CDCPREFLIGHT_CONNECTOR_PASSWORD" //nolint:gosec // the name of a variable, not a credential
+
+const fixUsage = `Usage: cdcpreflight fix [DSN] [flags]
+
+Runs the checks, then prints a SQL script that fixes what they found: the
+remediation steps of every finding, ordered across rules (server settings,
+roles, grants, schema and helper tables, replica identity, publication, and
+the replication slot last), each with a comment naming the rule, why, the
+privilege it needs and the lock it takes. What SQL cannot fix (wal_level,
+platform toggles, restarts) is listed as numbered manual steps for the
+detected platform. Printing the plan changes nothing in the database.
+
+With --apply it shows the plan, asks for a typed 'yes' (or takes --yes),
+runs each step in its own transaction under lock_timeout and
+statement_timeout, stops at the first failure, reports what was applied,
+what failed and what did not run, and then checks again.
+
+fix never drops anything, never restarts the server, and runs ALTER SYSTEM
+only with --allow-alter-system. Connect as a role allowed to make the
+changes (a superuser, or the owner of the objects) and name the connector's
+role with --connector-user.
+
+Examples:
+  cdcpreflight fix "postgres://admin@db.example.com/app" --connector-user streamkap_user
+  cdcpreflight fix "$ADMIN_DSN" --connector-user streamkap_user --sql-out fix.sql
+  CDCPREFLIGHT_CONNECTOR_PASSWORD=… cdcpreflight fix "$ADMIN_DSN" \
+      --connector-user streamkap_user --create-user --apply --yes
+
+Fix flags:
+`
+
+// fixFlags are fix's own flags, next to check's.
+type fixFlags struct {
+	apply, yes, createUser         bool
+	identityFull, alterSys, logged bool
+	sqlOut                         string
+	lockTimeout, stmtTimeout       time.Duration
+	noRecheck                      bool // the demo checks as the connector instead
+}
+
+func (x *fixFlags) register(fs *pflag.FlagSet) *pflag.FlagSet {
+	own := pflag.NewFlagSet("fix", pflag.ContinueOnError)
+	own.SortFlags = false
+	own.BoolVar(&x.apply, "apply", false, "apply the plan after showing it (asks for a typed 'yes' on a terminal)")
+	own.BoolVar(&x.yes, "yes", false, "with --apply: do not ask; for CI, after the plan was reviewed")
+	own.StringVar(&x.sqlOut, "sql-out", "", "also write the plan's SQL script to this file")
+	own.BoolVar(&x.createUser, "create-user", false, "create the connector role (--connector-user) when it does not exist; password from "+passwordEnv+" or a prompt")
+	own.BoolVar(&x.identityFull, "replica-identity-full", false, "set REPLICA IDENTITY FULL on every captured table, not only those without a usable identity")
+	own.BoolVar(&x.alterSys, "allow-alter-system", false, "run ALTER SYSTEM for server settings (a restart, which fix never does, may still be needed)")
+	own.BoolVar(&x.logged, "set-logged", false, "make UNLOGGED captured tables logged (rewrites each table under an ACCESS EXCLUSIVE lock)")
+	own.DurationVar(&x.lockTimeout, "lock-timeout", fix.DefaultTimeouts.Lock, "how long a step may wait for a lock the application holds")
+	own.DurationVar(&x.stmtTimeout, "statement-timeout", fix.DefaultTimeouts.Statement, "how long a step may run (slot creation included)")
+	fs.AddFlagSet(own)
+	return own
+}
+
+func runFix(args []string, env Env) int {
+	cf := newCheckFlags("fix", env.Stderr)
+	var xf fixFlags
+	own := xf.register(cf.fs)
+	cf.fs.Usage = func() {
+		fmt.Fprint(env.Stdout, fixUsage)
+		fmt.Fprint(env.Stdout, own.FlagUsages())
+		fmt.Fprint(env.Stdout, "\nCheck flags (what to expect, and the report of the re-check after --apply):\n")
+		var checkOnly pflag.FlagSet
+		cf.fs.VisitAll(func(f *pflag.Flag) {
+			if own.Lookup(f.Name) == nil {
+				checkOnly.AddFlag(f)
+			}
+		})
+		fmt.Fprint(env.Stdout, checkOnly.FlagUsages())
+		fmt.Fprint(env.Stdout, `
+Exit codes:
+  0  nothing to do (or everything applied and the re-check is clean)
+  1  fixes are pending (steps to apply, or manual steps left)
+  2  an error: no connection, a rule could not be judged, the apply was
+     refused or cancelled, or a step failed
+`)
+	}
+	opt, err := cf.resolve(args, env)
+	if errors.Is(err, pflag.ErrHelp) {
+		return exitOK
+	}
+	if err == nil {
+		err = xf.validate(opt)
+	}
+	if err != nil {
+		fmt.Fprintf(env.Stderr, "cdcpreflight fix: %v\n", err)
+		return exitError
+	}
+	return runFixWith(opt, xf, env)
+}
+
+func (x *fixFlags) validate(opt *checkOptions) error {
+	switch {
+	case x.yes && !x.apply:
+		return errors.New("--yes only applies with --apply")
+	case x.apply && opt.FactsIn != "":
+		return errors.New("--apply needs a live database: --facts only plans")
+	case x.lockTimeout <= 0 || x.stmtTimeout <= 0:
+		return errors.New("--lock-timeout and --statement-timeout must be positive")
+	case x.createUser && opt.Expect.ConnectorUser == "":
+		return errors.New("--create-user needs --connector-user: the role to create")
+	}
+	return nil
+}
+
+func (x *fixFlags) options(opt *checkOptions) fix.Options {
+	return fix.Options{
+		CreateUser: x.createUser,
+		OptIns: map[string]bool{
+			// --soft-deletes already says every captured table needs FULL.
+			rules.OptInReplicaIdentityFull: x.identityFull || opt.Expect.SoftDeletes,
+			rules.OptInAlterSystem:         x.alterSys,
+			rules.OptInSetLogged:           x.logged,
+		},
+	}
+}
+
+func runFixWith(opt *checkOptions, x fixFlags, env Env) int {
+	reg, err := checks.Registry()
+	if err != nil {
+		fmt.Fprintf(env.Stderr, "cdcpreflight fix: internal error: %v\n", err)
+		return exitError
+	}
+	f, err := obtainFacts(opt, env)
+	if err != nil {
+		fmt.Fprintf(env.Stderr, "cdcpreflight fix: %v\n", err)
+		return exitError
+	}
+	if f.Connect.Err != nil {
+		fmt.Fprintf(env.Stderr, "cdcpreflight fix: could not connect to %s: %s\n", targetLabel(f.Target), f.Connect.Err.Message)
+		return exitError
+	}
+	fopt := x.options(opt)
+	results := fix.Evaluate(reg, f, opt.RuleConfig, fopt)
+	plan := fix.Build(results, f, fopt, "")
+	header := fixHeader(f, x)
+	var script bytes.Buffer
+	if err := fix.WriteScript(&script, plan, header); err != nil {
+		fmt.Fprintf(env.Stderr, "cdcpreflight fix: %v\n", err)
+		return exitError
+	}
+	if _, err := env.Stdout.Write(script.Bytes()); err != nil {
+		return exitError
+	}
+	if x.sqlOut != "" {
+		if err := os.WriteFile(x.sqlOut, script.Bytes(), 0o600); err != nil {
+			fmt.Fprintf(env.Stderr, "cdcpreflight fix: write the plan: %v\n", err)
+			return exitError
+		}
+	}
+	if !x.apply {
+		return planExit(plan)
+	}
+	if len(plan.Incomplete) > 0 {
+		fmt.Fprintf(env.Stderr, "\ncdcpreflight fix: not applying: %d rules could not be judged, so the plan may be wrong; fix what stops them first.\n",
+			len(plan.Incomplete))
+		return exitError
+	}
+	if f.Server.InRecovery {
+		fmt.Fprintln(env.Stderr, "\ncdcpreflight fix: not applying: this server is a standby (in recovery) and read-only; "+
+			"run fix against the primary. Nothing was changed.")
+		return exitError
+	}
+	if len(plan.Steps) == 0 {
+		fmt.Fprintln(env.Stderr, "\ncdcpreflight fix: no SQL step to apply.")
+		return planExit(plan)
+	}
+	needPassword := plan.NeedsPassword()
+	password := ""
+	if needPassword {
+		password = env.Getenv(passwordEnv)
+	}
+	switch {
+	case !x.yes && env.Terminal == nil:
+		fmt.Fprintln(env.Stderr, "\ncdcpreflight fix: not applying: standard input is not a terminal, so nobody can confirm. "+
+			"Review the plan above, then re-run with --yes. Nothing was changed.")
+		return exitError
+	case needPassword && password == "" && env.Terminal == nil:
+		fmt.Fprintf(env.Stderr, "\ncdcpreflight fix: not applying: --create-user needs the new role's password in %s "+
+			"(standard input is not a terminal to ask for it). Nothing was changed.\n", passwordEnv)
+		return exitError
+	}
+	if !x.yes {
+		fmt.Fprintf(env.Stderr, "\nApply %s to %s? Only 'yes' is accepted: ", plural(len(plan.Steps), "step", "steps"), header.Target)
+		answer, _ := bufio.NewReader(env.Stdin).ReadString('\n')
+		if strings.TrimSpace(answer) != "yes" {
+			fmt.Fprintln(env.Stderr, "cdcpreflight fix: cancelled. Nothing was changed.")
+			return exitError
+		}
+	}
+	if needPassword && password == "" {
+		if password, err = askPassword(env, roleLabel(f)); err != nil {
+			fmt.Fprintf(env.Stderr, "cdcpreflight fix: %v. Nothing was changed.\n", err)
+			return exitError
+		}
+	}
+	// From here on every line written goes through the redactor: the
+	// password must not leak through an error message or a notice.
+	out := &redactor{w: env.Stdout, secret: password}
+	errOut := &redactor{w: env.Stderr, secret: password}
+	plan = fix.Build(results, f, fopt, password)
+	code := applyPlan(opt, plan, fix.Timeouts{Lock: x.lockTimeout, Statement: x.stmtTimeout}, out, errOut)
+	if code == exitError || x.noRecheck {
+		return code
+	}
+	fmt.Fprintln(out, "\nChecking again…")
+	recheck := check(opt, Env{Stdin: env.Stdin, Stdout: out, Stderr: errOut, Getenv: env.Getenv})
+	if recheck == exitOK && len(plan.Manual) > 0 {
+		return exitFindings
+	}
+	return recheck
+}
+
+// planExit is the exit code of a plan that is printed, not applied.
+func planExit(p fix.Plan) int {
+	switch {
+	case len(p.Incomplete) > 0:
+		return exitError
+	case p.Pending():
+		return exitFindings
+	}
+	return exitOK
+}
+
+func applyPlan(opt *checkOptions, plan fix.Plan, t fix.Timeouts, out, errOut io.Writer) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	cfg, err := gather.ParseDSN(opt.DSN)
+	if err != nil {
+		fmt.Fprintf(errOut, "cdcpreflight fix: %v\n", err)
+		return exitError
+	}
+	connectCtx, cancel := context.WithTimeout(ctx, cfg.ConnectTimeout+5*time.Second)
+	conn, err := pgx.ConnectConfig(connectCtx, cfg)
+	cancel()
+	if err != nil {
+		fmt.Fprintf(errOut, "cdcpreflight fix: connect to apply: %s. Nothing was changed.\n", gather.Redact(err.Error(), cfg.Password))
+		return exitError
+	}
+	defer func() {
+		closeCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = conn.Close(closeCtx)
+	}()
+	n := len(plan.Steps)
+	fmt.Fprintf(out, "\nApplying %s (lock_timeout %s, statement_timeout %s):\n", plural(n, "step", "steps"), t.Lock, t.Statement)
+	res := fix.Apply(ctx, conn, plan, t, func(i int, s fix.Step, err error) {
+		mark := "applied"
+		if err != nil {
+			mark = "FAILED "
+		}
+		fmt.Fprintf(out, "  %s  %*d/%d  %s\n", mark, len(strconv.Itoa(n)), i+1, n, oneLine(s.SQL))
+	})
+	fmt.Fprintf(out, "\n%d applied, %d failed, %d not run.\n", len(res.Done), btoi(res.Failed != nil), len(res.NotRun))
+	for _, s := range res.Done {
+		if s.Phase == rules.PhaseSlot {
+			fmt.Fprintf(out, "The replication slot now exists and retains WAL from this moment until a connector consumes it: "+
+				"start the connector soon. If it will not run for a while, drop the slot yourself "+
+				"(SELECT pg_drop_replication_slot(%s);) rather than let WAL pile up.\n", sqlident.Literal(opt.Expect.Slot))
+		}
+	}
+	if res.Failed != nil {
+		fmt.Fprintf(errOut, "\ncdcpreflight fix: step %q failed: %s\n", oneLine(res.Failed.Step.SQL), gather.Redact(res.Failed.Err.Error(), cfg.Password))
+		if len(res.Done) > 0 {
+			fmt.Fprintln(errOut, "The steps applied before it stay applied (each committed on its own).")
+		}
+		if len(res.NotRun) > 0 {
+			fmt.Fprintln(errOut, "Not run:")
+			for _, s := range res.NotRun {
+				fmt.Fprintf(errOut, "  %s\n", oneLine(s.SQL))
+			}
+		}
+		return exitError
+	}
+	return exitOK
+}
+
+func fixHeader(f *facts.Facts, x fixFlags) fix.Header {
+	return fix.Header{
+		Tool:          "cdcpreflight " + Version,
+		Target:        targetLabel(f.Target),
+		Server:        f.Server.Version,
+		Platform:      f.Platform.Name,
+		ConnectorRole: roleLabel(f),
+		LockTimeout:   x.lockTimeout,
+		StmtTimeout:   x.stmtTimeout,
+	}
+}
+
+func roleLabel(f *facts.Facts) string {
+	name := f.Role.Name
+	if name == "" {
+		name = f.Options.ConnectorUser
+	}
+	return sqlident.Quote(name)
+}
+
+// askPassword reads the new role's password twice without echo.
+func askPassword(env Env, role string) (string, error) {
+	fmt.Fprintf(env.Stderr, "Password for the new role %s: ", role)
+	first, err := env.Terminal.ReadSecret()
+	fmt.Fprintln(env.Stderr)
+	if err != nil {
+		return "", fmt.Errorf("read the password: %w", err)
+	}
+	fmt.Fprint(env.Stderr, "Again: ")
+	second, err := env.Terminal.ReadSecret()
+	fmt.Fprintln(env.Stderr)
+	switch {
+	case err != nil:
+		return "", fmt.Errorf("read the password: %w", err)
+	case first == "":
+		return "", errors.New("the password is empty")
+	case first != second:
+		return "", errors.New("the passwords differ")
+	}
+	return first, nil
+}
+
+// redactor masks a secret in everything written through it. Writes are
+// whole lines or messages in this package, so a secret is never split
+// across two writes.
+type redactor struct {
+	w      io.Writer
+	secret string
+}
+
+func (r *redactor) Write(p []byte) (int, error) {
+	if r.secret == "" {
+		return r.w.Write(p)
+	}
+	if _, err := io.WriteString(r.w, gather.Redact(string(p), r.secret)); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
+
+func oneLine(s string) string {
+	return strings.Join(strings.Fields(s), " ")
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return fmt.Sprintf("%d %s", n, one)
+	}
+	return fmt.Sprintf("%d %s", n, many)
+}

@@ -1,0 +1,103 @@
+-- cdcpreflight 0.1.0 fix plan for streamkap_user@127.0.0.1:36537/shop
+-- PostgreSQL 15.18 (Debian 15.18-0+deb12u1), platform rds; connector role streamkap_user
+-- 8 steps to review; apply with: cdcpreflight fix --apply (same flags).
+-- fix runs each step in its own transaction, stops at the first failure, and never drops anything.
+-- Printing this plan changed nothing in the database.
+
+SET lock_timeout = '5s';
+SET statement_timeout = '60s';
+
+-- Step 1 of 8 · roles · replication-connection, replication-privilege
+-- Why: the role may not open replication connections: must be superuser or replication role to start walsender
+-- Needs: the RDS master user (rds_superuser)
+-- Locks: none that the application takes
+GRANT rds_replication TO streamkap_user;
+
+-- Step 2 of 8 · grants · table-select
+-- Why: role streamkap_user cannot SELECT 3 captured tables: public.audit_log, public.cart_sessions, public.invoices
+-- Needs: the owner of each table listed (or a superuser)
+-- Locks: none that the application takes
+GRANT SELECT ON public.audit_log, public.cart_sessions, public.invoices TO streamkap_user;
+
+-- Step 3 of 8 · grants · default-privileges
+-- Why: role streamkap_user will not be able to read tables created later by postgres in public
+-- Needs: role postgres, a member of it, or a superuser
+-- Locks: none that the application takes
+ALTER DEFAULT PRIVILEGES FOR ROLE postgres IN SCHEMA public GRANT SELECT ON TABLES TO streamkap_user;
+
+-- Step 4 of 8 · schema and helper tables · signal-table
+-- Why: signal table streamkap.streamkap_signal differs from the expected shape: column type is character varying(16), expected character varying(32)
+-- Needs: the owner of table streamkap.streamkap_signal (or a superuser)
+-- Locks: ACCESS EXCLUSIVE on streamkap.streamkap_signal (waits at most lock_timeout, then fails and stops the apply)
+ALTER TABLE streamkap.streamkap_signal ALTER COLUMN type TYPE varchar(32);
+
+-- Step 5 of 8 · replica identity · replica-identity
+-- Why: UPDATE and DELETE on 2 captured tables will fail once added to the publication: public."Order Items" (no primary key), public.audit_log (no primary key)
+-- Needs: the owner of table public."Order Items" (or a superuser)
+-- Locks: ACCESS EXCLUSIVE on public."Order Items" (waits at most lock_timeout, then fails and stops the apply)
+ALTER TABLE public."Order Items" REPLICA IDENTITY FULL;
+
+-- Step 6 of 8 · replica identity · replica-identity
+-- Why: UPDATE and DELETE on 2 captured tables will fail once added to the publication: public."Order Items" (no primary key), public.audit_log (no primary key)
+-- Needs: the owner of table public.audit_log (or a superuser)
+-- Locks: ACCESS EXCLUSIVE on public.audit_log (waits at most lock_timeout, then fails and stops the apply)
+ALTER TABLE public.audit_log REPLICA IDENTITY FULL;
+
+-- Step 7 of 8 · publication · publication-coverage
+-- Why: 3 of 5 captured tables are not in publication streamkap_pub: public."Order Items", public.audit_log, public.invoices (not counted, since no publication can hold them: public.cart_sessions; see unlogged-tables and tables-exist)
+-- Needs: the publication's owner, owning each table listed (or a superuser)
+-- Locks: SHARE UPDATE EXCLUSIVE on each table listed (waits at most lock_timeout, then fails and stops the apply)
+ALTER PUBLICATION streamkap_pub ADD TABLE public."Order Items", public.audit_log, public.invoices;
+
+-- Step 8 of 8 · publication · publication-signal-table
+-- Why: publication streamkap_pub does not include the signal table streamkap.streamkap_signal: snapshot requests would never be seen
+-- Needs: the publication's owner, owning each table listed (or a superuser)
+-- Locks: SHARE UPDATE EXCLUSIVE on each table listed (waits at most lock_timeout, then fails and stops the apply)
+ALTER PUBLICATION streamkap_pub ADD TABLE streamkap.streamkap_signal;
+
+-- Manual steps: fix does not do these; do them yourself, in this order.
+--
+-- 1. wal-level: wal_level is replica; logical decoding needs logical
+--    Not done by fix: no SQL fixes this.
+--    Set rds.logical_replication = 1 in the instance's custom DB parameter group (the default group
+--    cannot be changed), then reboot the instance: the parameter is static, and after the reboot
+--    wal_level is logical.
+--
+-- 2. wal-retention-limit: max_slot_wal_keep_size = -1: slots may retain unlimited WAL, so a stalled connector can fill the disk
+--    Not done by fix: no SQL fixes this.
+--    Set max_slot_wal_keep_size (in MB, e.g. 10240) in the instance's custom DB parameter group; it
+--    is dynamic (no reboot).
+--
+-- 3. row-level-security: role streamkap_user is subject to row-level security on 1 captured table (public.invoices): a snapshot silently misses every row the policies hide from it
+--    Not done by fix: managed platforms give no superuser, so this is likely refused; if it is, add the permissive policy instead.
+--    Before PostgreSQL 16 only a superuser may grant BYPASSRLS ("must be superuser to change
+--    bypassrls attribute"), and managed platforms give none: this statement is likely refused. If
+--    BYPASSRLS cannot be granted, add a permissive policy to each table instead, e.g. CREATE POLICY
+--    cdc_read_all ON public.invoices FOR SELECT TO streamkap_user USING (true); (restrictive policies
+--    still apply).
+--      ALTER ROLE streamkap_user BYPASSRLS;
+--
+-- 4. slot-exists: replication slot streamkap_pgoutput_slot does not exist
+--    Not done by fix: after wal_level is logical and the server restarted (see wal-level); from then on the slot retains WAL until the connector consumes it: start the connector soon.
+--    Create the slot as a member of rds_replication (or the master user), connected to database shop,
+--    after the publication streamkap_pub exists (a slot older than its publication cannot decode the
+--    changes made in between; see slot-peek), in a session that has not written in its current
+--    transaction (ERROR 25001 otherwise). It waits for every transaction writing at that moment to
+--    finish: if it hangs, look for idle-in-transaction sessions in pg_stat_activity. The slot retains
+--    WAL from the moment it exists until the connector confirms changes, so create it shortly before
+--    starting the connector.
+--      SELECT pg_create_logical_replication_slot('streamkap_pgoutput_slot', 'pgoutput');
+
+-- Not planned: warnings whose fix is an opt-in you did not enable.
+--
+-- - replica-identity-full: 5 of 5 captured tables are not REPLICA IDENTITY FULL: delete events carry only the key and unchanged TOAST columns arrive as placeholders (public."Order Items", public.audit_log, public.customers, public.invoices, public.orders)
+--   Fix runs this only with --replica-identity-full.
+--     ALTER TABLE public."Order Items" REPLICA IDENTITY FULL;
+--     ALTER TABLE public.audit_log REPLICA IDENTITY FULL;
+--     ALTER TABLE public.customers REPLICA IDENTITY FULL;
+--     ALTER TABLE public.invoices REPLICA IDENTITY FULL;
+--     ALTER TABLE public.orders REPLICA IDENTITY FULL;
+--
+-- - unlogged-tables: 1 captured table is UNLOGGED (unlogged tables never produce change events): public.cart_sessions
+--   Fix runs this only with --set-logged.
+--     ALTER TABLE public.cart_sessions SET LOGGED;
