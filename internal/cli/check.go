@@ -150,7 +150,7 @@ func (c *checkFlags) resolve(args []string, env Env) (*checkOptions, error) {
 		return nil, errors.New("give the DSN either as an argument or with --dsn, not both")
 	case len(pos) == 1:
 		if !strings.Contains(pos[0], "=") && !strings.Contains(pos[0], "://") {
-			return nil, fmt.Errorf("%q is neither a command nor a connection string (commands: check, rules, explain, demo, version)", pos[0])
+			return nil, fmt.Errorf("%q is neither a command nor a connection string (commands: check, fix, rules, explain, demo, version)", pos[0])
 		}
 		opt.DSN = pos[0]
 	case changed("dsn"):

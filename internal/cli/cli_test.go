@@ -20,7 +20,7 @@ type runResult struct {
 	stdout, stderr string
 }
 
-func run(t *testing.T, env map[string]string, args ...string) runResult {
+func run(t testing.TB, env map[string]string, args ...string) runResult {
 	t.Helper()
 	var out, errOut bytes.Buffer
 	code := RunEnv(args, Env{

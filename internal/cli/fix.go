@@ -161,6 +161,9 @@ func runFixWith(opt *checkOptions, x fixFlags, env Env) int {
 		return exitError
 	}
 	fopt := x.options(opt)
+	if x.createUser && f.Role.Err == nil && f.Role.Exists {
+		fmt.Fprintf(env.Stderr, "cdcpreflight fix: role %s exists; --create-user has nothing to create (its password is left as it is).\n", roleLabel(f))
+	}
 	results := fix.Evaluate(reg, f, opt.RuleConfig, fopt)
 	plan := fix.Build(results, f, fopt, "")
 	header := fixHeader(f, x)

@@ -42,7 +42,7 @@ func newFixEnv(t *testing.T) fixEnv {
 	})
 	e.superDSN = c.DSN(c.SuperUser, c.SuperPassword, e.db, "require")
 	e.connectorDSN = c.DSN(e.user, secret, e.db, "require")
-	e.connectorUserArg = []string{"--connector-user", e.user, "--slot", e.slot}
+	e.connectorUserArg = []string{"--connector-user", e.user, "--slot", e.slot, "--heartbeat-schema", "streamkap"}
 	return e
 }
 
@@ -94,6 +94,7 @@ func TestFixRepairsBrokenDatabase(t *testing.T) {
 		`ALTER TABLE public."MixedCase" REPLICA IDENTITY USING INDEX "MixedCase k";`,
 		"ALTER TABLE public.events REPLICA IDENTITY FULL;",
 		"CREATE PUBLICATION streamkap_pub FOR TABLE",
+		"streamkap.streamkap_signal, streamkap.streamkap_heartbeat",
 		"SELECT pg_create_logical_replication_slot(" + sqlident.Literal(e.slot) + ", 'pgoutput');",
 	} {
 		if !strings.Contains(plan.stdout, want) {
@@ -126,7 +127,7 @@ func TestFixRepairsBrokenDatabase(t *testing.T) {
 	assertNoSecret(t, applied)
 
 	outArgs, files := allOutputs(t)
-	checked := run(t, nil, append([]string{"check", e.connectorDSN, "--slot", e.slot}, outArgs...)...)
+	checked := run(t, nil, append([]string{"check", e.connectorDSN, "--slot", e.slot, "--heartbeat-schema", "streamkap"}, outArgs...)...)
 	if checked.code != 0 {
 		t.Errorf("check as the connector after fix: exit %d\n%s\n%s", checked.code, checked.stdout, checked.stderr)
 	}
@@ -272,5 +273,56 @@ func TestFixAsksOnATerminal(t *testing.T) {
 	assertNoSecret(t, r)
 	if c := run(t, nil, "check", e.connectorDSN, "--slot", e.slot); c.code != 0 {
 		t.Errorf("the connector cannot pass a check with the password typed: exit %d\n%s%s", c.code, c.stdout, c.stderr)
+	}
+}
+
+// TestFixBoundsSlotCreation: creating a slot waits for every transaction
+// that was writing when it started. One left open must make the step fail
+// after statement_timeout (leaving no slot behind), not hang the apply.
+func TestFixBoundsSlotCreation(t *testing.T) {
+	e := newFixEnv(t)
+	pgtest.Exec(t, e.c, e.db, "CREATE ROLE "+sqlident.Quote(e.user)+" LOGIN")
+	// Everything but the slot first, so that the apply below is the slot alone.
+	if r := e.fix(t, nil, "--apply", "--yes"); r.code == 2 {
+		t.Fatalf("setup apply: exit 2\n%s\n%s", r.stdout, r.stderr)
+	}
+	pgtest.Exec(t, e.c, e.db, "SELECT pg_drop_replication_slot("+sqlident.Literal(e.slot)+")")
+
+	writer := pgtest.Conn(t, e.c, e.db)
+	tx, err := writer.Begin(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = tx.Rollback(context.Background()) }()
+	if _, err := tx.Exec(t.Context(), "INSERT INTO public.events (payload) VALUES ('in flight')"); err != nil {
+		t.Fatal(err)
+	}
+
+	r := e.fix(t, nil, "--apply", "--yes", "--statement-timeout", "1s")
+	if r.code != 2 || !strings.Contains(r.stdout, "0 applied, 1 failed, 0 not run") {
+		t.Fatalf("exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	if !strings.Contains(r.stderr, "57014") || !strings.Contains(r.stderr, "transactions that were writing") {
+		t.Errorf("the failure does not explain the wait:\n%s", r.stderr)
+	}
+	var slots int
+	if err := pgtest.Conn(t, e.c, e.db).QueryRow(t.Context(), "SELECT count(*) FROM pg_replication_slots WHERE slot_name = $1", e.slot).Scan(&slots); err != nil {
+		t.Fatal(err)
+	}
+	if slots != 0 {
+		t.Error("a cancelled slot creation left a slot behind")
+	}
+}
+
+// TestFixRefusesToApplyOnAStandby: a standby is read-only; fix plans (the
+// plan is still useful to read) but refuses to apply, before any step.
+func TestFixRefusesToApplyOnAStandby(t *testing.T) {
+	primary := pgtest.ClusterWith(t, "fix-standby-primary", pglocal.Options{TLS: true})
+	db := pgtest.NewDatabase(t, primary)
+	pgtest.Exec(t, primary, db, "CREATE TABLE public.events (at timestamptz, payload text)")
+	sb := pgtest.Standby(t, primary) // after the database exists: the base backup carries it
+	r := run(t, nil, "fix", sb.DSN(sb.SuperUser, sb.SuperPassword, db, "require"), "--apply", "--yes")
+	if r.code != 2 || !strings.Contains(r.stderr, "standby") || strings.Contains(r.stdout, "Applying") {
+		t.Errorf("exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
 	}
 }
