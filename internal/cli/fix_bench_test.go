@@ -22,7 +22,9 @@ func BenchmarkFixApply2000Tables(b *testing.B) {
 		user := pgtest.UniqueName(b, "connector")
 		pgtest.Exec(b, c, db, fmt.Sprintf(`CREATE ROLE %s LOGIN;
 DO $$ BEGIN FOR i IN 1..2000 LOOP EXECUTE format('CREATE TABLE public.t%%s (a int, b text)', i); END LOOP; END $$;`, sqlident.Quote(user)))
-		b.Cleanup(func() { _ = c.Exec(b.Context(), "postgres", "DROP OWNED BY "+user+" CASCADE; DROP ROLE IF EXISTS "+user) })
+		b.Cleanup(func() {
+			_ = c.Exec(b.Context(), "postgres", "DROP OWNED BY "+user+" CASCADE; DROP ROLE IF EXISTS "+user)
+		})
 		b.StartTimer()
 		r := run(b, nil, "fix", c.DSN(c.SuperUser, c.SuperPassword, db, "disable"), "--connector-user", user,
 			"--slot", pgtest.UniqueName(b, "slot"), "--apply", "--yes", "-o", "json=/dev/null")
