@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"testing"
@@ -23,7 +24,7 @@ func BenchmarkFixApply2000Tables(b *testing.B) {
 		pgtest.Exec(b, c, db, fmt.Sprintf(`CREATE ROLE %s LOGIN;
 DO $$ BEGIN FOR i IN 1..2000 LOOP EXECUTE format('CREATE TABLE public.t%%s (a int, b text)', i); END LOOP; END $$;`, sqlident.Quote(user)))
 		b.Cleanup(func() {
-			_ = c.Exec(b.Context(), "postgres", "DROP OWNED BY "+user+" CASCADE; DROP ROLE IF EXISTS "+user)
+			_ = c.Exec(context.Background(), "postgres", "DROP OWNED BY "+user+" CASCADE; DROP ROLE IF EXISTS "+user)
 		})
 		b.StartTimer()
 		r := run(b, nil, "fix", c.DSN(c.SuperUser, c.SuperPassword, db, "disable"), "--connector-user", user,
