@@ -139,3 +139,20 @@ func TestFixHelp(t *testing.T) {
 		t.Error("the main help does not list fix")
 	}
 }
+
+// TestFixIncompleteOrUnreachable: a plan from facts some rules could not
+// judge says so and exits 2; no connection exits 2 without a plan.
+func TestFixIncompleteOrUnreachable(t *testing.T) {
+	partial := demoFactsWith(t, func(f *facts.Facts) {
+		f.Slots.Err = &facts.Error{Op: "read slots", Message: "permission denied", SQLState: "42501"}
+	})
+	r := run(t, nil, "fix", "--facts", partial)
+	if r.code != 2 || !strings.Contains(r.stdout, "-- INCOMPLETE: ") || !strings.Contains(r.stdout, "slot-exists: read slots: permission denied") {
+		t.Errorf("exit %d\n%s", r.code, r.stdout)
+	}
+	r = run(t, nil, "fix", "postgres://nobody:"+secret+"@127.0.0.1:1/app?connect_timeout=2")
+	if r.code != 2 || !strings.Contains(r.stderr, "could not connect") || r.stdout != "" {
+		t.Errorf("exit %d\nstdout %q\nstderr %q", r.code, r.stdout, r.stderr)
+	}
+	assertNoSecret(t, r)
+}
