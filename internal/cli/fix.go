@@ -184,48 +184,12 @@ func runFixWith(opt *checkOptions, x fixFlags, env Env) int {
 	if !x.apply {
 		return planExit(plan)
 	}
-	if len(plan.Incomplete) > 0 {
-		fmt.Fprintf(env.Stderr, "\ncdcpreflight fix: not applying: %d rules could not be judged, so the plan may be wrong; fix what stops them first.\n",
-			len(plan.Incomplete))
-		return exitError
-	}
-	if f.Server.InRecovery {
-		fmt.Fprintln(env.Stderr, "\ncdcpreflight fix: not applying: this server is a standby (in recovery) and read-only; "+
-			"run fix against the primary. Nothing was changed.")
+	password, ok := readyToApply(plan, f, x, header, env)
+	if !ok {
 		return exitError
 	}
 	if len(plan.Steps) == 0 {
-		fmt.Fprintln(env.Stderr, "\ncdcpreflight fix: no SQL step to apply.")
 		return planExit(plan)
-	}
-	needPassword := plan.NeedsPassword()
-	password := ""
-	if needPassword {
-		password = env.Getenv(passwordEnv)
-	}
-	switch {
-	case !x.yes && env.Terminal == nil:
-		fmt.Fprintln(env.Stderr, "\ncdcpreflight fix: not applying: standard input is not a terminal, so nobody can confirm. "+
-			"Review the plan above, then re-run with --yes. Nothing was changed.")
-		return exitError
-	case needPassword && password == "" && env.Terminal == nil:
-		fmt.Fprintf(env.Stderr, "\ncdcpreflight fix: not applying: --create-user needs the new role's password in %s "+
-			"(standard input is not a terminal to ask for it). Nothing was changed.\n", passwordEnv)
-		return exitError
-	}
-	if !x.yes {
-		fmt.Fprintf(env.Stderr, "\nApply %s to %s? Only 'yes' is accepted: ", plural(len(plan.Steps), "step", "steps"), header.Target)
-		answer, _ := bufio.NewReader(env.Stdin).ReadString('\n')
-		if strings.TrimSpace(answer) != "yes" {
-			fmt.Fprintln(env.Stderr, "cdcpreflight fix: cancelled. Nothing was changed.")
-			return exitError
-		}
-	}
-	if needPassword && password == "" {
-		if password, err = askPassword(env, roleLabel(f)); err != nil {
-			fmt.Fprintf(env.Stderr, "cdcpreflight fix: %v. Nothing was changed.\n", err)
-			return exitError
-		}
 	}
 	// From here on every line written goes through the redactor: the
 	// password must not leak through an error message or a notice.
@@ -242,6 +206,56 @@ func runFixWith(opt *checkOptions, x fixFlags, env Env) int {
 		return exitFindings
 	}
 	return recheck
+}
+
+// readyToApply refuses what must not be applied, asks for confirmation
+// unless --yes, and gets the new role's password when the plan makes one.
+// ok is false when nothing may be applied.
+func readyToApply(plan fix.Plan, f *facts.Facts, x fixFlags, header fix.Header, env Env) (password string, ok bool) {
+	if f.Server.InRecovery {
+		fmt.Fprintln(env.Stderr, "\ncdcpreflight fix: not applying: this server is a standby (in recovery) and read-only; "+
+			"run fix against the primary. Nothing was changed.")
+		return "", false
+	}
+	if len(plan.Incomplete) > 0 {
+		fmt.Fprintf(env.Stderr, "\ncdcpreflight fix: not applying: %d rules could not be judged, so the plan may be incomplete; "+
+			"fix what stops them first. Nothing was changed.\n", len(plan.Incomplete))
+		return "", false
+	}
+	if len(plan.Steps) == 0 {
+		fmt.Fprintln(env.Stderr, "\ncdcpreflight fix: no SQL step to apply.")
+		return "", true
+	}
+	needPassword := plan.NeedsPassword()
+	if needPassword {
+		password = env.Getenv(passwordEnv)
+	}
+	switch {
+	case !x.yes && env.Terminal == nil:
+		fmt.Fprintln(env.Stderr, "\ncdcpreflight fix: not applying: standard input is not a terminal, so nobody can confirm. "+
+			"Review the plan above, then re-run with --yes. Nothing was changed.")
+		return "", false
+	case needPassword && password == "" && env.Terminal == nil:
+		fmt.Fprintf(env.Stderr, "\ncdcpreflight fix: not applying: --create-user needs the new role's password in %s "+
+			"(standard input is not a terminal to ask for it). Nothing was changed.\n", passwordEnv)
+		return "", false
+	}
+	if !x.yes {
+		fmt.Fprintf(env.Stderr, "\nApply %s to %s? Only 'yes' is accepted: ", plural(len(plan.Steps), "step", "steps"), header.Target)
+		answer, _ := bufio.NewReader(env.Stdin).ReadString('\n')
+		if strings.TrimSpace(answer) != "yes" {
+			fmt.Fprintln(env.Stderr, "cdcpreflight fix: cancelled. Nothing was changed.")
+			return "", false
+		}
+	}
+	if needPassword && password == "" {
+		var err error
+		if password, err = askPassword(env, roleLabel(f)); err != nil {
+			fmt.Fprintf(env.Stderr, "cdcpreflight fix: %v. Nothing was changed.\n", err)
+			return "", false
+		}
+	}
+	return password, true
 }
 
 // planExit is the exit code of a plan that is printed, not applied.
