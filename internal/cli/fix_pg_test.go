@@ -142,10 +142,15 @@ func TestFixRepairsBrokenDatabase(t *testing.T) {
 	if strings.Contains(again.stdout, "-- Step 1 of") {
 		t.Errorf("a second fix plans steps again:\n%s", again.stdout)
 	}
-	if e.c.VersionNum >= 130000 && again.code != 0 {
-		// Before 13 there is no max_slot_wal_keep_size to set, and
-		// wal-retention-limit is skip rather than a manual step.
-		t.Errorf("a second fix: exit %d, want 0\n%s", again.code, again.stdout)
+	// What may remain is only what no SQL fixes on this server: an
+	// end-of-life major (13 and 14 are by now) is a manual step for ever.
+	for _, m := range regexp.MustCompile(`(?m)^-- \d+\. ([a-z-]+): `).FindAllStringSubmatch(again.stdout, -1) {
+		if m[1] != "server-version" {
+			t.Errorf("a second fix leaves manual step %s", m[1])
+		}
+	}
+	if again.code == 2 || (again.code == 1 && !strings.Contains(again.stdout, "1. server-version: ")) {
+		t.Errorf("a second fix: exit %d\n%s", again.code, again.stdout)
 	}
 
 	log, err := os.ReadFile(e.c.LogFile)
