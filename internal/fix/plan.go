@@ -80,19 +80,44 @@ func (p Plan) CreatesSlot() bool {
 	return slices.ContainsFunc(p.Steps, func(s Step) bool { return s.Phase == rules.PhaseSlot })
 }
 
-// Evaluate judges f the way fix plans it. When the connector role is missing
-// and CreateUser is set, the rules see the role as it will be right after
-// CREATE ROLE (no attributes, no privileges beyond PUBLIC's), so that the
-// plan grants it everything it needs in the same run instead of stopping at
-// "role does not exist".
+// Evaluate judges f the way fix plans it: as the database will be when the
+// plan's earlier steps have run, so that one plan does the whole job and a
+// second one finds nothing.
+//   - With CreateUser and the connector role missing, the rules see the
+//     role as CREATE ROLE makes it (no attributes, no privileges beyond
+//     PUBLIC's): the plan grants it everything it needs instead of
+//     stopping at "role does not exist".
+//   - With the set-logged opt-in, UNLOGGED captured tables are seen as
+//     logged, so they also get their replica identity and publication
+//     steps; the steps that make them logged come from judging them as
+//     they are.
 func Evaluate(reg *rules.Registry, f *facts.Facts, cfg map[string]rules.RuleConfig, opt Options) []rules.Result {
 	if opt.CreateUser && needsRole(f) {
 		planned := *f
 		planned.Role = facts.Role{Name: roleName(f), Exists: true, CanLogin: true}
 		f = &planned
 	}
-	return rules.Evaluate(reg, f, cfg)
+	results := rules.Evaluate(reg, f, cfg)
+	if !opt.OptIns[rules.OptInSetLogged] || !slices.ContainsFunc(f.Tables.Tables, unloggedCaptured) {
+		return results
+	}
+	logged := *f
+	logged.Tables.Tables = slices.Clone(f.Tables.Tables)
+	for i, t := range logged.Tables.Tables {
+		if unloggedCaptured(t) {
+			logged.Tables.Tables[i].Persistence = "p"
+		}
+	}
+	after := rules.Evaluate(reg, &logged, cfg)
+	for i, r := range results {
+		if slices.ContainsFunc(r.Steps, func(s rules.Step) bool { return s.OptIn == rules.OptInSetLogged }) {
+			after[i] = r
+		}
+	}
+	return after
 }
+
+func unloggedCaptured(t facts.Table) bool { return t.Captured && t.Persistence == "u" }
 
 func needsRole(f *facts.Facts) bool {
 	return f.Connect.OK() && f.Role.Err == nil && !f.Role.Exists && roleName(f) != ""

@@ -1,6 +1,6 @@
 -- An application database nobody has prepared for CDC: no connector role,
 -- no publication, no signal table, no slot, CONNECT revoked from PUBLIC,
--- keyless tables, row-level security, tables owned by another role, and
+-- keyless tables, an UNLOGGED table, row-level security, tables owned by another role, and
 -- names that break naive quoting. fix must repair all of it.
 -- Placeholders: {db} the database, {owner} a role owning some tables.
 
@@ -16,6 +16,9 @@ CREATE TABLE public.events (at timestamptz DEFAULT now(), payload text);
 -- Row-level security hides rows from a connector without BYPASSRLS.
 CREATE TABLE public.invoices (id int PRIMARY KEY, amount_cents int NOT NULL);
 ALTER TABLE public.invoices ENABLE ROW LEVEL SECURITY;
+
+-- UNLOGGED: fix makes it logged only with --set-logged (a rewrite).
+CREATE UNLOGGED TABLE public.sessions (token text NOT NULL, data jsonb);
 
 -- A schema and a table named to break naive quoting, owned by another role.
 CREATE SCHEMA "Sales Ops";

@@ -1,95 +1,102 @@
 -- cdcpreflight 0.1.0 fix plan for streamkap_user@127.0.0.1:36537/shop
 -- PostgreSQL 15.18 (Debian 15.18-0+deb12u1), platform self-hosted; connector role streamkap_user
--- 14 steps to review; apply with: cdcpreflight fix --apply (same flags).
+-- 15 steps to review; apply with: cdcpreflight fix --apply (same flags).
 -- fix runs each step in its own transaction, stops at the first failure, and never drops anything.
 -- Printing this plan changed nothing in the database.
 
 SET lock_timeout = '2s';
 SET statement_timeout = '60s';
 
--- Step 1 of 14 · roles · replication-connection, replication-privilege
+-- Step 1 of 15 · roles · replication-connection, replication-privilege
 -- Why: the role may not open replication connections: must be superuser or replication role to start walsender
 -- Needs: superuser
 -- Locks: none that the application takes
 ALTER ROLE streamkap_user WITH REPLICATION;
 
--- Step 2 of 14 · roles · row-level-security
+-- Step 2 of 15 · roles · row-level-security
 -- Why: role streamkap_user is subject to row-level security on 1 captured table (public.invoices): a snapshot silently misses every row the policies hide from it
 -- Needs: superuser
 -- Locks: none that the application takes
 ALTER ROLE streamkap_user BYPASSRLS;
 
--- Step 3 of 14 · grants · table-select
+-- Step 3 of 15 · grants · table-select
 -- Why: role streamkap_user cannot SELECT 3 captured tables: public.audit_log, public.cart_sessions, public.invoices
 -- Needs: the owner of each table listed (or a superuser)
 -- Locks: none that the application takes
 GRANT SELECT ON public.audit_log, public.cart_sessions, public.invoices TO streamkap_user;
 
--- Step 4 of 14 · grants · default-privileges
+-- Step 4 of 15 · grants · default-privileges
 -- Why: role streamkap_user will not be able to read tables created later by postgres in public
 -- Needs: role postgres, a member of it, or a superuser
 -- Locks: none that the application takes
 ALTER DEFAULT PRIVILEGES FOR ROLE postgres IN SCHEMA public GRANT SELECT ON TABLES TO streamkap_user;
 
--- Step 5 of 14 · schema and helper tables · signal-table
+-- Step 5 of 15 · schema and helper tables · signal-table
 -- Why: signal table streamkap.streamkap_signal differs from the expected shape: column type is character varying(16), expected character varying(32)
 -- Needs: the owner of table streamkap.streamkap_signal (or a superuser)
 -- Locks: ACCESS EXCLUSIVE on streamkap.streamkap_signal (waits at most lock_timeout, then fails and stops the apply)
 ALTER TABLE streamkap.streamkap_signal ALTER COLUMN type TYPE varchar(32);
 
--- Step 6 of 14 · replica identity · replica-identity, replica-identity-full
+-- Step 6 of 15 · replica identity · replica-identity, replica-identity-full
 -- Why: UPDATE and DELETE on 2 captured tables will fail once added to the publication: public."Order Items" (no primary key), public.audit_log (no primary key)
 -- Needs: the owner of table public."Order Items" (or a superuser)
 -- Locks: ACCESS EXCLUSIVE on public."Order Items" (waits at most lock_timeout, then fails and stops the apply)
 ALTER TABLE public."Order Items" REPLICA IDENTITY FULL;
 
--- Step 7 of 14 · replica identity · replica-identity, replica-identity-full
+-- Step 7 of 15 · replica identity · replica-identity, replica-identity-full
 -- Why: UPDATE and DELETE on 2 captured tables will fail once added to the publication: public."Order Items" (no primary key), public.audit_log (no primary key)
 -- Needs: the owner of table public.audit_log (or a superuser)
 -- Locks: ACCESS EXCLUSIVE on public.audit_log (waits at most lock_timeout, then fails and stops the apply)
 ALTER TABLE public.audit_log REPLICA IDENTITY FULL;
 
--- Step 8 of 14 · replica identity · replica-identity-full
--- Why: 5 of 5 captured tables are not REPLICA IDENTITY FULL: delete events carry only the key and unchanged TOAST columns arrive as placeholders (public."Order Items", public.audit_log, public.customers, public.invoices, public.orders)
+-- Step 8 of 15 · replica identity · replica-identity-full
+-- Why: 6 of 6 captured tables are not REPLICA IDENTITY FULL: delete events carry only the key and unchanged TOAST columns arrive as placeholders (public."Order Items", public.audit_log, public.cart_sessions, public.customers, public.invoices and 1 more)
+-- Needs: the owner of table public.cart_sessions (or a superuser)
+-- Locks: ACCESS EXCLUSIVE on public.cart_sessions (waits at most lock_timeout, then fails and stops the apply)
+-- Note: every UPDATE and DELETE on the table then writes the whole old row to the WAL
+ALTER TABLE public.cart_sessions REPLICA IDENTITY FULL;
+
+-- Step 9 of 15 · replica identity · replica-identity-full
+-- Why: 6 of 6 captured tables are not REPLICA IDENTITY FULL: delete events carry only the key and unchanged TOAST columns arrive as placeholders (public."Order Items", public.audit_log, public.cart_sessions, public.customers, public.invoices and 1 more)
 -- Needs: the owner of table public.customers (or a superuser)
 -- Locks: ACCESS EXCLUSIVE on public.customers (waits at most lock_timeout, then fails and stops the apply)
 -- Note: every UPDATE and DELETE on the table then writes the whole old row to the WAL
 ALTER TABLE public.customers REPLICA IDENTITY FULL;
 
--- Step 9 of 14 · replica identity · replica-identity-full
--- Why: 5 of 5 captured tables are not REPLICA IDENTITY FULL: delete events carry only the key and unchanged TOAST columns arrive as placeholders (public."Order Items", public.audit_log, public.customers, public.invoices, public.orders)
+-- Step 10 of 15 · replica identity · replica-identity-full
+-- Why: 6 of 6 captured tables are not REPLICA IDENTITY FULL: delete events carry only the key and unchanged TOAST columns arrive as placeholders (public."Order Items", public.audit_log, public.cart_sessions, public.customers, public.invoices and 1 more)
 -- Needs: the owner of table public.invoices (or a superuser)
 -- Locks: ACCESS EXCLUSIVE on public.invoices (waits at most lock_timeout, then fails and stops the apply)
 -- Note: every UPDATE and DELETE on the table then writes the whole old row to the WAL
 ALTER TABLE public.invoices REPLICA IDENTITY FULL;
 
--- Step 10 of 14 · replica identity · replica-identity-full
--- Why: 5 of 5 captured tables are not REPLICA IDENTITY FULL: delete events carry only the key and unchanged TOAST columns arrive as placeholders (public."Order Items", public.audit_log, public.customers, public.invoices, public.orders)
+-- Step 11 of 15 · replica identity · replica-identity-full
+-- Why: 6 of 6 captured tables are not REPLICA IDENTITY FULL: delete events carry only the key and unchanged TOAST columns arrive as placeholders (public."Order Items", public.audit_log, public.cart_sessions, public.customers, public.invoices and 1 more)
 -- Needs: the owner of table public.orders (or a superuser)
 -- Locks: ACCESS EXCLUSIVE on public.orders (waits at most lock_timeout, then fails and stops the apply)
 -- Note: every UPDATE and DELETE on the table then writes the whole old row to the WAL
 ALTER TABLE public.orders REPLICA IDENTITY FULL;
 
--- Step 11 of 14 · replica identity · unlogged-tables
+-- Step 12 of 15 · replica identity · unlogged-tables
 -- Why: 1 captured table is UNLOGGED (unlogged tables never produce change events): public.cart_sessions
 -- Needs: the owner of table public.cart_sessions (or a superuser)
 -- Locks: ACCESS EXCLUSIVE on public.cart_sessions (waits at most lock_timeout, then fails and stops the apply)
 -- Note: rewrites the table and writes all of it to the WAL, holding the lock throughout: plan a window for a large table
 ALTER TABLE public.cart_sessions SET LOGGED;
 
--- Step 12 of 14 · publication · publication-coverage
--- Why: 3 of 5 captured tables are not in publication streamkap_pub: public."Order Items", public.audit_log, public.invoices (not counted, since no publication can hold them: public.cart_sessions; see unlogged-tables and tables-exist)
+-- Step 13 of 15 · publication · publication-coverage
+-- Why: 4 of 6 captured tables are not in publication streamkap_pub: public."Order Items", public.audit_log, public.cart_sessions, public.invoices
 -- Needs: the publication's owner, owning each table listed (or a superuser)
 -- Locks: SHARE UPDATE EXCLUSIVE on each table listed (waits at most lock_timeout, then fails and stops the apply)
-ALTER PUBLICATION streamkap_pub ADD TABLE public."Order Items", public.audit_log, public.invoices;
+ALTER PUBLICATION streamkap_pub ADD TABLE public."Order Items", public.audit_log, public.cart_sessions, public.invoices;
 
--- Step 13 of 14 · publication · publication-signal-table
+-- Step 14 of 15 · publication · publication-signal-table
 -- Why: publication streamkap_pub does not include the signal table streamkap.streamkap_signal: snapshot requests would never be seen
 -- Needs: the publication's owner, owning each table listed (or a superuser)
 -- Locks: SHARE UPDATE EXCLUSIVE on each table listed (waits at most lock_timeout, then fails and stops the apply)
 ALTER PUBLICATION streamkap_pub ADD TABLE streamkap.streamkap_signal;
 
--- Step 14 of 14 · replication slot · slot-exists
+-- Step 15 of 15 · replication slot · slot-exists
 -- Why: replication slot streamkap_pgoutput_slot does not exist
 -- Needs: a role with REPLICATION or a superuser
 -- Locks: none that the application takes
