@@ -119,3 +119,24 @@ func TestParseSeverity(t *testing.T) {
 		t.Error("unknown severity accepted")
 	}
 }
+
+// TestFixSQLFromSteps: reports show the steps' SQL, behind a lock_timeout
+// when any step waits for a lock the application may hold.
+func TestFixSQLFromSteps(t *testing.T) {
+	grant := Step{Phase: PhaseGrants, SQL: "GRANT SELECT ON t TO u;", Needs: "owner"}
+	alter := Step{Phase: PhaseIdentity, SQL: "ALTER TABLE t REPLICA IDENTITY FULL;", Needs: "owner", Locks: "ACCESS EXCLUSIVE on t"}
+	reg, err := NewRegistry(
+		rule("grants", func(*facts.Facts) Outcome { return Finding("x").WithSteps("do", grant) }),
+		rule("alters", func(*facts.Facts) Outcome { return Finding("x").WithSteps("do", grant, alter) }),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := Evaluate(reg, &facts.Facts{}, nil)
+	if want := []string{grant.SQL}; strings.Join(got[0].FixSQL, " ") != strings.Join(want, " ") || len(got[0].Steps) != 1 {
+		t.Errorf("grants: %q", got[0].FixSQL)
+	}
+	if want := []string{ddlLockTimeout, grant.SQL, alter.SQL}; strings.Join(got[1].FixSQL, " ") != strings.Join(want, " ") {
+		t.Errorf("alters: %q", got[1].FixSQL)
+	}
+}

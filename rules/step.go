@@ -72,9 +72,6 @@ type Step struct {
 	Note string `json:"note,omitempty"`
 }
 
-// Locking reports whether the step may wait for a lock held by the application.
-func (s Step) Locking() bool { return s.Locks != "" }
-
 // ddlLockTimeout precedes SQL shown in reports when a statement takes a lock
 // the application may hold, so that pasting it never queues behind a long
 // transaction while blocking everyone else.
@@ -87,7 +84,7 @@ func stepsSQL(steps []Step) []string {
 		out = append(out, s.SQL)
 	}
 	for _, s := range steps {
-		if s.Locking() {
+		if s.Locks != "" {
 			return append([]string{ddlLockTimeout}, out...)
 		}
 	}

@@ -75,11 +75,6 @@ func (p Plan) NeedsPassword() bool {
 	return slices.ContainsFunc(p.Steps, func(s Step) bool { return s.password })
 }
 
-// CreatesSlot reports whether the plan creates a replication slot.
-func (p Plan) CreatesSlot() bool {
-	return slices.ContainsFunc(p.Steps, func(s Step) bool { return s.Phase == rules.PhaseSlot })
-}
-
 // Evaluate judges f the way fix plans it: as the database will be when the
 // plan's earlier steps have run, so that one plan does the whole job and a
 // second one finds nothing.
