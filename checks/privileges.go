@@ -69,13 +69,7 @@ func privilegeRules() []rules.Rule {
 }
 
 // privRole is the connector role's name as quote_ident renders it.
-func privRole(f *facts.Facts) string {
-	name := f.Role.Name
-	if name == "" {
-		name = f.Options.ConnectorUser
-	}
-	return sqlident.Quote(name)
-}
+func privRole(f *facts.Facts) string { return sqlident.Quote(f.ConnectorRole()) }
 
 // privDatabase is the name of the database judged.
 func privDatabase(f *facts.Facts) string {

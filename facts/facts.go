@@ -171,6 +171,15 @@ type Role struct {
 	Err            *Error   `json:"error,omitempty"`
 }
 
+// ConnectorRole is the name of the role the connector logs in as: the role
+// judged, or the one --connector-user names when it could not be read.
+func (f *Facts) ConnectorRole() string {
+	if f.Role.Name != "" {
+		return f.Role.Name
+	}
+	return f.Options.ConnectorUser
+}
+
 // ReplicationUsage is how much of the slot and WAL sender budget is used.
 type ReplicationUsage struct {
 	MaxReplicationSlots int    `json:"max_replication_slots"`

@@ -334,13 +334,7 @@ func fixHeader(f *facts.Facts, x fixFlags) fix.Header {
 	}
 }
 
-func roleLabel(f *facts.Facts) string {
-	name := f.Role.Name
-	if name == "" {
-		name = f.Options.ConnectorUser
-	}
-	return sqlident.Quote(name)
-}
+func roleLabel(f *facts.Facts) string { return sqlident.Quote(f.ConnectorRole()) }
 
 // askPassword reads the new role's password twice without echo.
 func askPassword(env Env, role string) (string, error) {

@@ -89,7 +89,7 @@ func (p Plan) NeedsPassword() bool {
 func Evaluate(reg *rules.Registry, f *facts.Facts, cfg map[string]rules.RuleConfig, opt Options) []rules.Result {
 	if opt.CreateUser && needsRole(f) {
 		planned := *f
-		planned.Role = facts.Role{Name: roleName(f), Exists: true, CanLogin: true}
+		planned.Role = facts.Role{Name: f.ConnectorRole(), Exists: true, CanLogin: true}
 		f = &planned
 	}
 	results := rules.Evaluate(reg, f, cfg)
@@ -115,14 +115,7 @@ func Evaluate(reg *rules.Registry, f *facts.Facts, cfg map[string]rules.RuleConf
 func unloggedCaptured(t facts.Table) bool { return t.Captured && t.Persistence == "u" }
 
 func needsRole(f *facts.Facts) bool {
-	return f.Connect.OK() && f.Role.Err == nil && !f.Role.Exists && roleName(f) != ""
-}
-
-func roleName(f *facts.Facts) string {
-	if f.Role.Name != "" {
-		return f.Role.Name
-	}
-	return f.Options.ConnectorUser
+	return f.Connect.OK() && f.Role.Err == nil && !f.Role.Exists && f.ConnectorRole() != ""
 }
 
 // Build plans the steps of every finding in results. f is the facts the
@@ -131,7 +124,7 @@ func roleName(f *facts.Facts) string {
 func Build(results []rules.Result, f *facts.Facts, opt Options, password string) Plan {
 	var p Plan
 	if opt.CreateUser && needsRole(f) {
-		p.Steps = append(p.Steps, createRole(roleName(f), password))
+		p.Steps = append(p.Steps, createRole(f.ConnectorRole(), password))
 	}
 	bySQL := map[string]int{}
 	for _, r := range results {
