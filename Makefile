@@ -1,9 +1,11 @@
 .PHONY: test test-matrix demo lint deps
 
 # test installs what the tests need when it is missing (as root, from
-# Debian's packages) and runs every test against real PostgreSQL.
+# Debian's packages) and runs every test against real PostgreSQL, with the
+# differential test (build tag differential: every scenario database is
+# also played by a real pgoutput client, see checks/differential_test.go).
 test: deps
-	go test ./...
+	go test -tags differential ./...
 
 demo:
 	go run ./cmd/cdcpreflight demo

@@ -20,7 +20,18 @@ import (
 // Scenario tests: every rule judged on real PostgreSQL servers set up by
 // SQL fixtures under testdata/scenarios.
 
-func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
+func TestMain(m *testing.M) {
+	code := pgtest.Main(m)
+	if afterAll != nil {
+		code = afterAll(code)
+	}
+	os.Exit(code)
+}
+
+// afterJudge and afterAll are the differential test's (build tag
+// differential): it replays every scenario database judged here with a
+// real replication client. Without the tag they are nil.
+var afterJudge, afterAll = differentialHooks()
 
 const testPassword = "Sc3nario-pa55word"
 
@@ -41,13 +52,39 @@ func fixture(t *testing.T, name string, fill map[string]string) string {
 // judgeDSN gathers facts from dsn and evaluates every rule.
 func judgeDSN(t *testing.T, dsn string, expect facts.Options, now time.Time) map[string]rules.Result {
 	t.Helper()
+	expect = withDefaults(expect)
+	if afterJudge != nil {
+		afterJudge(t, dsn, expect, now)
+	}
+	out := map[string]rules.Result{}
+	for _, r := range evaluate(t, dsn, expect, now) {
+		out[r.Rule] = r
+	}
+	return out
+}
+
+// withDefaults fills the connector's default names, as the CLI does.
+func withDefaults(expect facts.Options) facts.Options {
+	for _, d := range []struct {
+		field *string
+		value string
+	}{
+		{&expect.Slot, "streamkap_pgoutput_slot"}, {&expect.Publication, "streamkap_pub"},
+		{&expect.SignalSchema, "streamkap"}, {&expect.SnapshotMode, "auto"},
+	} {
+		if *d.field == "" {
+			*d.field = d.value
+		}
+	}
+	return expect
+}
+
+// evaluate is one check: gather from dsn, judge with every rule.
+func evaluate(t *testing.T, dsn string, expect facts.Options, now time.Time) []rules.Result {
+	t.Helper()
 	cfg, err := gather.ParseDSN(dsn)
 	if err != nil {
 		t.Fatal(err)
-	}
-	if expect.Slot == "" {
-		expect.Slot, expect.Publication, expect.SignalSchema, expect.SnapshotMode =
-			"streamkap_pgoutput_slot", "streamkap_pub", "streamkap", "auto"
 	}
 	opt := gather.Options{Expect: expect}
 	if !now.IsZero() {
@@ -60,11 +97,7 @@ func judgeDSN(t *testing.T, dsn string, expect facts.Options, now time.Time) map
 	if err != nil {
 		t.Fatal(err)
 	}
-	out := map[string]rules.Result{}
-	for _, r := range rules.Evaluate(reg, f, nil) {
-		out[r.Rule] = r
-	}
-	return out
+	return rules.Evaluate(reg, f, nil)
 }
 
 // allSupported is a date when every major from 10 to 18 was still

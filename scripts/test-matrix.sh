@@ -19,7 +19,8 @@ for m in "${majors[@]}"; do
     result[$m]="FAIL (no binaries)"; failed=1; continue
   fi
   start=$(date +%s)
-  if CDCPREFLIGHT_PG_BIN=$bin go test -count=1 ./... >"$logs/pg$m.log" 2>&1; then
+  if CDCPREFLIGHT_DIFF_REPORT=$logs/differential-pg$m.md CDCPREFLIGHT_PG_BIN=$bin \
+    go test -tags differential -count=1 ./... >"$logs/pg$m.log" 2>&1; then
     result[$m]="pass"
   else
     result[$m]="FAIL (see $logs/pg$m.log)"; failed=1
@@ -37,6 +38,9 @@ if [ $failed -ne 0 ]; then
     case ${result[$m]} in FAIL*) echo; echo "== PostgreSQL $m: failures"; grep -E -- '--- FAIL|^FAIL|panic' "$logs/pg$m.log" | head -40;; esac
   done
 fi
+for m in "${majors[@]}"; do
+  [ -f "$logs/differential-pg$m.md" ] && echo "PostgreSQL $m: $(grep '^differential:' "$logs/differential-pg$m.md")"
+done
 echo
 echo "matrix: $passed passed, $fails failed"
 exit $failed

@@ -41,6 +41,7 @@ var (
 	clusters   = map[string]*shared{}
 	standbys   []*pglocal.Cluster
 	bouncers   []*pglocal.PgBouncer
+	behind     = map[int]*pglocal.Cluster{} // PgBouncer port → its cluster
 	nameSeq    atomic.Int64
 )
 
@@ -269,6 +270,7 @@ func PgBouncer(t testing.TB, c *pglocal.Cluster, users map[string]string) *pgloc
 	}
 	mu.Lock()
 	bouncers = append(bouncers, b) // Main stops it too if a cleanup never ran
+	behind[b.Port] = c
 	mu.Unlock()
 	t.Cleanup(func() {
 		if err := b.Stop(); err != nil {
@@ -276,6 +278,26 @@ func PgBouncer(t testing.TB, c *pglocal.Cluster, users map[string]string) *pgloc
 		}
 	})
 	return b
+}
+
+// Serving returns the cluster that serves connections to port on this
+// machine: a cluster or standby this binary started, or the cluster behind
+// a PgBouncer it started.
+func Serving(port int) (*pglocal.Cluster, bool) {
+	mu.Lock()
+	defer mu.Unlock()
+	for _, s := range clusters {
+		if s.c != nil && s.c.Port == port {
+			return s.c, true
+		}
+	}
+	for _, sb := range standbys {
+		if sb.Port == port {
+			return sb, true
+		}
+	}
+	c, ok := behind[port]
+	return c, ok
 }
 
 // Standby starts a streaming hot standby of primary for this test (stopped
