@@ -25,6 +25,8 @@ type connectorCase struct {
 	// and the signal table.
 	publication string
 	after       string // SQL after the slot exists
+	slotPlugin  string // "": pgoutput
+	slotFirst   bool   // the slot is created before the publication
 	tables      []facts.TableRef
 	want        map[string]rules.Status
 	exit        int // the exit code the check must give
@@ -85,7 +87,9 @@ var connectorCases = []connectorCase{
 		exit:        1,
 	},
 	{
-		name:   "unlogged-captured",
+		name: "unlogged-captured",
+		// An unlogged table cannot be added to a publication.
+		publication: `CREATE PUBLICATION streamkap_pub FOR TABLE public.customers, public.orders, streamkap.streamkap_signal;`,
 		twist:  `CREATE UNLOGGED TABLE public.sessions (id int PRIMARY KEY, token text); INSERT INTO public.sessions VALUES (1, 'x');`,
 		tables: []facts.TableRef{customers, orders, {Schema: "public", Table: "sessions"}},
 		want:   map[string]rules.Status{"unlogged-tables": rules.StatusFail},
@@ -138,6 +142,55 @@ CREATE POLICY "Enable read access for all users" ON public.customers FOR SELECT 
 		exit:   1,
 	},
 	{
+		// FOR ALL TABLES takes in a keyless table nobody captures: the
+		// application's UPDATE on it fails.
+		name:        "all-tables-keyless-bystander",
+		twist:       `CREATE TABLE public.audit (at timestamptz NOT NULL DEFAULT now(), what text); INSERT INTO public.audit (what) VALUES ('x');`,
+		publication: `CREATE PUBLICATION streamkap_pub FOR ALL TABLES;`,
+		tables:      []facts.TableRef{customers, orders},
+		want:        map[string]rules.Status{"replica-identity": rules.StatusFail, "publication-coverage": rules.StatusPass},
+		exit:        1,
+	},
+	{
+		name:        "signal-table-unpublished",
+		publication: `CREATE PUBLICATION streamkap_pub FOR TABLE public.customers, public.orders;`,
+		tables:      []facts.TableRef{customers, orders},
+		want:        map[string]rules.Status{"publication-signal-table": rules.StatusFail},
+		exit:        1,
+	},
+	{
+		name: "table-not-granted", twist: `REVOKE SELECT ON public.orders FROM {user};`,
+		tables: []facts.TableRef{customers, orders},
+		want:   map[string]rules.Status{"table-select": rules.StatusFail},
+		exit:   1,
+	},
+	{
+		name: "replication-attribute-missing", after: `ALTER ROLE {user} NOREPLICATION;`,
+		tables: []facts.TableRef{customers, orders},
+		want:   map[string]rules.Status{"replication-privilege": rules.StatusFail, "replication-connection": rules.StatusFail},
+		exit:   1,
+	},
+	{
+		name: "slot-wrong-plugin", slotPlugin: "test_decoding",
+		tables: []facts.TableRef{customers, orders},
+		want:   map[string]rules.Status{"slot-config": rules.StatusFail},
+		exit:   1,
+	},
+	{
+		// The slot must decode a change made before the publication existed.
+		name: "slot-before-publication", slotFirst: true,
+		tables: []facts.TableRef{customers, orders},
+		want:   map[string]rules.Status{"slot-peek": rules.StatusFail},
+		exit:   1,
+	},
+	{
+		name:        "capture-list-typo",
+		publication: `CREATE PUBLICATION streamkap_pub FOR TABLE public.customers, public.orders, streamkap.streamkap_signal;`,
+		tables: []facts.TableRef{customers, orders, {Schema: "public", Table: "Orders"}},
+		want:   map[string]rules.Status{"tables-exist": rules.StatusFail},
+		exit:   1,
+	},
+	{
 		// Change events lack the generated column the snapshot has.
 		name: "generated-column", minMajor: 12,
 		twist:  `CREATE TABLE public.invoices (id int PRIMARY KEY, net int NOT NULL, gross int GENERATED ALWAYS AS (net * 2) STORED); INSERT INTO public.invoices (id, net) VALUES (1, 10);`,
@@ -159,7 +212,7 @@ func TestScenarioConnector(t *testing.T) {
 			fill := map[string]string{"user": sqlident.Quote(user)}
 			pgtest.Exec(t, c, db, fixture(t, "connector-ready.sql", fill))
 			if tc.twist != "" {
-				pgtest.Exec(t, c, db, tc.twist)
+				pgtest.Exec(t, c, db, strings.ReplaceAll(tc.twist, "{user}", sqlident.Quote(user)))
 			}
 			pub := tc.publication
 			if pub == "" {
@@ -171,14 +224,21 @@ func TestScenarioConnector(t *testing.T) {
 					names = []string{"public.customers", "public.orders"}
 				}
 				pub = "CREATE PUBLICATION streamkap_pub FOR TABLE " + strings.Join(names, ", ") + ", streamkap.streamkap_signal;"
-				if tc.name == "unlogged-captured" {
-					// An unlogged table cannot be added to a publication.
-					pub = "CREATE PUBLICATION streamkap_pub FOR TABLE public.customers, public.orders, streamkap.streamkap_signal;"
-				}
+			}
+			slot, plugin := pgtest.UniqueName(t, "slot"), "pgoutput"
+			if tc.slotPlugin != "" {
+				plugin = tc.slotPlugin
+			}
+			createSlot := "SELECT pg_create_logical_replication_slot(" + sqlident.Literal(slot) + ", " + sqlident.Literal(plugin) + ")"
+			if tc.slotFirst {
+				pgtest.Exec(t, c, db, createSlot)
+				// A change the slot must decode before the publication exists.
+				pgtest.Exec(t, c, db, "UPDATE public.orders SET total_cents = total_cents WHERE id = 1")
 			}
 			pgtest.Exec(t, c, db, pub)
-			slot := pgtest.UniqueName(t, "slot")
-			pgtest.Exec(t, c, db, "SELECT pg_create_logical_replication_slot("+sqlident.Literal(slot)+", 'pgoutput')")
+			if !tc.slotFirst {
+				pgtest.Exec(t, c, db, createSlot)
+			}
 			if tc.after != "" {
 				pgtest.Exec(t, c, db, strings.ReplaceAll(tc.after, "{user}", sqlident.Quote(user)))
 			}

@@ -153,12 +153,55 @@ type expectation struct {
 // refuses UPDATE and DELETE on a table without a usable replica identity
 // before it looks at any row.
 func (r *run) writes(ctx context.Context) {
+	seen := map[string]bool{r.signalName(): true}
 	for _, c := range r.tables {
 		e := &expectation{table: c.quoted, ops: map[string]int{}, want: map[string]int{}, leaves: map[string]bool{}}
 		r.expect[c.quoted] = e
 		for _, l := range c.leaves {
 			e.leaves[l.quoted] = true
+			seen[l.quoted] = true
 			r.writeLeaf(ctx, c, l, e)
+		}
+	}
+	r.bystanders(ctx, seen)
+}
+
+// bystanders are the published tables nobody captures: the application
+// writes to them too, and the publication can make that fail.
+func (r *run) bystanders(ctx context.Context, seen map[string]bool) {
+	notGenerated := ""
+	if r.major >= 12 {
+		notGenerated = " AND a.attgenerated = ''"
+	}
+	rows, err := r.admin.Query(ctx, `SELECT quote_ident(pt.schemaname) || '.' || quote_ident(pt.tablename),
+	coalesce((SELECT quote_ident(a.attname) FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped`+notGenerated+`
+		ORDER BY a.attnum LIMIT 1), '')
+FROM pg_publication_tables pt JOIN pg_namespace n ON n.nspname = pt.schemaname
+JOIN pg_class c ON c.relnamespace = n.oid AND c.relname = pt.tablename
+WHERE pt.pubname = $1 AND c.relkind = 'r' ORDER BY 1`, r.cfg.Publication)
+	if err != nil {
+		r.note("list the published tables: %v", err)
+		return
+	}
+	var name, col string
+	var tables [][2]string
+	if _, err := pgx.ForEachRow(rows, []any{&name, &col}, func() error {
+		tables = append(tables, [2]string{name, col})
+		return nil
+	}); err != nil {
+		r.note("list the published tables: %v", err)
+		return
+	}
+	for _, tc := range tables {
+		name, col := tc[0], tc[1]
+		if seen[name] || col == "" {
+			continue
+		}
+		c := captured{quoted: name}
+		for _, stmt := range []string{"UPDATE " + name + " SET " + col + " = " + col + " WHERE false", "DELETE FROM " + name + " WHERE false"} {
+			if _, err := r.admin.Exec(ctx, stmt); err != nil {
+				r.writeFailed(c, leaf{quoted: name}, stmt, err)
+			}
 		}
 	}
 }
