@@ -90,10 +90,10 @@ var connectorCases = []connectorCase{
 		name: "unlogged-captured",
 		// An unlogged table cannot be added to a publication.
 		publication: `CREATE PUBLICATION streamkap_pub FOR TABLE public.customers, public.orders, streamkap.streamkap_signal;`,
-		twist:  `CREATE UNLOGGED TABLE public.sessions (id int PRIMARY KEY, token text); INSERT INTO public.sessions VALUES (1, 'x');`,
-		tables: []facts.TableRef{customers, orders, {Schema: "public", Table: "sessions"}},
-		want:   map[string]rules.Status{"unlogged-tables": rules.StatusFail},
-		exit:   1,
+		twist:       `CREATE UNLOGGED TABLE public.sessions (id int PRIMARY KEY, token text); INSERT INTO public.sessions VALUES (1, 'x');`,
+		tables:      []facts.TableRef{customers, orders, {Schema: "public", Table: "sessions"}},
+		want:        map[string]rules.Status{"unlogged-tables": rules.StatusFail},
+		exit:        1,
 	},
 	{
 		// Changes arrive under "Measurements_2025", which the list does not name.
@@ -186,9 +186,9 @@ CREATE POLICY "Enable read access for all users" ON public.customers FOR SELECT 
 	{
 		name:        "capture-list-typo",
 		publication: `CREATE PUBLICATION streamkap_pub FOR TABLE public.customers, public.orders, streamkap.streamkap_signal;`,
-		tables: []facts.TableRef{customers, orders, {Schema: "public", Table: "Orders"}},
-		want:   map[string]rules.Status{"tables-exist": rules.StatusFail},
-		exit:   1,
+		tables:      []facts.TableRef{customers, orders, {Schema: "public", Table: "Orders"}},
+		want:        map[string]rules.Status{"tables-exist": rules.StatusFail},
+		exit:        1,
 	},
 	{
 		// Change events lack the generated column the snapshot has.
