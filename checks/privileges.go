@@ -108,18 +108,42 @@ func databaseConnect() rules.Rule {
 	return rules.Rule{
 		ID: "database-connect", Title: "The connector role may connect to the database",
 		Category: rules.CategoryPrivileges, Severity: rules.Error, Since: since,
-		Needs: []string{"role", "privileges"},
+		Needs: []string{"connect", "role", "privileges"},
 		Why: `Every connection the connector opens, the replication connection included, is refused without the
 CONNECT privilege on the database: FATAL: permission denied for database "app", DETAIL: User does
 not have CONNECT privilege. (SQLSTATE 42501). PUBLIC has CONNECT by default, so this fails only where
 someone ran REVOKE CONNECT ON DATABASE … FROM PUBLIC (a common hardening step) and granted it back to
-other roles. When cdcpreflight connects as the connector role its own connection already proves
-CONNECT; the rule matters with --connector-user, when an admin audits another role.`,
+other roles. When cdcpreflight connects as the connector role its own connection proves CONNECT, and
+a refused connection says why: no CONNECT (42501); a wrong password, an expired one, or a role that
+does not exist, which password authentication does not tell apart ("password authentication failed
+for user", 28P01); a database that does not exist (3D000: names match exactly, letter case
+included); no pg_hba.conf line for this client, user and database, or a reject line ("no pg_hba.conf
+entry for host", "pg_hba.conf rejects connection", 28000); a role without LOGIN (28000). This rule
+then fails with the remedy, while every rule that needed the connection reports error. With
+--connector-user, when an admin audits another role, the rule judges that role's CONNECT privilege.`,
 		Fix: `Run GRANT CONNECT ON DATABASE <database> TO <connector role>; as the database owner or a superuser.
-Granting it to a role the connector is a member of (streamkap_role in Streamkap's script) works too.`,
+Granting it to a role the connector is a member of (streamkap_role in Streamkap's script) works too.
+For a refused password, check the user name and password the connector is configured with, or set a
+new password (ALTER ROLE <role> PASSWORD …; psql's \password does it without the password reaching
+the server log) and update the connector. For pg_hba.conf, add a line such as
+hostssl <database> <user> <client address>/32 scram-sha-256 above any line that matches first, then
+reload (SELECT pg_reload_conf(); or pg_ctl reload); managed platforms manage pg_hba.conf themselves:
+allow the client through their console (network access, firewall rules, IP allow list). For a role
+without LOGIN: ALTER ROLE <role> LOGIN;.`,
 		Eval: func(f *facts.Facts) rules.Outcome {
-			if o, ok := privReady(f, f.Privileges.Err); !ok {
+			if o, ok := connectRefused(f); ok {
 				return o
+			}
+			if o, ok := needDB(f, f.Role.Err, f.Privileges.Err); !ok {
+				return o
+			}
+			if !f.Role.Exists {
+				// The other grant rules skip, leaving it to
+				// replication-privilege; this one is about logging in.
+				return rules.Finding("role %s does not exist, so every connection the connector opens is refused", privRole(f)).
+					WithObjects("role " + privRole(f)).
+					WithRemediation("Create the connector role first (Streamkap's script: CREATE USER streamkap_user PASSWORD '…'), " +
+						"or name the right one with --connector-user.")
 			}
 			role, db := privRole(f), sqlident.Quote(privDatabase(f))
 			if f.Privileges.DatabaseConnect {
@@ -131,6 +155,104 @@ Granting it to a role the connector is a member of (streamkap_role in Streamkap'
 					grantStep(fmt.Sprintf("GRANT CONNECT ON DATABASE %s TO %s;", db, role), needsDBOwner))
 		},
 	}
+}
+
+// connectRefused judges a refused catalog connection whose cause the
+// server named. Only a refusal of the connector's own login says anything
+// about the connector, except a missing database, which refuses everyone.
+// Other failures (a timeout, DNS, TLS) stay errors: ok is false.
+func connectRefused(f *facts.Facts) (rules.Outcome, bool) {
+	e := f.Connect.Err
+	if e == nil {
+		return rules.Outcome{}, false
+	}
+	user, dbName := f.Target.User, f.Target.Database
+	role, db := sqlident.Quote(user), sqlident.Quote(dbName)
+	cause := e.Message + " (SQLSTATE " + e.SQLState + ")"
+	if e.SQLState == "3D000" {
+		return rules.Finding("database %s does not exist, so every connection to it is refused: %s", db, cause).
+			WithObjects("database " + db).
+			WithRemediation(fmt.Sprintf("Connect to a database that exists: names match exactly, letter case and spaces included "+
+				"(\"App\" is not app). psql -l or SELECT datname FROM pg_database; lists them. The connector's database name must match "+
+				"too; if %s is meant to be new, create it first (CREATE DATABASE %s; as a role with CREATEDB).", db, db)), true
+	}
+	if f.Options.ConnectorUser != "" && f.Options.ConnectorUser != user {
+		return rules.Outcome{}, false // an admin's refusal says nothing about the connector
+	}
+	msg := e.Message
+	switch {
+	case e.SQLState == "42501" && (strings.Contains(msg, "CONNECT") || strings.Contains(msg, "permission denied for database")):
+		return rules.Finding("role %s may not connect to database %s: %s", role, db, cause).
+			WithObjects("database "+db).
+			WithSteps("Run this as the database owner or a superuser (granting CONNECT to a role the connector is a member of works too).",
+				grantStep(fmt.Sprintf("GRANT CONNECT ON DATABASE %s TO %s;", db, role), needsDBOwner)), true
+	case e.SQLState == "28P01":
+		return rules.Finding("the server refused the password of role %s: %s", role, cause).
+			WithObjects("role " + role).
+			WithRemediation(fmt.Sprintf("The password is wrong, has expired (VALID UNTIL), or role %s does not exist: password authentication "+
+				"answers the same for all three, and the server log says which. Check the user name and the password the connector is "+
+				"configured with. To set a new one, as a superuser or a role with CREATEROLE, run \\password %s in psql (the password "+
+				"does not reach the server log) or ALTER ROLE %s PASSWORD '…';, then give the connector the new password; "+
+				"if the role does not exist, create it (CREATE ROLE %s LOGIN PASSWORD '…';).", role, role, role, role)), true
+	case e.SQLState == "28000" && strings.Contains(msg, "no pg_hba.conf entry"):
+		return rules.Finding("pg_hba.conf has no line that lets role %s connect to database %s from this client: %s", role, db, cause).
+			WithObjects("pg_hba.conf").WithRemediation(hbaRemedy(f, msg, "")), true
+	case e.SQLState == "28000" && strings.Contains(msg, "pg_hba.conf rejects"):
+		return rules.Finding("a pg_hba.conf reject line refuses role %s on database %s from this client: %s", role, db, cause).
+			WithObjects("pg_hba.conf").
+			WithRemediation(hbaRemedy(f, msg, "Remove the reject line that matches, or put an accepting line above it: the first matching line decides. ")), true
+	case e.SQLState == "28000" && strings.Contains(msg, "not permitted to log in"):
+		return rules.Finding("role %s may not log in (NOLOGIN): %s", role, cause).
+			WithObjects("role "+role).
+			WithSteps("Run this as a superuser or a role with CREATEROLE (from PostgreSQL 16 also ADMIN on it).",
+				roleStep(fmt.Sprintf("ALTER ROLE %s LOGIN;", role), "a superuser, or a role with CREATEROLE (and, from PostgreSQL 16, ADMIN on it)")), true
+	case e.SQLState == "28000" && strings.Contains(msg, "does not exist"):
+		return rules.Finding("role %s does not exist: %s", role, cause).
+			WithObjects("role " + role).
+			WithRemediation(fmt.Sprintf("Connect as the connector's role, spelled exactly, or create it (CREATE ROLE %s LOGIN PASSWORD '…';) "+
+				"as a superuser or a role with CREATEROLE.", role)), true
+	}
+	return rules.Outcome{}, false
+}
+
+// hbaRemedy is the pg_hba.conf line for the refused client, user and
+// database, built from the server's message ('… for host "10.0.0.5",
+// user "u", database "d", SSL encryption' or, before 14, 'SSL on').
+func hbaRemedy(f *facts.Facts, msg, first string) string {
+	addr := "<client address>/32"
+	if _, rest, ok := strings.Cut(msg, `host "`); ok {
+		if h, _, ok := strings.Cut(rest, `"`); ok && h != "" {
+			switch {
+			case h == "[local]":
+				addr = ""
+			case strings.Contains(h, ":"):
+				addr = h + "/128"
+			default:
+				addr = h + "/32"
+			}
+		}
+	}
+	plain := strings.Contains(msg, "no encryption") || strings.Contains(msg, "SSL off")
+	line := fmt.Sprintf("hostssl %s %s %s scram-sha-256", hbaWord(f.Target.Database), hbaWord(f.Target.User), addr)
+	if addr == "" {
+		line = fmt.Sprintf("local %s %s scram-sha-256", hbaWord(f.Target.Database), hbaWord(f.Target.User))
+	}
+	text := first + fmt.Sprintf("Add `%s` to pg_hba.conf above any line that would match this connection first (lines are read top "+
+		"to bottom and the first match decides), then reload the server: SELECT pg_reload_conf(); as a superuser, or pg_ctl reload. "+
+		"pg_hba.conf changes apply only after a reload, to new connections. The connector's replication connection matches the same line.", line)
+	if plain && addr != "" {
+		text += " This connection was not encrypted, and a hostssl line matches only TLS connections: connect with sslmode=require " +
+			"(the connector should use SSL mode require)."
+	}
+	switch f.Platform.Name {
+	case facts.PlatformSelfHosted, "":
+		text += " On a managed platform pg_hba.conf is not yours to edit: allow the client address through the platform's console " +
+			"(network access, firewall rules, IP allow list), which applies it itself."
+	default:
+		text += fmt.Sprintf(" On %s pg_hba.conf is not yours to edit: allow the client address through the platform's console "+
+			"(network access, firewall rules, IP allow list), which applies it itself, and connect with TLS.", f.Platform.Name)
+	}
+	return text
 }
 
 func schemaUsage() rules.Rule {
@@ -314,20 +436,26 @@ func rowLevelSecurity() rules.Rule {
 	return rules.Rule{
 		ID: "row-level-security", Title: "Row-level security does not hide rows from the connector",
 		Category: rules.CategoryPrivileges, Severity: rules.Error, Since: since,
-		Needs: []string{"role", "tables", "platform", "server"},
+		Needs: []string{"role", "tables", "role_settings", "platform", "server"},
 		Why: `With row-level security enabled, a SELECT returns only the rows the table's policies let the role
 see, and none when no policy applies to it; no error is raised. A snapshot taken by a role subject to
 RLS silently copies part of the table, while the change stream (logical decoding reads the WAL, where
 policies play no part) carries every later change: the destination gets updates and deletes for rows
 it never received. Exempt are superusers, roles with BYPASSRLS (an attribute of the role itself: it
 is not inherited through membership), and the table's owner or members of the owner role, unless the
-table has FORCE ROW LEVEL SECURITY. FORCE without ENABLE has no effect.`,
+table has FORCE ROW LEVEL SECURITY. FORCE without ENABLE has no effect. A table hides nothing when a
+permissive policy FOR SELECT or FOR ALL with USING (true) applies to the connector (TO PUBLIC, to it,
+or to a role whose privileges it inherits) and no restrictive policy for SELECT does: Supabase's
+stock "readable by everyone" policy, for one. Only the literal true counts (USING (1 = 1) is judged
+as hiding rows). With row_security = off set for the connector (ALTER ROLE … SET, the database, all
+roles or the server) a SELECT that policies would filter fails instead, with "query would be affected
+by row-level security policy for table" (SQLSTATE 42501), USING (true) or not.`,
 		Fix: `Run ALTER ROLE <connector role> BYPASSRLS; as a superuser (before PostgreSQL 16 only a superuser may:
 "must be superuser to change bypassrls attribute"; from 16 also a role with CREATEROLE, BYPASSRLS
 itself and ADMIN on the connector role). On Neon, roles created in the Console, CLI or API have
 BYPASSRLS. Where the attribute cannot be had, give the connector a permissive policy on each table:
 CREATE POLICY cdc_read_all ON <table> FOR SELECT TO <connector role> USING (true); (restrictive
-policies still apply).`,
+policies still apply, and with row_security = off the role's row_security must be reset too).`,
 		Eval: func(f *facts.Facts) rules.Outcome {
 			if o, ok := privReady(f, f.Tables.Err); !ok {
 				return o
@@ -337,7 +465,21 @@ policies still apply).`,
 			if len(tables) == 0 {
 				return rules.Skip("no captured tables")
 			}
-			var withRLS, hit []string
+			// row_security = off turns a filtered read into an error; it
+			// matters only when a policy would otherwise hide nothing.
+			rsOff, rsWhere := false, ""
+			var rsEntries map[string]string
+			if slices.ContainsFunc(tables, func(t facts.Table) bool { return t.RLS && t.RLSReadAll }) {
+				if o, ok := needDB(f, f.RoleSettings.Err); !ok && !f.Role.Super && !f.Role.BypassRLS {
+					return o
+				}
+			}
+			if f.RoleSettings.Err == nil {
+				var on, ok bool
+				on, rsWhere, rsEntries, ok = privSessionBool(f, "row_security")
+				rsOff = ok && !on
+			}
+			var withRLS, hit, open []string
 			forced := 0
 			for _, t := range tables {
 				if !t.RLS {
@@ -345,6 +487,10 @@ policies still apply).`,
 				}
 				withRLS = append(withRLS, t.Quoted)
 				if t.OwnedByConnector && !t.ForceRLS {
+					continue
+				}
+				if t.RLSReadAll && !rsOff {
+					open = append(open, t.Quoted)
 					continue
 				}
 				if t.OwnedByConnector {
@@ -360,14 +506,36 @@ policies still apply).`,
 			case f.Role.BypassRLS:
 				return rules.Pass("role %s has BYPASSRLS: row-level security on %s does not apply to it", role, listNames(withRLS))
 			case len(hit) == 0:
-				return rules.Pass("role %s owns the captured tables with row-level security (%s) and none forces it", role, listNames(withRLS))
+				var why []string
+				if owned := len(withRLS) - len(open); owned > 0 {
+					why = append(why, fmt.Sprintf("role %s owns %s with row-level security and none forces it",
+						role, plural(owned, "captured table", "captured tables")))
+				}
+				if len(open) > 0 {
+					why = append(why, fmt.Sprintf("on %s a permissive policy with USING (true) lets role %s read every row "+
+						"and no restrictive policy applies to it", listNames(open), role))
+				}
+				return rules.Pass("row-level security hides no row from the connector: %s", strings.Join(why, "; "))
+			}
+			text, steps := grantBypassRLS(f.Platform.Name, f.Server.Major(), role, hit[0])
+			if rsOff {
+				msg := fmt.Sprintf("role %s is subject to row-level security on %s (%s) and its sessions have row_security off (%s): "+
+					"a snapshot of them fails with \"query would be affected by row-level security policy for table\" (SQLSTATE 42501)",
+					role, plural(len(hit), "captured table", "captured tables"), listNames(hit), rsWhere)
+				harmless := func(v string) bool { on, ok := privBool(v); return ok && on }
+				var reset []string
+				for _, st := range privOverrideFix("row_security", rsEntries, role, sqlident.Quote(privDatabase(f)), harmless, "on") {
+					reset = append(reset, st.SQL)
+				}
+				text += fmt.Sprintf(" BYPASSRLS also makes row_security = off harmless; a policy helps only once row_security is on again for the role: %s",
+					strings.Join(reset, " "))
+				return rules.Finding("%s", msg).WithObjects(append(hit, rsWhere)...).WithSteps(text, steps...)
 			}
 			msg := fmt.Sprintf("role %s is subject to row-level security on %s (%s): a snapshot silently misses every row the policies hide from it",
 				role, plural(len(hit), "captured table", "captured tables"), listNames(hit))
 			if forced > 0 {
 				msg += fmt.Sprintf("; it owns %s, but FORCE ROW LEVEL SECURITY applies policies to the owner too", plural(forced, "of them", "of them"))
 			}
-			text, steps := grantBypassRLS(f.Platform.Name, f.Server.Major(), role, hit[0])
 			return rules.Finding("%s", msg).WithObjects(hit...).WithSteps(text, steps...)
 		},
 	}
@@ -495,18 +663,26 @@ func privEffective(entries map[string]string, scopes ...string) (string, bool) {
 // privTimeoutFix resets the connector role's own non-zero values and, when
 // a database-wide or all-roles value would then apply, sets 0 on the role.
 func privTimeoutFix(name string, entries map[string]string, role, db string) []rules.Step {
+	return privOverrideFix(name, entries, role, db, privZero, "0")
+}
+
+// privOverrideFix resets the values of setting name set on the connector
+// role (in this database, and on itself) that are not harmless, and, when
+// a value set for the database, for all roles or on the server would then
+// apply and is not harmless, sets safe on the role, which outranks them.
+func privOverrideFix(name string, entries map[string]string, role, db string, harmless func(string) bool, safe string) []rules.Step {
 	const needs = "the connector role itself, a superuser, or a role with CREATEROLE (and, from PostgreSQL 16, ADMIN on it)"
 	var steps []rules.Step
-	if v, ok := entries["role in database"]; ok && !privZero(v) {
+	if v, ok := entries["role in database"]; ok && !harmless(v) {
 		steps = append(steps, roleStep(fmt.Sprintf("ALTER ROLE %s IN DATABASE %s RESET %s;", role, db, name), needs))
 	}
-	lower, ok := privEffective(entries, "database", "all roles")
-	lowerOn := ok && !privZero(entries[lower])
+	lower, ok := privEffective(entries, "database", "all roles", "server")
+	lowerOn := ok && !harmless(entries[lower])
 	v, onRole := entries["role"]
 	switch {
-	case lowerOn && (!onRole || !privZero(v)):
-		steps = append(steps, roleStep(fmt.Sprintf("ALTER ROLE %s SET %s = 0;", role, name), needs))
-	case onRole && !privZero(v):
+	case lowerOn && (!onRole || !harmless(v)):
+		steps = append(steps, roleStep(fmt.Sprintf("ALTER ROLE %s SET %s = %s;", role, name, safe), needs))
+	case onRole && !harmless(v):
 		steps = append(steps, roleStep(fmt.Sprintf("ALTER ROLE %s RESET %s;", role, name), needs))
 	}
 	return steps
@@ -520,9 +696,84 @@ func privScopeName(scope, role, db string) string {
 		return "role " + role
 	case "database":
 		return "database " + db
+	case "server":
+		return "the server (postgresql.conf or ALTER SYSTEM)"
 	}
 	return scope
 }
+
+// privSessionScopes are where a session setting of the connector can come
+// from, most specific (winning) first: pg_db_role_setting, then the
+// server-wide value (RoleSettings.Server).
+var privSessionScopes = append(slices.Clone(privScopes), "server")
+
+// privSetting returns the values of setting name that apply to the
+// connector's sessions, by scope (privSessionScopes).
+func privSetting(f *facts.Facts, name string) map[string]string {
+	entries := map[string]string{}
+	for _, s := range f.RoleSettings.Settings {
+		if s.Name == name {
+			entries[s.Scope] = s.Value
+		}
+	}
+	if v, ok := f.RoleSettings.Server[name]; ok {
+		entries["server"] = v
+	}
+	return entries
+}
+
+// privSessionBool is the effective value of boolean setting name for the
+// connector's sessions, where it comes from (scope name: value, for
+// messages), and the entries by scope. ok is false when nothing sets it
+// (or the value is not a boolean PostgreSQL would accept).
+func privSessionBool(f *facts.Facts, name string) (value bool, where string, entries map[string]string, ok bool) {
+	entries = privSetting(f, name)
+	scope, found := privEffective(entries, privSessionScopes...)
+	if !found {
+		return false, "", entries, false
+	}
+	value, ok = privBool(entries[scope])
+	where = privScopeName(scope, privRole(f), sqlident.Quote(privDatabase(f))) + ": " + name + "=" + entries[scope]
+	return value, where, entries, ok
+}
+
+// privBool reads a boolean setting as PostgreSQL's parse_bool does: true,
+// false, yes, no, on, off, 1, 0, and unambiguous prefixes, in any case.
+func privBool(v string) (value, ok bool) {
+	v = strings.ToLower(strings.Trim(strings.TrimSpace(v), `'"`))
+	// abbrev: v is word or a leading part of it.
+	abbrev := func(word string) bool { return v != "" && len(v) <= len(word) && word[:len(v)] == v }
+	switch {
+	case v == "1", abbrev("true"), abbrev("yes"), v == "on":
+		return true, true
+	case v == "0", abbrev("false"), abbrev("no"), len(v) >= 2 && abbrev("off"):
+		return false, true
+	}
+	return false, false
+}
+
+// privReadOnly reports whether the connector's sessions in this database
+// start read-only (default_transaction_read_only on, from the most
+// specific scope that sets it), and where that comes from.
+func privReadOnly(f *facts.Facts) (where string, entries map[string]string, on bool) {
+	v, where, entries, ok := privSessionBool(f, "default_transaction_read_only")
+	return where, entries, ok && v
+}
+
+// privReadOnlyFix lets the connector's sessions write again.
+func privReadOnlyFix(f *facts.Facts, entries map[string]string) []rules.Step {
+	harmless := func(v string) bool { on, ok := privBool(v); return ok && !on }
+	return privOverrideFix("default_transaction_read_only", entries, privRole(f), sqlident.Quote(privDatabase(f)), harmless, "off")
+}
+
+// privReadOnlyText explains how to run privReadOnlyFix's statements: a
+// session that is read-only itself refuses ALTER ROLE with the same 25006.
+const privReadOnlyText = "run this as the connector role itself, a superuser, or a role allowed to alter it " +
+	"(CREATEROLE; from PostgreSQL 16 also ADMIN on it), in a session that is not read-only itself: the connector's own sessions are, " +
+	"and so is yours where the database, ALTER ROLE ALL or the server sets it, and ALTER ROLE then fails with the same 25006 " +
+	"(\"cannot execute ALTER ROLE in a read-only transaction\"). Run SET default_transaction_read_only = off; first in that session " +
+	"(psql), or, where only the database sets it, connect to another database. " +
+	"Restart the connector afterwards: settings apply to new sessions."
 
 // privZero reports whether a stored setting value ("0", "0ms", "'0'") is
 // zero, which turns these timeouts off. Anything unreadable is not zero.

@@ -3,6 +3,7 @@ package checks
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/cdcpreflight/cdcpreflight/facts"
@@ -50,14 +51,73 @@ var privilegeCases = []ruleCase{
 			f.Privileges.DatabaseConnect = false
 			f.Target.Database, f.Role.Name = `My "DB"`, `Cdc "; DROP TABLE x; --`
 		}},
-	{name: "missing role", rule: "database-connect", want: rules.StatusSkip, contains: "see replication-privilege",
-		mutate: missingRole},
+	{name: "missing role", rule: "database-connect", want: rules.StatusFail, objects: []string{"role ghost"},
+		contains: "role ghost does not exist, so every connection the connector opens is refused", mutate: missingRole},
 	{name: "unreadable", rule: "database-connect", want: rules.StatusError,
 		mutate: func(f *facts.Facts) { f.Privileges = facts.Privileges{Err: readFailed} }},
 	{name: "role unreadable", rule: "database-connect", want: rules.StatusError,
 		mutate: func(f *facts.Facts) { f.Role = facts.Role{Err: readFailed} }},
 	{name: "no connection", rule: "database-connect", want: rules.StatusError, contains: "could not connect",
 		mutate: noConnection},
+	{name: "refused: no CONNECT", rule: "database-connect", want: rules.StatusFail,
+		objects: []string{"database app"}, contains: "GRANT CONNECT ON DATABASE app TO streamkap_user;",
+		mutate: refused("42501", `permission denied for database "app" (User does not have CONNECT privilege.)`)},
+	{name: "refused: wrong password", rule: "database-connect", want: rules.StatusFail,
+		objects: []string{"role streamkap_user"}, contains: `\password streamkap_user`,
+		mutate: refused("28P01", `password authentication failed for user "streamkap_user"`)},
+	{name: "refused: missing database", rule: "database-connect", want: rules.StatusFail,
+		objects: []string{`database "App"`}, contains: "names match exactly",
+		mutate: func(f *facts.Facts) {
+			f.Target.Database = "App"
+			refused("3D000", `database "App" does not exist`)(f)
+		}},
+	{name: "refused: missing database, auditing another role", rule: "database-connect", want: rules.StatusFail,
+		contains: "does not exist",
+		mutate: func(f *facts.Facts) {
+			f.Options.ConnectorUser = "streamkap_user"
+			f.Target.User = "admin"
+			refused("3D000", `database "app" does not exist`)(f)
+		}},
+	{name: "refused: no pg_hba entry", rule: "database-connect", want: rules.StatusFail, objects: []string{"pg_hba.conf"},
+		contains: "Add `hostssl app streamkap_user 10.1.2.3/32 scram-sha-256` to pg_hba.conf",
+		mutate:   refused("28000", `no pg_hba.conf entry for host "10.1.2.3", user "streamkap_user", database "app", SSL encryption`)},
+	{name: "refused: no pg_hba entry, reload", rule: "database-connect", want: rules.StatusFail, contains: "SELECT pg_reload_conf();",
+		mutate: refused("28000", `no pg_hba.conf entry for host "10.1.2.3", user "streamkap_user", database "app", SSL encryption`)},
+	{name: "refused: no pg_hba entry, not encrypted (PG 10)", rule: "database-connect", want: rules.StatusFail,
+		contains: "a hostssl line matches only TLS connections: connect with sslmode=require",
+		mutate:   refused("28000", `no pg_hba.conf entry for host "10.1.2.3", user "streamkap_user", database "app", SSL off`)},
+	{name: "refused: no pg_hba entry over IPv6", rule: "database-connect", want: rules.StatusFail,
+		contains: "hostssl app streamkap_user 2001:db8::7/128 scram-sha-256",
+		mutate:   refused("28000", `no pg_hba.conf entry for host "2001:db8::7", user "streamkap_user", database "app", SSL encryption`)},
+	{name: "refused: no pg_hba entry over the socket", rule: "database-connect", want: rules.StatusFail,
+		contains: "Add `local app streamkap_user scram-sha-256`",
+		mutate:   refused("28000", `no pg_hba.conf entry for host "[local]", user "streamkap_user", database "app", no encryption`)},
+	{name: "refused: no pg_hba entry, hostile names", rule: "database-connect", want: rules.StatusFail,
+		contains: `hostssl "My ""DB""" "cdc user" 10.1.2.3/32 scram-sha-256`,
+		mutate: func(f *facts.Facts) {
+			f.Target.Database, f.Target.User, f.Options.ConnectorUser = `My "DB"`, "cdc user", "cdc user"
+			refused("28000", `no pg_hba.conf entry for host "10.1.2.3", user "cdc user", database "My ""DB""", SSL encryption`)(f)
+		}},
+	{name: "refused: no pg_hba entry on a managed platform", rule: "database-connect", want: rules.StatusFail,
+		contains: "On rds pg_hba.conf is not yours to edit",
+		mutate: func(f *facts.Facts) {
+			f.Platform.Name = facts.PlatformRDS
+			refused("28000", `no pg_hba.conf entry for host "10.1.2.3", user "streamkap_user", database "app", SSL encryption`)(f)
+		}},
+	{name: "refused: pg_hba reject line", rule: "database-connect", want: rules.StatusFail, contains: "Remove the reject line",
+		mutate: refused("28000", `pg_hba.conf rejects connection for host "10.1.2.3", user "streamkap_user", database "app", no encryption`)},
+	{name: "refused: NOLOGIN", rule: "database-connect", want: rules.StatusFail, contains: "ALTER ROLE streamkap_user LOGIN;",
+		mutate: refused("28000", `role "streamkap_user" is not permitted to log in`)},
+	{name: "refused: missing role (trust)", rule: "database-connect", want: rules.StatusFail, objects: []string{"role streamkap_user"},
+		contains: "CREATE ROLE streamkap_user LOGIN", mutate: refused("28000", `role "streamkap_user" does not exist`)},
+	{name: "refused: the auditing admin's password", rule: "database-connect", want: rules.StatusError,
+		contains: "password authentication failed",
+		mutate: func(f *facts.Facts) {
+			f.Target.User = "admin"
+			refused("28P01", `password authentication failed for user "admin"`)(f)
+		}},
+	{name: "refused: other cause", rule: "database-connect", want: rules.StatusError, contains: "too many clients",
+		mutate: refused("53300", "sorry, too many clients already")},
 
 	// schema-usage
 	{name: "granted", rule: "schema-usage", want: rules.StatusPass, contains: "public"},
@@ -189,6 +249,62 @@ var privilegeCases = []ruleCase{
 	{name: "unreadable", rule: "row-level-security", want: rules.StatusError,
 		mutate: func(f *facts.Facts) { f.Tables = facts.Tables{Err: readFailed} }},
 	{name: "no connection", rule: "row-level-security", want: rules.StatusError, mutate: noConnection},
+	{name: "readable by everyone", rule: "row-level-security", want: rules.StatusPass,
+		contains: "on public.orders a permissive policy with USING (true) lets role streamkap_user read every row",
+		mutate:   func(f *facts.Facts) { f.Tables.Tables[1].RLS, f.Tables.Tables[1].RLSReadAll = true, true }},
+	{name: "readable by everyone and owned", rule: "row-level-security", want: rules.StatusPass,
+		contains: "role streamkap_user owns 1 captured table with row-level security and none forces it; on public.orders",
+		mutate: func(f *facts.Facts) {
+			f.Tables.Tables[0].RLS, f.Tables.Tables[0].OwnedByConnector = true, true
+			f.Tables.Tables[1].RLS, f.Tables.Tables[1].RLSReadAll = true, true
+		}},
+	{name: "readable by everyone next to a tenant table", rule: "row-level-security", want: rules.StatusFail,
+		objects: []string{"public.customers"},
+		mutate: func(f *facts.Facts) {
+			f.Tables.Tables[0].RLS = true
+			f.Tables.Tables[1].RLS, f.Tables.Tables[1].RLSReadAll = true, true
+		}},
+	{name: "readable by everyone, forced on the owner", rule: "row-level-security", want: rules.StatusPass,
+		mutate: func(f *facts.Facts) {
+			t := &f.Tables.Tables[1]
+			t.RLS, t.ForceRLS, t.OwnedByConnector, t.RLSReadAll = true, true, true, true
+		}},
+	{name: "readable by everyone, row_security off", rule: "row-level-security", want: rules.StatusFail,
+		objects:  []string{"public.orders", "role streamkap_user: row_security=off"},
+		contains: `fails with "query would be affected by row-level security policy for table" (SQLSTATE 42501)`,
+		mutate: func(f *facts.Facts) {
+			f.Tables.Tables[1].RLS, f.Tables.Tables[1].RLSReadAll = true, true
+			roleSettings(facts.RoleSetting{Scope: "role", Name: "row_security", Value: "off"})(f)
+		}},
+	{name: "row_security off on the database", rule: "row-level-security", want: rules.StatusFail,
+		contains: "ALTER ROLE streamkap_user SET row_security = on;",
+		mutate: func(f *facts.Facts) {
+			f.Tables.Tables[1].RLS = true
+			roleSettings(facts.RoleSetting{Scope: "database", Name: "row_security", Value: "off"})(f)
+		}},
+	{name: "row_security off on the server", rule: "row-level-security", want: rules.StatusFail,
+		contains: "the server (postgresql.conf or ALTER SYSTEM): row_security=off",
+		mutate: func(f *facts.Facts) {
+			f.Tables.Tables[1].RLS, f.Tables.Tables[1].RLSReadAll = true, true
+			f.RoleSettings.Server = map[string]string{"row_security": "off"}
+		}},
+	{name: "row_security off, role back on", rule: "row-level-security", want: rules.StatusPass,
+		mutate: func(f *facts.Facts) {
+			f.Tables.Tables[1].RLS, f.Tables.Tables[1].RLSReadAll = true, true
+			roleSettings(facts.RoleSetting{Scope: "all roles", Name: "row_security", Value: "off"},
+				facts.RoleSetting{Scope: "role", Name: "row_security", Value: "on"})(f)
+		}},
+	{name: "readable by everyone, role settings unreadable", rule: "row-level-security", want: rules.StatusError,
+		mutate: func(f *facts.Facts) {
+			f.Tables.Tables[1].RLS, f.Tables.Tables[1].RLSReadAll = true, true
+			f.RoleSettings = facts.RoleSettings{Err: readFailed}
+		}},
+	{name: "tenant policy, role settings unreadable", rule: "row-level-security", want: rules.StatusFail,
+		contains: "silently misses",
+		mutate: func(f *facts.Facts) {
+			f.Tables.Tables[1].RLS = true
+			f.RoleSettings = facts.RoleSettings{Err: readFailed}
+		}},
 
 	// role-timeouts
 	{name: "none set", rule: "role-timeouts", want: rules.StatusPass, contains: "no statement_timeout"},
@@ -249,6 +365,14 @@ func nothingCaptured(f *facts.Facts) {
 	}
 }
 
+// refused makes the catalog connection fail as the server refused it.
+func refused(state, message string) func(*facts.Facts) {
+	return func(f *facts.Facts) {
+		f.Connect.Err = &facts.Error{Op: "connect", Message: message, SQLState: state}
+		f.Server, f.Role, f.Tables, f.Privileges = facts.Server{}, facts.Role{}, facts.Tables{}, facts.Privileges{}
+	}
+}
+
 func roleSettings(s ...facts.RoleSetting) func(f *facts.Facts) {
 	return func(f *facts.Facts) { f.RoleSettings.Settings = append(f.RoleSettings.Settings, s...) }
 }
@@ -285,5 +409,94 @@ func TestPrivZero(t *testing.T) {
 		if got := privZero(v); got != want {
 			t.Errorf("privZero(%q) = %v, want %v", v, got, want)
 		}
+	}
+}
+
+func TestPrivBool(t *testing.T) {
+	for v, want := range map[string][2]bool{
+		"on": {true, true}, "off": {false, true}, "true": {true, true}, "'false'": {false, true}, "yes": {true, true},
+		"no": {false, true}, "1": {true, true}, "0": {false, true}, "t": {true, true}, "f": {false, true}, "ON": {true, true},
+		"of": {false, true}, "o": {false, false}, "": {false, false}, "maybe": {false, false}, "2": {false, false},
+	} {
+		if got, ok := privBool(v); got != want[0] || ok != want[1] {
+			t.Errorf("privBool(%q) = %v, %v; want %v, %v", v, got, ok, want[0], want[1])
+		}
+	}
+}
+
+// TestPrivReadOnlyFix: the statements leave the connector's sessions
+// read-write whatever the mix of scopes, the server's included, and touch
+// only what they must.
+func TestPrivReadOnlyFix(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		entries map[string]string
+		want    []string
+	}{
+		{"role", map[string]string{"role": "on"}, []string{"ALTER ROLE r RESET default_transaction_read_only;"}},
+		{"role in database", map[string]string{"role in database": "true"}, []string{"ALTER ROLE r IN DATABASE d RESET default_transaction_read_only;"}},
+		{"database", map[string]string{"database": "on"}, []string{"ALTER ROLE r SET default_transaction_read_only = off;"}},
+		{"all roles", map[string]string{"all roles": "on"}, []string{"ALTER ROLE r SET default_transaction_read_only = off;"}},
+		{"server", map[string]string{"server": "on"}, []string{"ALTER ROLE r SET default_transaction_read_only = off;"}},
+		{"role over server", map[string]string{"role": "on", "server": "on"}, []string{"ALTER ROLE r SET default_transaction_read_only = off;"}},
+		{"database off over server", map[string]string{"role": "on", "database": "off", "server": "on"},
+			[]string{"ALTER ROLE r RESET default_transaction_read_only;"}},
+		{"everywhere", map[string]string{"role in database": "on", "role": "on", "database": "on"},
+			[]string{"ALTER ROLE r IN DATABASE d RESET default_transaction_read_only;", "ALTER ROLE r SET default_transaction_read_only = off;"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := healthy()
+			f.Role.Name, f.Target.Database = "r", "d"
+			if got := stepSQL(privReadOnlyFix(f, tc.entries)); !slices.Equal(got, tc.want) {
+				t.Errorf("got %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
+
+// TestConnectRefusedFailsOnlyDatabaseConnect: a refusal whose cause is
+// known fails database-connect with the remedy; every other rule that
+// needs the database still reports error with the cause, so the exit code
+// stays 2, and no rule shows the password tried.
+func TestConnectRefusedFailsOnlyDatabaseConnect(t *testing.T) {
+	reg, err := Registry()
+	if err != nil {
+		t.Fatal(err)
+	}
+	const password = "Pa55-w0rd-tried"
+	for state, msg := range map[string]string{
+		"42501": `permission denied for database "app" (User does not have CONNECT privilege.)`,
+		"28P01": `password authentication failed for user "streamkap_user"`,
+		"3D000": `database "app" does not exist`,
+		"28000": `no pg_hba.conf entry for host "10.1.2.3", user "streamkap_user", database "app", SSL encryption`,
+	} {
+		t.Run(state, func(t *testing.T) {
+			f := &facts.Facts{
+				Target:  facts.Target{Host: "db.internal.example", Port: 5432, Database: "app", User: "streamkap_user"},
+				Options: facts.Options{ConnectorUser: "streamkap_user", Slot: "streamkap_pgoutput_slot", Publication: "streamkap_pub"},
+				Connect: facts.Probe{Attempted: true, Err: &facts.Error{Op: "connect", Message: msg, SQLState: state}},
+			}
+			results := rules.Evaluate(reg, f, nil)
+			for _, r := range results {
+				switch {
+				case r.Rule == "database-connect":
+					if r.Status != rules.StatusFail || r.Remediation == "" || !strings.Contains(r.Message, msg) {
+						t.Errorf("database-connect = %s: %s / %s", r.Status, r.Message, r.Remediation)
+					}
+				case r.Rule == "pooler-hostname":
+					if r.Status != rules.StatusPass {
+						t.Errorf("pooler-hostname = %s", r.Status)
+					}
+				case r.Status != rules.StatusError || !strings.Contains(r.Message, msg):
+					t.Errorf("%s = %s, want error with the cause: %s", r.Rule, r.Status, r.Message)
+				}
+				if strings.Contains(r.Message+r.Remediation+strings.Join(r.FixSQL, ""), password) {
+					t.Errorf("%s shows the password", r.Rule)
+				}
+			}
+			if code := rules.ExitCode(results, rules.Error); code != 2 {
+				t.Errorf("exit code %d, want 2", code)
+			}
+		})
 	}
 }

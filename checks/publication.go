@@ -247,7 +247,10 @@ func publicationCoverage() rules.Rule {
 it is snapshotted (the snapshot reads it with SELECT) and then silently never updated: inserts,
 updates and deletes after the snapshot never arrive, and nothing errors. FOR ALL TABLES and, on
 PostgreSQL 15+, FOR TABLES IN SCHEMA count. With publish_via_partition_root off a partitioned table
-is published through its partitions, so it counts as covered when all of them are.`,
+is published through its partitions, so it counts as covered when all of them are. With it on, a
+partition captured on its own whose partitioned table is published is published too, but under the
+partitioned table's name: a connector capturing the partition by name receives none of its changes
+(capture the partitioned table instead, or publish via the partitions).`,
 		Fix: `Add the missing tables, as the owner of each (ADD TABLE needs ownership):
 ALTER PUBLICATION streamkap_pub ADD TABLE public.orders, public."Order Items";
 Before PostgreSQL 13 add each partition of a partitioned table instead. Changes made before the
@@ -261,6 +264,7 @@ table was added were never published: trigger an incremental snapshot of the add
 				return rules.Skip("publication %s does not exist (see publication-exists)", q)
 			}
 			missing := uncovered(f)
+			asRoot := publishedAsRoot(f)
 			var unpublishable []facts.Table
 			n := 0
 			for _, t := range f.Tables.Tables {
@@ -277,6 +281,9 @@ table was added were never published: trigger an incremental snapshot of the add
 				note = fmt.Sprintf(" (not counted, since no publication can hold them: %s; see unlogged-tables and tables-exist)",
 					strings.Join(quotedNames(unpublishable), ", "))
 			}
+			if len(missing) == 0 && len(asRoot) > 0 {
+				return viaRootFinding(f, asRoot, n, note)
+			}
 			if len(missing) == 0 {
 				if n == 0 {
 					return rules.Pass("no tables are captured%s", note)
@@ -290,9 +297,109 @@ table was added were never published: trigger an incremental snapshot of the add
 			o := rules.Finding("%d of %s %s not in publication %s: %s%s", len(missing), plural(n, "captured table", "captured tables"), verb, q,
 				strings.Join(quotedNames(missing), ", "), note).WithObjects(quotedNames(missing)...)
 			text, steps := addTables(f, missing)
+			if len(asRoot) > 0 {
+				v := viaRootFinding(f, asRoot, n, "")
+				o.Message += "; " + v.Message
+				o = o.WithObjects(v.Objects...)
+				text += " " + v.Remediation
+				steps = append(steps, v.Steps...)
+			}
 			return o.WithSteps(text, steps...)
 		},
 	}
+}
+
+// publishedAsRoot are captured partitions that the publication publishes
+// under their partitioned table's name: publish_via_partition_root is on
+// and the partitioned table above them (the topmost one in scope) is
+// published. pg_publication_tables does not list them, and adding them
+// changes nothing: PostgreSQL still publishes their changes as the root's.
+func publishedAsRoot(f *facts.Facts) []facts.Table {
+	p := f.Publication
+	if !p.Exists || p.ViaRoot == nil || !*p.ViaRoot {
+		return nil
+	}
+	published := map[string]bool{}
+	for _, t := range f.Tables.Tables {
+		if t.Kind == "p" && t.Published {
+			published[t.Quoted] = true
+		}
+	}
+	var out []facts.Table
+	for _, t := range f.Tables.Tables {
+		if t.Captured && publishable(t) && !t.Published && t.PartitionOf != "" && published[t.PartitionOf] {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// viaRootFinding: the changes of partitions captured on their own arrive
+// under their partitioned table's name, which the connector does not
+// capture. The remedy is the capture list's (capture the partitioned
+// table), or publishing via the partitions, which the publication allows
+// only without filters on partitioned tables and which would take a
+// captured partitioned table's changes away from it.
+func viaRootFinding(f *facts.Facts, parts []facts.Table, n int, note string) rules.Outcome {
+	q := sqlident.Quote(f.Options.Publication)
+	var desc, roots []string
+	for _, t := range parts {
+		desc = append(desc, t.Quoted+" (as "+t.PartitionOf+")")
+		if !slices.Contains(roots, t.PartitionOf) {
+			roots = append(roots, t.PartitionOf)
+		}
+	}
+	verb, whose, them, table := "are", "their partitioned tables'", "the partitions", "tables"
+	if len(parts) == 1 {
+		verb, whose, them = "is", "its partitioned table's", "the partition"
+	}
+	if len(roots) == 1 {
+		table = "table"
+	}
+	o := rules.Finding("%s of %s %s published only under %s name (publication %s has publish_via_partition_root = true): "+
+		"a connector capturing a partition by name receives none of its changes: %s%s",
+		plural(len(parts), "partition", "partitions"), plural(n, "captured table", "captured tables"), verb, whose,
+		q, listNames(desc), note).WithObjects(quotedNames(parts)...)
+	text := fmt.Sprintf("Capture the partitioned %s %s instead of %s: its changes include every partition's, under its own name. "+
+		"Or publish via the partitions (publish_via_partition_root = false): each partition's changes then arrive under its own name, "+
+		"for every partitioned table of the publication.", table, strings.Join(roots, ", "), them)
+	var rootsCaptured []string
+	for _, r := range roots {
+		if slices.ContainsFunc(f.Tables.Tables, func(t facts.Table) bool { return t.Quoted == r && t.Captured }) {
+			rootsCaptured = append(rootsCaptured, r)
+		}
+	}
+	if len(rootsCaptured) > 0 {
+		are := "are"
+		if len(rootsCaptured) == 1 {
+			are = "is"
+		}
+		text += fmt.Sprintf(" %s %s captured too, so the rows arrive there: take the partitions out of the capture list, "+
+			"or their own destination tables keep the snapshot and never change.", strings.Join(rootsCaptured, ", "), are)
+	}
+	// The option can go off only when no partitioned table in the
+	// publication has a row filter or column list (PostgreSQL refuses:
+	// "cannot set parameter \"publish_via_partition_root\" to false"), and
+	// should not while a partitioned table is captured by its own name.
+	filteredRoot := slices.ContainsFunc(f.Publication.Members, func(m facts.PublicationMember) bool {
+		return (m.Where != "" || len(m.Columns) > 0) && slices.ContainsFunc(f.Tables.Tables, func(t facts.Table) bool {
+			return t.Quoted == m.Table && t.Kind == "p"
+		})
+	})
+	if len(capturedPartitioned(f)) > 0 || filteredRoot {
+		text += " The publication cannot go that way here: "
+		if filteredRoot {
+			text += "a partitioned table in it has a row filter or column list, and PostgreSQL then refuses publish_via_partition_root = false."
+		} else {
+			text += "partitioned tables are captured by their own names, and their changes would then arrive under their partitions' names (see publication-partitions)."
+		}
+		return o.WithRemediation(text)
+	}
+	owner := "Run it as the publication's owner"
+	if f.Publication.Owner != "" {
+		owner += " (" + f.Publication.Owner + ")"
+	}
+	return o.WithSteps(text+" The step below publishes via the partitions. "+owner+".", setPublicationOption(q, "publish_via_partition_root = false"))
 }
 
 // addTables is the ALTER PUBLICATION … ADD TABLE for missing tables.
@@ -325,9 +432,10 @@ func coverageAdds(f *facts.Facts, missing []facts.Table) []string {
 // uncovered are the captured tables a publication could hold but does not
 // carry, as publication-coverage finds them.
 func uncovered(f *facts.Facts) []facts.Table {
+	asRoot := publishedAsRoot(f)
 	var out []facts.Table
 	for _, t := range f.Tables.Tables {
-		if t.Captured && publishable(t) && !covered(f, t) {
+		if t.Captured && publishable(t) && !covered(f, t) && !slices.ContainsFunc(asRoot, func(x facts.Table) bool { return x.Quoted == t.Quoted }) {
 			out = append(out, t)
 		}
 	}
@@ -395,18 +503,21 @@ ALTER PUBLICATION streamkap_pub ADD TABLE streamkap.streamkap_signal; then trigg
 func publicationOperations() rules.Rule {
 	return rules.Rule{
 		ID: "publication-operations", Title: "The publication publishes inserts, updates and deletes",
-		Category: rules.CategoryPublication, Severity: rules.Warning, Since: since,
+		Category: rules.CategoryPublication, Severity: rules.Error, Since: since,
 		Needs: []string{"publication", "server", "tables"},
 		Why: `A publication created WITH (publish = 'insert') (or without update or delete) sends only those
 operations: the other changes are dropped at the source, with no error, and the destination drifts
-from the source. TRUNCATE (published from PostgreSQL 11) is ignored by Debezium by default, so it is
-only mentioned.`,
+from the source. That is an error: changes of every captured table silently go missing. If an
+insert-only (append-only) stream is really what you want, lower this rule's severity in the config,
+so that the decision is written down. TRUNCATE (published from PostgreSQL 11) is ignored by Debezium
+by default, so it is only mentioned.`,
 		Fix: `Publish every operation again, as the publication's owner:
 ALTER PUBLICATION streamkap_pub SET (publish = 'insert, update, delete, truncate');
 (PostgreSQL 10 has no truncate: publish = 'insert, update, delete'). Before publishing updates and
-deletes make sure every published table has a replica identity: otherwise UPDATE and DELETE on it
-fail with "cannot update table … because it does not have a replica identity and publishes
-updates" (55000). Then re-snapshot the tables: changes dropped so far are lost.`,
+deletes make sure every published table has a replica identity that covers the publication's row
+filters and column lists: otherwise UPDATE and DELETE on it fail with "cannot update table …
+because it does not have a replica identity and publishes updates" (55000), or 42P10 for a filter
+(see replica-identity). Then re-snapshot the tables: changes dropped so far are lost.`,
 		Eval: func(f *facts.Facts) rules.Outcome {
 			if o, ok := needDB(f, f.Publication.Err); !ok {
 				return o
@@ -432,23 +543,36 @@ updates" (55000). Then re-snapshot the tables: changes dropped so far are lost.`
 			if len(missing) == 0 {
 				return rules.Pass("publication %s publishes insert, update and delete%s", q, truncate)
 			}
+			// No softening in the default scope, unlike the per-table rules:
+			// the publication is the connector's by name, and the operations
+			// it drops are dropped for every table it carries, including all
+			// the ones the connector does capture. Which tables are captured
+			// does not change that, so there is nothing the default scope
+			// leaves in doubt; an intended insert-only stream is a decision
+			// for the config's severity.
 			publish := "insert, update, delete"
 			if p.Truncate != nil {
 				publish += ", truncate"
 			}
 			text := "Publish every operation. " + ownerNote(f) +
-				" Before publishing update and delete, make sure every published table has a replica identity (see replica-identity): " +
-				"otherwise UPDATE and DELETE on it start failing on the source (55000). Changes dropped so far are lost: re-snapshot the tables."
+				" Before publishing update and delete, make sure every published table has a replica identity that covers the publication's " +
+				"row filters and column lists (see replica-identity): otherwise UPDATE and DELETE on it start failing on the source " +
+				"(55000, or 42P10 for a filter). Changes dropped so far are lost: re-snapshot the tables."
 			// replica-identity passes while neither updates nor deletes are
 			// published; once they are, its tables would refuse UPDATE and
-			// DELETE. The identity steps come first, in an earlier phase.
+			// DELETE. The identity steps come first, in an earlier phase,
+			// and the publication's own filters are re-listed before the
+			// operations are published.
 			var steps []rules.Step
 			if f.Tables.Err == nil {
-				published, pending, _ := identityGaps(f)
-				if gaps := slices.Concat(published, pending); len(gaps) > 0 {
-					text += fmt.Sprintf(" The steps give %s without one a replica identity first: %s.",
-						plural(len(gaps), "table", "tables"), listNames(leafNames(gaps)))
-					steps = identitySteps(gaps)
+				if fixes, _ := identityFixes(f, true); len(fixes) > 0 {
+					names := make([]string, len(fixes))
+					for i, fx := range fixes {
+						names[i] = fx.leaf.Quoted
+					}
+					text += fmt.Sprintf(" The steps first make UPDATE and DELETE work on %s: %s.",
+						plural(len(names), "table", "tables"), listNames(names))
+					steps = identitySteps(f, fixes)
 				}
 			}
 			steps = append(steps, setPublicationOption(q, "publish = "+sqlident.Literal(publish)))
@@ -461,14 +585,17 @@ updates" (55000). Then re-snapshot the tables: changes dropped so far are lost.`
 func publicationPartitions() rules.Rule {
 	return rules.Rule{
 		ID: "publication-partitions", Title: "Captured partitioned tables publish through their root",
-		Category: rules.CategoryPublication, Severity: rules.Warning, Since: since,
+		Category: rules.CategoryPublication, Severity: rules.Error, Since: since,
 		Needs: []string{"publication", "tables", "server"},
 		Why: `With publish_via_partition_root off (the default), changes to a partitioned table are published
 under each partition's own name (public.measurements_2025_01), not the table's: a connector that
 captures the partitioned table by name sees none of them, and every new partition is a new table
 downstream. Before PostgreSQL 13 a partitioned table cannot be in a publication at all
 ("Adding partitioned tables to publications is not supported", 0A000): each partition has to be
-published and captured, including partitions created later.`,
+published and captured, including partitions created later. A partitioned table named in the
+capture list is an error: its changes silently never arrive. In the default all-tables scope (no
+capture list) it is a warning: with no include list the connector captures the partitions
+themselves, so their changes do arrive, as separate tables under the partitions' names.`,
 		Fix: `On 13+, as the publication's owner:
 ALTER PUBLICATION streamkap_pub SET (publish_via_partition_root = true);
 and make sure the partitioned table itself, not only its partitions, is in the publication. The
@@ -485,8 +612,8 @@ partition to the publication and capture the partitions, or upgrade.`,
 			case len(parts) == 0:
 				return rules.Pass("no partitioned tables are captured")
 			case major < 13:
-				return rules.Finding("PostgreSQL %d cannot publish partitioned tables: changes to %s arrive under their partitions' names",
-					major, strings.Join(quotedNames(parts), ", ")).WithObjects(quotedNames(parts)...).
+				return partitionsScope(f, rules.Finding("PostgreSQL %d cannot publish partitioned tables: changes to %s arrive under their partitions' names",
+					major, strings.Join(quotedNames(parts), ", "))).WithObjects(quotedNames(parts)...).
 					WithRemediation("Add every partition to the publication (publication-coverage lists those missing) and capture the partitions, " +
 						"not the partitioned tables, in the connector; partitions created later must be added to both. " +
 						"Or upgrade to PostgreSQL 13 or later and publish through the root (publish_via_partition_root = true).")
@@ -505,8 +632,8 @@ partition to the publication and capture the partitions, or upgrade.`,
 					steps = append(steps, addToPublication(q, quotedNames(roots)...))
 				}
 				steps = append(steps, setPublicationOption(q, "publish_via_partition_root = true"))
-				return rules.Finding("publish_via_partition_root is off: changes to %s arrive under their partitions' names",
-					strings.Join(quotedNames(parts), ", ")).WithObjects(quotedNames(parts)...).
+				return partitionsScope(f, rules.Finding("publish_via_partition_root is off: changes to %s arrive under their partitions' names",
+					strings.Join(quotedNames(parts), ", "))).WithObjects(quotedNames(parts)...).
 					WithSteps(text, steps...)
 			}
 			// On, but it applies only to a partitioned table that is itself
@@ -516,11 +643,23 @@ partition to the publication and capture the partitions, or upgrade.`,
 				return rules.Pass("publish_via_partition_root is on: changes to %s arrive under their own names",
 					plural(len(parts), "partitioned table", "partitioned tables"))
 			}
-			return rules.Finding("publication %s lists the partitions of %s but not the tables themselves: changes arrive under the partitions' names",
-				q, strings.Join(quotedNames(viaLeaves), ", ")).WithObjects(quotedNames(viaLeaves)...).
+			return partitionsScope(f, rules.Finding("publication %s lists the partitions of %s but not the tables themselves: changes arrive under the partitions' names",
+				q, strings.Join(quotedNames(viaLeaves), ", "))).WithObjects(quotedNames(viaLeaves)...).
 				WithSteps("Add the partitioned tables themselves. "+ownerNote(f), addToPublication(q, quotedNames(viaLeaves)...))
 		},
 	}
+}
+
+// partitionsScope: a capture list naming a partitioned table drops the
+// changes that arrive under its partitions' names, an error. With no
+// capture list the connector captures the partitions themselves and their
+// changes arrive, as tables of their own: a warning, saying so.
+func partitionsScope(f *facts.Facts, o rules.Outcome) rules.Outcome {
+	if f.Tables.Listed {
+		o.Message += ", which a capture list naming the partitioned table drops"
+		return o
+	}
+	return inDefaultScope(f, o, "with no capture list the connector captures the partitions themselves, so their changes do arrive, under the partitions' names")
 }
 
 // rootsViaLeaves are the captured partitioned tables that a publication
@@ -648,14 +787,17 @@ func plannedAdds(f *facts.Facts) []string {
 func publicationFilters() rules.Rule {
 	return rules.Rule{
 		ID: "publication-filters", Title: "No row filters or column lists on captured tables",
-		Category: rules.CategoryPublication, Severity: rules.Warning, Since: since,
+		Category: rules.CategoryPublication, Severity: rules.Error, Since: since,
 		Needs: []string{"publication", "tables", "server", "signal_table", "heartbeat_table", "options"},
 		Why: `From PostgreSQL 15 a publication may filter a table's rows (FOR TABLE t WHERE (…)) or columns
 (FOR TABLE t (a, b)). The snapshot reads the whole table with SELECT, but the stream carries only
 what the publication lets through: changes to rows outside the filter never arrive, an UPDATE that
 moves a row out of the filter is sent as a DELETE (the row vanishes downstream while it still exists
 at the source), and columns left out of the list are missing from every change. The destination
-silently diverges from the source.`,
+silently diverges from the source: an error for a table named in the capture list, a warning for
+one merely in the default all-tables scope. If a filter is intended, lower this rule's severity in
+the config, so that the decision is written down. A filter or list outside the table's replica
+identity also makes the application's UPDATE and DELETE fail: see replica-identity.`,
 		Fix: `Re-list the publication's tables without the filter, in one statement, as the owner of the
 publication and of the tables. SET TABLE replaces the whole list, so repeat every table:
 ALTER PUBLICATION streamkap_pub SET TABLE public.orders, streamkap.streamkap_signal;
@@ -677,7 +819,7 @@ connector's slot then fails with "publication does not exist". Re-snapshot the a
 				return rules.Pass("no row filter or column list on captured tables in publication %s", q)
 			}
 			text := "Re-list the publication's tables without these filters: SET TABLE replaces the whole list in one statement, " +
-				"so it repeats every table, keeping the filters of tables not captured. " + ownerNote(f)
+				"so it repeats every table, keeping the filters of tables not captured (except those that make UPDATE or DELETE fail: see replica-identity). " + ownerNote(f)
 			if len(f.Publication.Schemas) > 0 {
 				text += " The publication also has TABLES IN SCHEMA, so SET needs a superuser."
 			}
@@ -685,10 +827,12 @@ connector's slot then fails with "publication does not exist". Re-snapshot the a
 				"Rows and columns filtered out so far never reached the destination: re-snapshot these tables."
 			var steps []rules.Step
 			if len(f.Publication.Members) > 0 {
-				steps = append(steps, setTable(f, ts))
+				// The same statement replica-identity plans, which also drops
+				// the filters that break UPDATE and DELETE on tables not captured.
+				steps = append(steps, filterStrip(f))
 			}
-			return rules.Finding("row filters or column lists in publication %s drop changes of captured tables: %s",
-				q, strings.Join(desc, ", ")).WithObjects(quotedNames(ts)...).WithSteps(text, steps...)
+			return inDefaultScope(f, rules.Finding("row filters or column lists in publication %s drop changes of captured tables: %s",
+				q, strings.Join(desc, ", ")), "").WithObjects(quotedNames(ts)...).WithSteps(text, steps...)
 		},
 	}
 }

@@ -53,6 +53,17 @@ func pubPartitioned(version int, viaRoot bool) func(f *facts.Facts) {
 	}
 }
 
+// pubListed makes the scope a capture list of these public tables.
+func pubListed(names ...string) func(*facts.Facts) {
+	return func(f *facts.Facts) {
+		f.Tables.Listed = true
+		f.Options.Tables = nil
+		for _, n := range names {
+			f.Options.Tables = append(f.Options.Tables, facts.TableRef{Schema: "public", Table: n})
+		}
+	}
+}
+
 // table returns the table quoted q in f.
 func pubTable(f *facts.Facts, q string) *facts.Table {
 	for i := range f.Tables.Tables {
@@ -133,6 +144,38 @@ var publicationCases = []ruleCase{
 	{name: "partitioned, a partition missing", rule: "publication-coverage", want: rules.StatusFail,
 		mutate:  pubAll(pubPartitioned(150018, false), func(f *facts.Facts) { pubTable(f, "public.measurements_2026").Published = false }),
 		objects: []string{"public.measurements"}, contains: "ADD TABLE public.measurements;"},
+	{name: "partition captured alone, published via the root", rule: "publication-coverage", want: rules.StatusFail,
+		mutate: pubAll(pubPartitioned(150018, true), pubListed("customers", "orders", "measurements_2026"), func(f *facts.Facts) {
+			pubTable(f, "public.measurements").Captured = false
+			pubTable(f, "public.measurements_2026").Captured = true
+			pubTable(f, "public.measurements_2026").Published = false
+		}),
+		objects: []string{"public.measurements_2026"},
+		contains: "1 partition of 3 captured tables is published only under its partitioned table's name (publication streamkap_pub has " +
+			"publish_via_partition_root = true): a connector capturing a partition by name receives none of its changes: " +
+			"public.measurements_2026 (as public.measurements)"},
+	{name: "partition captured alone, published via the root: capture the root", rule: "publication-coverage", want: rules.StatusFail,
+		mutate: pubAll(pubPartitioned(150018, true), pubListed("customers", "orders", "measurements_2026"), func(f *facts.Facts) {
+			pubTable(f, "public.measurements").Captured = false
+			pubTable(f, "public.measurements_2026").Captured = true
+		}),
+		contains: "Capture the partitioned table public.measurements instead of the partition"},
+	{name: "partition captured alone, published via the root: or via the leaves", rule: "publication-coverage", want: rules.StatusFail,
+		mutate: pubAll(pubPartitioned(150018, true), pubListed("customers", "orders", "measurements_2026"), func(f *facts.Facts) {
+			pubTable(f, "public.measurements").Captured = false
+			pubTable(f, "public.measurements_2026").Captured = true
+		}),
+		contains: "ALTER PUBLICATION streamkap_pub SET (publish_via_partition_root = false);"},
+	{name: "partition captured alone, its root captured too", rule: "publication-coverage", want: rules.StatusFail,
+		mutate: pubAll(pubPartitioned(150018, true), pubListed("customers", "orders", "measurements", "measurements_2026"), func(f *facts.Facts) {
+			pubTable(f, "public.measurements_2026").Captured = true
+		}),
+		objects: []string{"public.measurements_2026"}, contains: "partitioned tables are captured by their own names"},
+	{name: "partition captured alone, via the root off", rule: "publication-coverage", want: rules.StatusPass,
+		mutate: pubAll(pubPartitioned(150018, false), pubListed("customers", "orders", "measurements_2026"), func(f *facts.Facts) {
+			pubTable(f, "public.measurements").Captured = false
+			pubTable(f, "public.measurements_2026").Captured = true
+		})},
 	{name: "partitioned on 12, a partition missing", rule: "publication-coverage", want: rules.StatusFail,
 		mutate:  pubAll(pubPartitioned(120022, false), func(f *facts.Facts) { pubTable(f, "public.measurements_2026").Published = false }),
 		objects: []string{"public.measurements"}, contains: "ADD TABLE public.measurements_2026;"},
@@ -215,13 +258,23 @@ var publicationCases = []ruleCase{
 	{name: "all operations", rule: "publication-operations", want: rules.StatusPass},
 	{name: "truncate off", rule: "publication-operations", want: rules.StatusPass, contains: "truncate is not published",
 		mutate: func(f *facts.Facts) { f.Publication.Truncate = ptr(false) }},
-	{name: "insert only", rule: "publication-operations", want: rules.StatusWarn,
+	{name: "insert only", rule: "publication-operations", want: rules.StatusFail,
 		mutate: func(f *facts.Facts) {
 			f.Publication.Update, f.Publication.Delete, f.Publication.Truncate = false, false, ptr(false)
 		},
 		objects:  []string{"publication streamkap_pub"},
 		contains: "ALTER PUBLICATION streamkap_pub SET (publish = 'insert, update, delete, truncate');"},
-	{name: "no deletes on PG 10", rule: "publication-operations", want: rules.StatusWarn,
+	{name: "insert only, default scope too", rule: "publication-operations", want: rules.StatusFail,
+		contains: "publication streamkap_pub does not publish update, delete: those changes never reach the connector",
+		mutate:   func(f *facts.Facts) { f.Publication.Update, f.Publication.Delete = false, false }},
+	{name: "insert only, a row filter outside the key re-listed first", rule: "publication-operations", want: rules.StatusFail,
+		contains: "ALTER PUBLICATION streamkap_pub SET TABLE public.customers, public.orders, streamkap.streamkap_signal;\n" +
+			"ALTER PUBLICATION streamkap_pub SET (publish = 'insert, update, delete, truncate');",
+		mutate: pubAll(tbFilter("streamkap_pub", "status"), func(f *facts.Facts) {
+			f.Publication.Update, f.Publication.Delete = false, false
+			pubTable(f, "public.orders").Filters[0].Update, pubTable(f, "public.orders").Filters[0].Delete = false, false
+		})},
+	{name: "no deletes on PG 10", rule: "publication-operations", want: rules.StatusFail,
 		mutate: func(f *facts.Facts) {
 			f.Server.VersionNum, f.Publication.Truncate, f.Publication.ViaRoot, f.Publication.Delete = 100023, nil, nil, false
 		},
@@ -237,7 +290,16 @@ var publicationCases = []ruleCase{
 	{name: "via root off", rule: "publication-partitions", want: rules.StatusWarn, mutate: pubPartitioned(150018, false),
 		objects:  []string{"public.measurements"},
 		contains: "ALTER PUBLICATION streamkap_pub SET (publish_via_partition_root = true);"},
+	{name: "via root off, default scope says so", rule: "publication-partitions", want: rules.StatusWarn, mutate: pubPartitioned(150018, false),
+		contains: "(in the default all-tables scope, not listed explicitly): with no capture list the connector captures the partitions themselves"},
+	{name: "via root off, listed", rule: "publication-partitions", want: rules.StatusFail,
+		mutate:   pubAll(pubPartitioned(150018, false), pubListed("measurements")),
+		objects:  []string{"public.measurements"},
+		contains: "arrive under their partitions' names, which a capture list naming the partitioned table drops"},
 	{name: "PG 12", rule: "publication-partitions", want: rules.StatusWarn, mutate: pubPartitioned(120022, false),
+		objects: []string{"public.measurements"}, contains: "PostgreSQL 12 cannot publish partitioned tables"},
+	{name: "PG 12, listed", rule: "publication-partitions", want: rules.StatusFail,
+		mutate:  pubAll(pubPartitioned(120022, false), pubListed("measurements")),
 		objects: []string{"public.measurements"}, contains: "PostgreSQL 12 cannot publish partitioned tables"},
 	{name: "via root on, partitions added one by one", rule: "publication-partitions", want: rules.StatusWarn,
 		mutate: pubAll(pubPartitioned(150018, true), func(f *facts.Facts) {
@@ -269,6 +331,23 @@ var publicationCases = []ruleCase{
 		objects: []string{"public.customers", "public.orders"},
 		contains: "ALTER PUBLICATION streamkap_pub SET TABLE public.audit WHERE ((kind <> 'debug'::text)), public.customers, " +
 			"public.orders, streamkap.streamkap_signal;"},
+	{name: "row filter, listed", rule: "publication-filters", want: rules.StatusFail, objects: []string{"public.orders"},
+		contains: "drop changes of captured tables: public.orders (row filter)\n",
+		mutate:   pubAll(tbFilter("streamkap_pub", "id"), pubListed("customers", "orders"))},
+	{name: "row filter, default scope says so", rule: "publication-filters", want: rules.StatusWarn,
+		contains: "public.orders (row filter) (in the default all-tables scope, not listed explicitly)", mutate: tbFilter("streamkap_pub", "id")},
+	{name: "one statement with replica-identity's", rule: "publication-filters", want: rules.StatusWarn,
+		// audit is not captured, but its filter breaks its UPDATE: the SET
+		// TABLE drops it too, as replica-identity's does.
+		contains: "ALTER PUBLICATION streamkap_pub SET TABLE public.audit, public.customers, public.orders, streamkap.streamkap_signal;",
+		mutate: pubAll(tbFilter("streamkap_pub", "id"), func(f *facts.Facts) {
+			a := healthyTable("audit")
+			a.Captured, a.RowFilter, a.IdentityColumns = false, true, []string{"id"}
+			a.Filters = []facts.PublicationFilter{{Publication: "streamkap_pub", Table: "public.audit", Update: true, Delete: true,
+				Where: "(kind <> 'debug'::text)", WhereColumns: []string{"kind"}}}
+			f.Tables.Tables = append(f.Tables.Tables, a)
+			f.Publication.Members = append([]facts.PublicationMember{{Table: "public.audit", Where: "(kind <> 'debug'::text)"}}, f.Publication.Members...)
+		})},
 	{name: "filter on a partition", rule: "publication-filters", want: rules.StatusWarn,
 		mutate:  pubAll(pubPartitioned(150018, false), func(f *facts.Facts) { pubTable(f, "public.measurements_2026").RowFilter = true }),
 		objects: []string{"public.measurements_2026"}, contains: "public.measurements_2026 (row filter)"},

@@ -96,6 +96,13 @@ var connectorCases = []connectorCase{
 		exit:        1,
 	},
 	{
+		// Merely in the default scope, the unlogged table warns, saying so.
+		name:        "unlogged-default-scope",
+		publication: `CREATE PUBLICATION streamkap_pub FOR TABLE public.customers, public.orders, streamkap.streamkap_signal;`,
+		twist:       `CREATE UNLOGGED TABLE public.sessions (id int PRIMARY KEY, token text); INSERT INTO public.sessions VALUES (1, 'x');`,
+		want:        map[string]rules.Status{"unlogged-tables": rules.StatusWarn},
+	},
+	{
 		// Changes arrive under "Measurements_2025", which the list does not name.
 		name: "partitioned-leaf-names", minMajor: 13, twist: measurements,
 		publication: `CREATE PUBLICATION streamkap_pub FOR TABLE public.customers, public.orders, public."Measurements", streamkap.streamkap_signal;`,
@@ -233,7 +240,9 @@ func TestScenarioConnector(t *testing.T) {
 			if tc.slotFirst {
 				pgtest.Exec(t, c, db, createSlot)
 				// A change the slot must decode before the publication exists.
-				pgtest.Exec(t, c, db, "UPDATE public.orders SET total_cents = total_cents WHERE id = 1")
+				// The test clusters commit asynchronously: the commit must be
+				// flushed before the peek, which decodes only flushed WAL.
+				pgtest.Exec(t, c, db, "SET synchronous_commit = on; UPDATE public.orders SET total_cents = total_cents WHERE id = 1")
 			}
 			pgtest.Exec(t, c, db, pub)
 			if !tc.slotFirst {

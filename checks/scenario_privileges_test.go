@@ -2,13 +2,17 @@ package checks_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/cdcpreflight/cdcpreflight/facts"
 	"github.com/cdcpreflight/cdcpreflight/internal/pglocal"
@@ -322,12 +326,252 @@ func TestScenarioPrivilegesConnectorUser(t *testing.T) {
 		t.Errorf("the connector reads %s rows of an empty table", v)
 	}
 
-	// A connector role that does not exist: replication-privilege says so
-	// once; the grant rules skip rather than repeat it.
+	// A connector role that does not exist: replication-privilege says so,
+	// and database-connect, since it cannot log in; the grant rules skip
+	// rather than repeat it.
 	got = judgeDSN(t, dsn, facts.Options{ConnectorUser: "No Such Role"}, time.Time{})
 	for _, id := range privilegeRuleIDs {
-		if r := got[id]; r.Status != rules.StatusSkip || !strings.Contains(r.Message, `role "No Such Role" does not exist`) {
-			t.Errorf("%s = %s: %s", id, r.Status, r.Message)
+		want := rules.StatusSkip
+		if id == "database-connect" {
+			want = rules.StatusFail
+		}
+		if r := got[id]; r.Status != want || !strings.Contains(r.Message, `role "No Such Role" does not exist`) {
+			t.Errorf("%s = %s, want %s: %s", id, r.Status, want, r.Message)
 		}
 	}
+}
+
+// privState runs query as user and returns the SQLSTATE it failed with,
+// or "" when it succeeded.
+func privState(t *testing.T, c *pglocal.Cluster, user, password, db, query string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, c.DSN(user, password, db, "require"))
+	if err == nil {
+		defer func() { _ = conn.Close(context.WithoutCancel(ctx)) }()
+		_, err = conn.Exec(ctx, query)
+	}
+	var pgErr *pgconn.PgError
+	switch {
+	case err == nil:
+		return ""
+	case errors.As(err, &pgErr):
+		t.Logf("PostgreSQL %d, as %s: %s: %s (%s)", c.VersionNum, user, query, pgErr.Message, pgErr.Code)
+		return pgErr.Code
+	}
+	t.Fatalf("%s as %s: %v", query, user, err)
+	return ""
+}
+
+// TestScenarioRowLevelSecurityReadableByEveryone: Supabase's stock
+// "readable by everyone" policy and a FOR ALL USING (true) policy for a
+// role the connector inherits from hide nothing, and the rule passes; a
+// tenant policy, a restrictive policy next to the true one, or
+// row_security = off on the role make it fail, each as the server shows.
+func TestScenarioRowLevelSecurityReadableByEveryone(t *testing.T) {
+	c := pgtest.Cluster(t)
+	db := pgtest.NewDatabase(t, c)
+	user, owner, group := pgtest.UniqueName(t, "cdc"), pgtest.UniqueName(t, "app_owner"), pgtest.UniqueName(t, "cdc_group")
+	pgtest.Exec(t, c, db, fixture(t, "privileges-rls-open.sql", map[string]string{
+		"user": sqlident.Quote(user), "owner": sqlident.Quote(owner), "group": sqlident.Quote(group),
+		"password": sqlident.Literal(testPassword),
+	}))
+	dsn := c.DSN(user, testPassword, db, "require")
+	counts := func(want map[string]string) {
+		t.Helper()
+		for table, n := range want {
+			if v := privQuery(t, c, user, db, "SELECT count(*)::text FROM "+table); v != n {
+				t.Errorf("the connector reads %s rows of %s, want %s", v, table, n)
+			}
+		}
+	}
+	counts(map[string]string{"public.profiles": "3", "public.notes": "2"})
+	rls := judgeDSN(t, dsn, facts.Options{}, time.Time{})["row-level-security"]
+	privExpectObjects(t, rls, rules.StatusPass)
+	if !strings.Contains(rls.Message, "on public.notes, public.profiles a permissive policy with USING (true) lets role "+user+" read every row") {
+		t.Errorf("row-level-security message: %s", rls.Message)
+	}
+
+	// Policies follow inherited privileges only: a NOINHERIT member of the
+	// group is not covered by the notes policy, and reads none of it.
+	noinherit := pgtest.UniqueName(t, "cdc_noinherit")
+	pgtest.Exec(t, c, db, fmt.Sprintf("CREATE ROLE %s LOGIN REPLICATION NOINHERIT PASSWORD %s IN ROLE %s; GRANT SELECT ON public.notes, public.profiles TO %[1]s;",
+		sqlident.Quote(noinherit), sqlident.Literal(testPassword), sqlident.Quote(group)))
+	if v := privQuery(t, c, noinherit, db, "SELECT count(*)::text FROM public.notes"); v != "0" {
+		t.Errorf("a NOINHERIT member reads %s rows of public.notes, want 0", v)
+	}
+	privExpectObjects(t, judgeDSN(t, c.DSN(noinherit, testPassword, db, "require"), facts.Options{}, time.Time{})["row-level-security"],
+		rules.StatusFail, "public.notes")
+
+	// A tenant table beside them still fails, alone.
+	pgtest.Exec(t, c, db, fmt.Sprintf(`CREATE TABLE public.accounts (id bigint PRIMARY KEY, tenant text NOT NULL);
+INSERT INTO public.accounts VALUES (1, 'acme'), (2, 'globex');
+ALTER TABLE public.accounts OWNER TO %s;
+ALTER TABLE public.accounts ENABLE ROW LEVEL SECURITY;
+CREATE POLICY tenant_rows ON public.accounts USING (tenant = current_user);
+GRANT SELECT ON public.accounts TO %s;`, sqlident.Quote(owner), sqlident.Quote(group)))
+	counts(map[string]string{"public.accounts": "0"})
+	privExpectObjects(t, judgeDSN(t, dsn, facts.Options{}, time.Time{})["row-level-security"], rules.StatusFail, "public.accounts")
+
+	// A restrictive policy next to the true one hides rows again.
+	pgtest.Exec(t, c, db, `CREATE POLICY only_mine ON public.profiles AS RESTRICTIVE FOR SELECT USING (owner_name = current_user)`)
+	counts(map[string]string{"public.profiles": "0"})
+	privExpectObjects(t, judgeDSN(t, dsn, facts.Options{}, time.Time{})["row-level-security"], rules.StatusFail,
+		"public.accounts", "public.profiles")
+
+	// row_security = off on the role: the true policy no longer helps,
+	// the snapshot's SELECT fails instead.
+	pgtest.Exec(t, c, db, "DROP POLICY only_mine ON public.profiles; DROP TABLE public.accounts; ALTER ROLE "+sqlident.Quote(user)+" SET row_security = off")
+	if state := privState(t, c, user, testPassword, db, "SELECT * FROM public.profiles"); state != "42501" {
+		t.Errorf("SELECT with row_security = off: SQLSTATE %q, want 42501", state)
+	}
+	rls = judgeDSN(t, dsn, facts.Options{}, time.Time{})["row-level-security"]
+	privExpectObjects(t, rls, rules.StatusFail, "public.notes", "public.profiles", "role "+user+": row_security=off")
+	if !strings.Contains(rls.Message, "query would be affected by row-level security policy") ||
+		!strings.Contains(rls.Remediation, "ALTER ROLE "+user+" RESET row_security;") {
+		t.Errorf("row-level-security with row_security off: %s / %s", rls.Message, rls.Remediation)
+	}
+	privApplyFix(t, c, db, rls) // BYPASSRLS: row_security = off is then harmless
+	privExpectObjects(t, judgeDSN(t, dsn, facts.Options{}, time.Time{})["row-level-security"], rules.StatusPass)
+	counts(map[string]string{"public.profiles": "3", "public.notes": "2"})
+}
+
+// connectRefused checks a judgement of a connection the server refused:
+// database-connect fails with the server's words and a remedy, every other
+// rule that needs the database reports error (exit code 2), pooler-hostname
+// is still judged, and no result shows a password.
+func connectRefused(t *testing.T, got map[string]rules.Result, contains ...string) rules.Result {
+	t.Helper()
+	var all []rules.Result
+	for id, r := range got {
+		all = append(all, r)
+		switch id {
+		case "database-connect", "pooler-hostname":
+		default:
+			if r.Status != rules.StatusError {
+				t.Errorf("%s = %s, want error: %s", id, r.Status, r.Message)
+			}
+		}
+		text := r.Message + r.Remediation + strings.Join(r.FixSQL, "")
+		for _, pw := range []string{testPassword, wrongPassword} {
+			if strings.Contains(text, pw) {
+				t.Errorf("%s shows a password: %s", id, text)
+			}
+		}
+	}
+	if code := rules.ExitCode(all, rules.Error); code != 2 {
+		t.Errorf("exit code %d, want 2", code)
+	}
+	expectStatus(t, got, map[string]rules.Status{"pooler-hostname": rules.StatusPass})
+	dc := got["database-connect"]
+	wantResult(t, dc, rules.StatusFail, nil, contains...)
+	return dc
+}
+
+const wrongPassword = "n0t-the-Pa55word"
+
+// TestScenarioConnectRevoked: REVOKE CONNECT … FROM PUBLIC refuses the
+// connector's own connection with 42501; the GRANT it suggests lets it in.
+func TestScenarioConnectRevoked(t *testing.T) {
+	c := pgtest.Cluster(t)
+	db := pgtest.NewDatabase(t, c)
+	user := replicationUser(t, c, db)
+	pgtest.Exec(t, c, db, fixture(t, "connect-revoked.sql", map[string]string{"database": sqlident.Quote(db), "user": sqlident.Quote(user)}))
+	dsn := c.DSN(user, testPassword, db, "require")
+	dc := connectRefused(t, judgeDSN(t, dsn, facts.Options{}, time.Time{}),
+		`permission denied for database "`+db+`" (User does not have CONNECT privilege.) (SQLSTATE 42501)`)
+	if want := []string{fmt.Sprintf("GRANT CONNECT ON DATABASE %s TO %s;", db, user)}; !slices.Equal(dc.FixSQL, want) {
+		t.Errorf("fix SQL = %q, want %q", dc.FixSQL, want)
+	}
+	privApplyFix(t, c, db, dc)
+	expectStatus(t, judgeDSN(t, dsn, facts.Options{}, time.Time{}), map[string]rules.Status{
+		"database-connect": rules.StatusPass, "replication-connection": rules.StatusPass,
+	})
+}
+
+// TestScenarioConnectWrongPassword: a wrong password and a role that does
+// not exist get the same 28P01 over SCRAM; neither password is shown.
+func TestScenarioConnectWrongPassword(t *testing.T) {
+	c := pgtest.Cluster(t)
+	db := pgtest.NewDatabase(t, c)
+	user := replicationUser(t, c, db)
+	// An administrator's refused password says nothing about the connector.
+	got := judgeDSN(t, c.DSN(user, wrongPassword, db, "require"), facts.Options{ConnectorUser: "someone_else"}, time.Time{})
+	expectStatus(t, got, map[string]rules.Status{"database-connect": rules.StatusError})
+	ghost := pgtest.UniqueName(t, "ghost")
+	connectRefused(t, judgeDSN(t, c.DSN(ghost, wrongPassword, db, "require"), facts.Options{}, time.Time{}),
+		`password authentication failed for user "`+ghost+`" (SQLSTATE 28P01)`, "or role "+ghost+" does not exist")
+	dc := connectRefused(t, judgeDSN(t, c.DSN(user, wrongPassword, db, "require"), facts.Options{}, time.Time{}),
+		`password authentication failed for user "`+user+`" (SQLSTATE 28P01)`, `\password `+user)
+	if len(dc.FixSQL) != 0 {
+		t.Errorf("a password fix must not be SQL with a password in it: %q", dc.FixSQL)
+	}
+}
+
+// TestScenarioConnectMissingDatabase: a database name that matches no
+// database, not even but for letter case, is refused with 3D000.
+func TestScenarioConnectMissingDatabase(t *testing.T) {
+	c := pgtest.Cluster(t)
+	db := pgtest.NewDatabase(t, c)
+	user := replicationUser(t, c, db)
+	missing := strings.ToUpper(db)
+	connectRefused(t, judgeDSN(t, c.DSN(user, testPassword, missing, "require"), facts.Options{}, time.Time{}),
+		`database "`+missing+`" does not exist (SQLSTATE 3D000)`, "names match exactly")
+}
+
+// hbaGroup is the role whose members the restricted cluster's pg_hba.conf
+// lets in over TCP; everyone else has no entry.
+const hbaGroup = "cdc_hba_allowed"
+
+// TestScenarioConnectNoHBAEntry: pg_hba.conf has no line for the
+// connector; the line the rule suggests, added and reloaded, lets both its
+// connections in, the replication one included.
+func TestScenarioConnectNoHBAEntry(t *testing.T) {
+	c := pgtest.ClusterWith(t, "hba-restricted", pglocal.Options{TLS: true, HBA: []string{
+		"hostssl all +" + hbaGroup + " 127.0.0.1/32 scram-sha-256",
+	}})
+	pgtest.Exec(t, c, "postgres", `DO $$ BEGIN
+	IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '`+hbaGroup+`') THEN CREATE ROLE `+hbaGroup+` NOLOGIN; END IF;
+END $$`)
+	db := pgtest.NewDatabase(t, c)
+	user := replicationUser(t, c, db)
+	cause := fmt.Sprintf(`no pg_hba.conf entry for host "127.0.0.1", user "%s", database "%s"`, user, db)
+	line := fmt.Sprintf("hostssl %s %s 127.0.0.1/32 scram-sha-256", db, user)
+
+	plain := connectRefused(t, judgeDSN(t, c.DSN(user, testPassword, db, "disable"), facts.Options{}, time.Time{}), cause, line,
+		"a hostssl line matches only TLS connections")
+	dc := connectRefused(t, judgeDSN(t, c.DSN(user, testPassword, db, "require"), facts.Options{}, time.Time{}), cause, line,
+		"SELECT pg_reload_conf();")
+	if strings.Contains(dc.Remediation, "matches only TLS") || len(plain.FixSQL)+len(dc.FixSQL) != 0 {
+		t.Errorf("remediation for a TLS connection: %s (fix SQL %q)", dc.Remediation, dc.FixSQL)
+	}
+
+	// The suggested line, as written, does it after a reload.
+	hba, err := os.OpenFile(filepath.Join(c.DataDir, "pg_hba.conf"), os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = fmt.Fprintln(hba, line)
+	if cerr := hba.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	pgtest.Exec(t, c, "postgres", "SELECT pg_reload_conf()")
+	dsn := c.DSN(user, testPassword, db, "require")
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		conn, err := pgx.Connect(t.Context(), dsn)
+		if err == nil {
+			_ = conn.Close(t.Context())
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the suggested pg_hba.conf line did not let the connector in: %v", err)
+		}
+	}
+	expectStatus(t, judgeDSN(t, dsn, facts.Options{}, time.Time{}), map[string]rules.Status{
+		"database-connect": rules.StatusPass, "replication-connection": rules.StatusPass, "replication-privilege": rules.StatusPass,
+	})
 }

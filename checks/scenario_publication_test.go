@@ -226,12 +226,13 @@ func TestScenarioPublicationWithoutSignalTable(t *testing.T) {
 	expectStatus(t, e.judge(t, "auto"), map[string]rules.Status{"publication-signal-table": rules.StatusPass})
 }
 
-// TestScenarioPublicationInsertOnly: publish = 'insert' drops updates and deletes.
+// TestScenarioPublicationInsertOnly: publish = 'insert' drops updates and
+// deletes of every captured table: an error, in the default scope too.
 func TestScenarioPublicationInsertOnly(t *testing.T) {
 	e := newPubEnv(t, hostilePub)
 	e.exec(t, "publication-insert-only.sql", nil)
 	got := e.judge(t, "auto")
-	expectStatus(t, got, map[string]rules.Status{"publication-operations": rules.StatusWarn})
+	expectStatus(t, got, map[string]rules.Status{"publication-operations": rules.StatusFail})
 	r := got["publication-operations"]
 	sameObjects(t, r, "publication "+sqlident.Quote(hostilePub))
 	if !strings.Contains(r.Message, "does not publish update, delete") {
@@ -268,6 +269,13 @@ func TestScenarioPublicationPartitionedViaPartitions(t *testing.T) {
 	} else {
 		e.exec(t, "publication-partitioned-root.sql", map[string]string{"via_root": "false"})
 	}
+	// Listed, the partitioned table's changes never arrive under its name: an error.
+	listed := e.judge(t, "auto", facts.TableRef{Schema: "public", Table: "customers"}, facts.TableRef{Schema: "public", Table: "measurements"})
+	expectStatus(t, listed, map[string]rules.Status{"publication-partitions": rules.StatusFail})
+	if m := listed["publication-partitions"].Message; !strings.Contains(m, "which a capture list naming the partitioned table drops") {
+		t.Errorf("listed: %s", m)
+	}
+	// In the default scope the connector captures the partitions themselves.
 	got := e.judge(t, "auto")
 	// The view lists the partitions, not the table: it counts as covered.
 	expectStatus(t, got, map[string]rules.Status{
@@ -276,6 +284,9 @@ func TestScenarioPublicationPartitionedViaPartitions(t *testing.T) {
 	})
 	r := got["publication-partitions"]
 	sameObjects(t, r, "public.measurements")
+	if !strings.Contains(r.Message, "(in the default all-tables scope, not listed explicitly): with no capture list the connector captures the partitions themselves") {
+		t.Errorf("default scope: %s", r.Message)
+	}
 	if e.c.VersionNum < 130000 {
 		if !strings.Contains(r.Message, "cannot publish partitioned tables") || len(r.FixSQL) != 0 {
 			t.Errorf("partitions before 13: %s %q", r.Message, r.FixSQL)
@@ -339,14 +350,23 @@ func TestScenarioPublicationFilters(t *testing.T) {
 		return
 	}
 	e.exec(t, "publication-filters.sql", nil)
+	const debugUpdate = `UPDATE public.audit_debug SET kind = 'warn'`
+	if state := sqlState(t, e.c, e.db, debugUpdate); state != "42P10" {
+		t.Fatalf("UPDATE under a row filter outside the key: SQLSTATE %q, want 42P10", state)
+	}
 	// The application's four tables, not the audit log.
 	scope := []facts.TableRef{{Schema: "public", Table: "customers"}, {Schema: "public", Table: "orders"},
 		{Schema: "public", Table: "Order Items"}, {Schema: "public", Table: "Orders"}}
 	got := e.judge(t, "auto", scope...)
 	expectStatus(t, got, map[string]rules.Status{
 		"publication-coverage": rules.StatusPass,
-		"publication-filters":  rules.StatusWarn,
+		"publication-filters":  rules.StatusFail,
 	})
+	// In the default scope, which also takes in the audit log, a warning that says so.
+	if d := e.judge(t, "auto")["publication-filters"]; d.Status != rules.StatusWarn ||
+		!strings.Contains(d.Message, "(in the default all-tables scope, not listed explicitly)") {
+		t.Errorf("publication-filters in the default scope = %s: %s", d.Status, d.Message)
+	}
 	r := got["publication-filters"]
 	sameObjects(t, r, "public.customers", "public.orders")
 	for _, want := range []string{"public.customers (column list)", "public.orders (row filter)"} {
@@ -360,8 +380,12 @@ func TestScenarioPublicationFilters(t *testing.T) {
 	e.applyFix(t, r)
 	expectStatus(t, e.judge(t, "auto", scope...), map[string]rules.Status{
 		"publication-filters": rules.StatusPass, "publication-coverage": rules.StatusPass,
-		"publication-signal-table": rules.StatusPass,
+		"publication-signal-table": rules.StatusPass, "replica-identity": rules.StatusPass,
 	})
+	// The filter that broke the debug log's UPDATE is gone with the others.
+	if state := sqlState(t, e.c, e.db, debugUpdate); state != "" {
+		t.Errorf("UPDATE after the fix: SQLSTATE %s", state)
+	}
 	// The audit log kept its own filter and column list.
 	var filter string
 	var cols []string
@@ -372,7 +396,7 @@ func TestScenarioPublicationFilters(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(filter, "'debug'") || !slices.Equal(cols, []string{"id", "kind"}) {
+	if filter != "(id > 0)" || !slices.Equal(cols, []string{"id", "kind"}) {
 		t.Errorf("audit_log after the fix: filter %q, columns %q", filter, cols)
 	}
 }
@@ -400,4 +424,53 @@ func TestScenarioPublicationTableLocked(t *testing.T) {
 		"publication-signal-table": rules.StatusPass,
 	})
 	sameObjects(t, got["publication-coverage"], "public.orders", `public."Order Items"`, `public."Orders"`)
+}
+
+// TestScenarioPublicationPartitionCapturedViaRoot: on 13+, a partition
+// captured on its own while the publication publishes via the root: its
+// changes are published, under the partitioned table's name, so the
+// connector capturing the partition receives none. Adding the partition
+// changes nothing (pg_publication_tables still lists only the root); the
+// remedy publishes via the partitions, after which they are covered.
+func TestScenarioPublicationPartitionCapturedViaRoot(t *testing.T) {
+	e := newPubEnv(t, "streamkap_pub")
+	if e.c.VersionNum < 130000 {
+		t.Skipf("PostgreSQL %d has no publish_via_partition_root", e.c.VersionNum/10000)
+	}
+	e.exec(t, "publication-partitioned.sql", nil)
+	e.exec(t, "publication-partitioned-root.sql", map[string]string{"via_root": "true"})
+	listed := func(t *testing.T) []string {
+		var names []string
+		err := pgtest.Conn(t, e.c, e.db).QueryRow(t.Context(),
+			`SELECT array_agg(tablename::text ORDER BY tablename) FROM pg_publication_tables WHERE pubname = $1 AND tablename LIKE 'measurements%'`,
+			e.pub).Scan(&names)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return names
+	}
+	pgtest.Exec(t, e.c, e.db, "ALTER PUBLICATION streamkap_pub ADD TABLE public.measurements_2026")
+	if got := listed(t); !slices.Equal(got, []string{"measurements"}) {
+		t.Fatalf("with the root published via the root, pg_publication_tables lists %q, want only the root", got)
+	}
+	scope := []facts.TableRef{{Schema: "public", Table: "customers"}, {Schema: "public", Table: "measurements_2026"}}
+	got := e.judge(t, "auto", scope...)
+	r := got["publication-coverage"]
+	if r.Status != rules.StatusFail || !strings.Contains(r.Message, "1 partition of 2 captured tables is published only under its partitioned table's name "+
+		"(publication streamkap_pub has publish_via_partition_root = true): a connector capturing a partition by name receives none of its changes: "+
+		"public.measurements_2026 (as public.measurements)") {
+		t.Fatalf("publication-coverage = %s: %s", r.Status, r.Message)
+	}
+	sameObjects(t, r, "public.measurements_2026")
+	if !strings.Contains(r.Remediation, "Capture the partitioned table public.measurements instead of the partition") ||
+		fixSQL(r) != "ALTER PUBLICATION streamkap_pub SET (publish_via_partition_root = false);" {
+		t.Errorf("remedy: %s %q", r.Remediation, r.FixSQL)
+	}
+	e.applyFix(t, r)
+	if got := listed(t); !slices.Equal(got, []string{"measurements_2025", "measurements_2026"}) {
+		t.Fatalf("after publishing via the partitions, pg_publication_tables lists %q", got)
+	}
+	expectStatus(t, e.judge(t, "auto", scope...), map[string]rules.Status{
+		"publication-coverage": rules.StatusPass, "publication-partitions": rules.StatusPass,
+	})
 }

@@ -1,10 +1,19 @@
 package checks_test
 
 import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/cdcpreflight/cdcpreflight/facts"
+	"github.com/cdcpreflight/cdcpreflight/internal/pglocal"
 	"github.com/cdcpreflight/cdcpreflight/internal/pgtest"
 	"github.com/cdcpreflight/cdcpreflight/internal/sqlident"
 	"github.com/cdcpreflight/cdcpreflight/rules"
@@ -176,4 +185,180 @@ func TestScenarioSnapshotHeartbeatMissing(t *testing.T) {
 			t.Errorf("the connector's heartbeat %q: SQLSTATE %s", beat, state)
 		}
 	}
+}
+
+// roShow is default_transaction_read_only as the connector's sessions
+// have it: what the rule's precedence must agree with.
+func (e tbEnv) roShow(t *testing.T) string {
+	t.Helper()
+	return privQuery(t, e.c, e.user, e.db, "SHOW default_transaction_read_only")
+}
+
+// roFix runs a result's fix SQL as the superuser from the postgres
+// database: ALTER ROLE is cluster-wide, and a session in a database set
+// read-only is read-only itself (the remediation says so).
+func (e tbEnv) roFix(t *testing.T, r rules.Result) {
+	t.Helper()
+	if len(r.FixSQL) == 0 {
+		t.Fatalf("%s: no fix SQL (%s)", r.Rule, r.Remediation)
+	}
+	pgtest.Exec(t, e.c, "postgres", strings.Join(r.FixSQL, "\n"))
+}
+
+// TestScenarioSnapshotReadOnlyRole: the signal table is granted, but the
+// connector's sessions are read-only, set on the role, on the role in the
+// database, or on the database; the rules name the scope that wins, the
+// server refuses the insert with 25006, and the fix makes it work.
+func TestScenarioSnapshotReadOnlyRole(t *testing.T) {
+	e := newSnapEnv(t)
+	e.signalTable(t, "SELECT, INSERT, UPDATE")
+	pgtest.Exec(t, e.c, e.db, fixture(t, "snapshot-heartbeat.sql", map[string]string{
+		"schema": "streamkap", "user": sqlident.Quote(e.user), "publication": sqlident.Quote(e.pub),
+	}))
+	pgtest.Exec(t, e.c, e.db, fixture(t, "snapshot-read-only.sql", map[string]string{"user": sqlident.Quote(e.user)}))
+	role, db := sqlident.Quote(e.user), sqlident.Quote(e.db)
+	insert := "INSERT INTO " + sqlident.Quote(signalSchema) + ".streamkap_signal VALUES ('preflight-1', 'log', '{}')"
+	beat := "UPDATE streamkap.streamkap_heartbeat SET last_update = now()"
+	if state := e.connectorState(t, insert); state != "25006" {
+		t.Fatalf("signal INSERT in a read-only session: SQLSTATE %q, want 25006", state)
+	}
+	if state := e.connectorState(t, beat); state != "25006" {
+		t.Fatalf("heartbeat UPDATE in a read-only session: SQLSTATE %q, want 25006", state)
+	}
+	o := facts.Options{HeartbeatSchema: "streamkap", SignalSchema: signalSchema}
+	got := e.judgeOpts(t, o)
+	where := "role " + role + ": default_transaction_read_only=on"
+	sig := got["signal-table-privileges"]
+	wantResult(t, sig, rules.StatusFail, []string{where},
+		`"cannot execute INSERT in a read-only transaction" (SQLSTATE 25006)`,
+		"ALTER ROLE "+role+" RESET default_transaction_read_only;")
+	wantResult(t, got["heartbeat-table"], rules.StatusWarn, []string{where}, "its heartbeat INSERTs and UPDATEs fail")
+	// Read-only snapshots use no signal table; heartbeats still write.
+	ro := e.judgeOpts(t, facts.Options{HeartbeatSchema: "streamkap", SignalSchema: signalSchema, SnapshotMode: "read-only"})
+	wantResult(t, ro["signal-table-privileges"], rules.StatusSkip, nil)
+	wantResult(t, ro["heartbeat-table"], rules.StatusWarn, []string{where})
+
+	// The connector may lift its own setting, but only from a session
+	// that is not read-only itself, as the remediation says.
+	conn, err := pgx.Connect(t.Context(), e.c.DSN(e.user, testPassword, e.db, "require"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = conn.Exec(t.Context(), "ALTER ROLE CURRENT_USER RESET default_transaction_read_only")
+	if pgErr := (*pgconn.PgError)(nil); !errors.As(err, &pgErr) || pgErr.Code != "25006" {
+		t.Errorf("ALTER ROLE in the connector's read-only session: %v, want SQLSTATE 25006", err)
+	}
+	for _, sql := range append([]string{"SET default_transaction_read_only = off"}, sig.FixSQL...) {
+		if _, err := conn.Exec(t.Context(), sql); err != nil {
+			t.Errorf("as the connector: %s: %v", sql, err)
+		}
+	}
+	_ = conn.Close(t.Context())
+	if v := e.roShow(t); v != "off" {
+		t.Errorf("after the fix the connector's sessions have default_transaction_read_only = %s", v)
+	}
+	got = e.judgeOpts(t, o)
+	wantResult(t, got["signal-table-privileges"], rules.StatusPass, nil)
+	wantResult(t, got["heartbeat-table"], rules.StatusPass, nil)
+
+	// IN DATABASE wins over the role's own value.
+	pgtest.Exec(t, e.c, "postgres", fmt.Sprintf("ALTER ROLE %s IN DATABASE %s SET default_transaction_read_only = 'true'; ALTER ROLE %[1]s SET default_transaction_read_only = off", role, db))
+	if v := e.roShow(t); v != "on" {
+		t.Fatalf("role in database on over role off: the connector has %s", v)
+	}
+	r := e.judgeOpts(t, o)["signal-table-privileges"]
+	wantResult(t, r, rules.StatusFail, []string{"role " + role + " in database " + db + ": default_transaction_read_only=true"})
+	if want := []string{fmt.Sprintf("ALTER ROLE %s IN DATABASE %s RESET default_transaction_read_only;", role, db)}; !slices.Equal(r.FixSQL, want) {
+		t.Errorf("fix SQL = %q, want %q", r.FixSQL, want)
+	}
+	e.roFix(t, r)
+	wantResult(t, e.judgeOpts(t, o)["signal-table-privileges"], rules.StatusPass, nil)
+
+	// The database: the role's own value wins over it, so the fix sets
+	// off on the role; the superuser's own session there is read-only too.
+	pgtest.Exec(t, e.c, "postgres", fmt.Sprintf("ALTER ROLE %s RESET default_transaction_read_only; ALTER DATABASE %s SET default_transaction_read_only = on", role, db))
+	if state := sqlState(t, e.c, e.db, "CREATE TABLE public.t (id int)"); state != "25006" {
+		t.Errorf("a write in the read-only database: SQLSTATE %q, want 25006", state)
+	}
+	got = e.judgeOpts(t, o)
+	r = got["signal-table-privileges"]
+	wantResult(t, r, rules.StatusFail, []string{"database " + db + ": default_transaction_read_only=on"}, "SET default_transaction_read_only = off; first")
+	if want := []string{"ALTER ROLE " + role + " SET default_transaction_read_only = off;"}; !slices.Equal(r.FixSQL, want) {
+		t.Errorf("fix SQL = %q, want %q", r.FixSQL, want)
+	}
+	e.roFix(t, r)
+	if v := e.roShow(t); v != "off" {
+		t.Errorf("role off over database on: the connector has %s", v)
+	}
+	if state := e.connectorState(t, insert); state != "" {
+		t.Errorf("signal INSERT after the fix: SQLSTATE %s", state)
+	}
+	// The application's writes fail in a read-only database whatever the
+	// connector does: end with the database writable again.
+	pgtest.Exec(t, e.c, "postgres", "ALTER DATABASE "+db+" RESET default_transaction_read_only")
+	got = e.judgeOpts(t, o)
+	wantResult(t, got["signal-table-privileges"], rules.StatusPass, nil)
+	wantResult(t, got["heartbeat-table"], rules.StatusPass, nil)
+}
+
+// TestScenarioSnapshotReadOnlyEverywhere: ALTER ROLE ALL SET and the
+// server's own setting (ALTER SYSTEM) make the connector read-only too; a
+// value on the role outranks both. A cluster of its own, whose superuser
+// is exempted first so that the test's own sessions stay writable.
+func TestScenarioSnapshotReadOnlyEverywhere(t *testing.T) {
+	c := pgtest.ClusterWith(t, "read-only", pglocal.Options{TLS: true})
+	pgtest.Exec(t, c, "postgres", "ALTER ROLE "+sqlident.Quote(c.SuperUser)+" SET default_transaction_read_only = off")
+	t.Cleanup(func() {
+		ctx := context.Background()
+		_ = c.Exec(ctx, "postgres", "ALTER ROLE ALL RESET default_transaction_read_only")
+		_ = c.Exec(ctx, "postgres", "ALTER SYSTEM RESET default_transaction_read_only")
+		_ = c.Exec(ctx, "postgres", "SELECT pg_reload_conf()")
+	})
+	e := tbEnv{c: c, db: pgtest.NewDatabase(t, c), pub: "streamkap_pub"}
+	e.user = replicationUser(t, c, e.db)
+	pgtest.Exec(t, c, e.db, fixture(t, "snapshot-app.sql", map[string]string{"publication": sqlident.Quote(e.pub)}))
+	e.signalTable(t, "SELECT, INSERT, UPDATE")
+	role := sqlident.Quote(e.user)
+	insert := "INSERT INTO " + sqlident.Quote(signalSchema) + ".streamkap_signal VALUES ('preflight-1', 'log', '{}')"
+	off := []string{"ALTER ROLE " + role + " SET default_transaction_read_only = off;"}
+	o := facts.Options{SignalSchema: signalSchema}
+
+	pgtest.Exec(t, c, "postgres", "ALTER ROLE ALL SET default_transaction_read_only = on")
+	if state := e.connectorState(t, insert); state != "25006" {
+		t.Fatalf("signal INSERT under ALTER ROLE ALL: SQLSTATE %q, want 25006", state)
+	}
+	r := e.judgeOpts(t, o)["signal-table-privileges"]
+	wantResult(t, r, rules.StatusFail, []string{"all roles: default_transaction_read_only=on"})
+	if !slices.Equal(r.FixSQL, off) {
+		t.Errorf("fix SQL = %q, want %q", r.FixSQL, off)
+	}
+	e.roFix(t, r)
+	wantResult(t, e.judgeOpts(t, o)["signal-table-privileges"], rules.StatusPass, nil)
+
+	// The server: ALTER SYSTEM and a reload. Only a session whose value
+	// comes from the server shows it (pg_settings.source).
+	pgtest.Exec(t, c, "postgres", "ALTER ROLE ALL RESET default_transaction_read_only")
+	pgtest.Exec(t, c, "postgres", "ALTER ROLE "+role+" RESET default_transaction_read_only")
+	pgtest.Exec(t, c, "postgres", "ALTER SYSTEM SET default_transaction_read_only = on")
+	pgtest.Exec(t, c, "postgres", "SELECT pg_reload_conf()")
+	deadline := time.Now().Add(10 * time.Second)
+	for e.roShow(t) != "on" {
+		if time.Now().After(deadline) {
+			t.Fatal("the reload never made the connector's sessions read-only")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if state := e.connectorState(t, insert); state != "25006" {
+		t.Fatalf("signal INSERT with the server read-only: SQLSTATE %q, want 25006", state)
+	}
+	r = e.judgeOpts(t, o)["signal-table-privileges"]
+	wantResult(t, r, rules.StatusFail, []string{"the server (postgresql.conf or ALTER SYSTEM): default_transaction_read_only=on"})
+	if !slices.Equal(r.FixSQL, off) {
+		t.Errorf("fix SQL = %q, want %q", r.FixSQL, off)
+	}
+	e.roFix(t, r)
+	if state := e.connectorState(t, insert); state != "" {
+		t.Errorf("signal INSERT after the fix: SQLSTATE %s", state)
+	}
+	wantResult(t, e.judgeOpts(t, o)["signal-table-privileges"], rules.StatusPass, nil)
 }

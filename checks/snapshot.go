@@ -283,17 +283,27 @@ func signalTablePrivileges() rules.Rule {
 	return rules.Rule{
 		ID: "signal-table-privileges", Title: "The connector may read and write the signal table",
 		Category: rules.CategorySnapshot, Severity: rules.Error, Since: since,
-		Needs: []string{"signal_table", "options"},
+		Needs: []string{"signal_table", "options", "role_settings"},
 		Why: `Outside read-only mode the connector inserts snapshot watermarks into the signal table, and Streamkap
 writes snapshot requests there as the connector's role; the guide grants SELECT, INSERT and UPDATE on
 the table and USAGE on its schema. Without them a requested snapshot fails with "permission denied for
 table streamkap_signal" ("for relation" on PostgreSQL 10) or "permission denied for schema", SQLSTATE
 42501. Privileges granted to a role the connector is a member of count (the guide grants to
-streamkap_role).`,
+streamkap_role). Privileges are not enough when the connector's sessions are read-only: ALTER ROLE …
+SET default_transaction_read_only = on (a common way to make "the CDC user read-only"), the same IN
+DATABASE, ALTER DATABASE … SET, ALTER ROLE ALL SET, or the server's own setting make every INSERT fail
+with "cannot execute INSERT in a read-only transaction" (SQLSTATE 25006). The most specific setting
+wins, as in PostgreSQL: role in database, role, database, all roles, server. Streaming and snapshot
+reads still work, so only snapshots break, when first requested.`,
 		Fix: `As the table's owner:
 GRANT USAGE ON SCHEMA streamkap TO streamkap_user;
 GRANT SELECT, INSERT, UPDATE ON TABLE streamkap.streamkap_signal TO streamkap_user;
-(or to a role the connector is a member of, such as streamkap_role).`,
+(or to a role the connector is a member of, such as streamkap_role). For read-only sessions: ALTER
+ROLE <role> [IN DATABASE <database>] RESET default_transaction_read_only; where it is set on the role,
+or ALTER ROLE <role> SET default_transaction_read_only = off; where it comes from the database, ALTER
+ROLE ALL or the server (run it from a session that is not read-only itself, e.g. after SET
+default_transaction_read_only = off;). If the role must stay read-only, set Read only = Yes in the
+connector instead (PostgreSQL 13+) and check with --snapshot-mode read-only.`,
 		Eval: func(f *facts.Facts) rules.Outcome {
 			if o, ok := needDB(f); !ok {
 				return o
@@ -301,7 +311,7 @@ GRANT SELECT, INSERT, UPDATE ON TABLE streamkap.streamkap_signal TO streamkap_us
 			if snapshotMode(f) == snapshotReadOnly {
 				return rules.Skip("read-only snapshots do not use the signal table")
 			}
-			if o, ok := needDB(f, f.SignalTable.Err); !ok {
+			if o, ok := needDB(f, f.SignalTable.Err, f.RoleSettings.Err); !ok {
 				return o
 			}
 			h := f.SignalTable
@@ -315,14 +325,48 @@ GRANT SELECT, INSERT, UPDATE ON TABLE streamkap.streamkap_signal TO streamkap_us
 				schema = sqlident.Quote(f.Options.SignalSchema)
 			}
 			lacks, objects, steps := helperGrants(h, name, schema, role, false)
-			if len(lacks) == 0 {
+			where, entries, readOnly := privReadOnly(f)
+			if len(lacks) == 0 && !readOnly {
 				return rules.Pass("role %s may SELECT, INSERT and UPDATE %s", role, name)
 			}
-			return rules.Finding("role %s lacks %s", role, strings.Join(lacks, " and ")).
-				WithObjects(objects...).
-				WithSteps("As the signal table's owner, grant the connector role what it needs (or grant it to a role the connector is a member of).", steps...)
+			var problems []string
+			if len(lacks) > 0 {
+				problems = append(problems, fmt.Sprintf("role %s lacks %s", role, strings.Join(lacks, " and ")))
+			}
+			text := "As the signal table's owner, grant the connector role what it needs (or grant it to a role the connector is a member of)."
+			if readOnly {
+				problems = append(problems, readOnlyProblem(role, where, "its signal and watermark INSERTs into "+name, "INSERT"))
+				objects = append(objects, where)
+				steps = append(steps, privReadOnlyFix(f, entries)...)
+				text = readOnlyRemedy(len(lacks) > 0, true, f.Server.Major())
+			}
+			return rules.Finding("%s", strings.Join(problems, "; ")).WithObjects(objects...).WithSteps(text, steps...)
 		},
 	}
+}
+
+// readOnlyProblem says that the connector's writes fail in its read-only
+// sessions, with the server's words.
+func readOnlyProblem(role, where, writes, verb string) string {
+	return fmt.Sprintf("the sessions of role %s are read-only (%s): %s fail with "+
+		"\"cannot execute %s in a read-only transaction\" (SQLSTATE 25006)", role, where, writes, verb)
+}
+
+// readOnlyRemedy says how to run the grants (when some are missing) and
+// the statements that let the connector's sessions write; for the signal
+// table, read-only snapshots (PostgreSQL 13+) are the way out where the
+// role must stay read-only.
+func readOnlyRemedy(grants, signal bool, major int) string {
+	text := "Let the connector's sessions write: " + privReadOnlyText
+	if grants {
+		text = "As the table's owner, grant the connector role what it needs (or grant it to a role the connector is a member of). " +
+			"Then let the connector's sessions write: " + privReadOnlyText
+	}
+	if signal && major >= 13 {
+		text += " If the role must stay read-only, set Read only = Yes in the connector instead (read-only incremental snapshots " +
+			"write nothing) and check with --snapshot-mode read-only."
+	}
+	return text
 }
 
 // helperGrants lists what the connector lacks on a helper table and the
@@ -356,14 +400,17 @@ func heartbeatTable() rules.Rule {
 	return rules.Rule{
 		ID: "heartbeat-table", Title: "The heartbeat table exists, is writable and is published",
 		Category: rules.CategorySnapshot, Severity: rules.Warning, Since: since,
-		Needs: []string{"heartbeat_table", "publication", "options"},
+		Needs: []string{"heartbeat_table", "publication", "options", "role_settings"},
 		Why: `On a quiet database, or one sharing its server with busy ones, the connector's slot only moves forward
 when a change of a published table reaches it; until then the server keeps every WAL segment since,
 and the disk fills. Streamkap's source heartbeat writes to <heartbeat schema>.streamkap_heartbeat (that
 name only) at intervals so that a change always flows. It needs the table, INSERT and UPDATE on it
 (and USAGE on its schema) for the connector's role, and the table in the publication: a write to an
-unpublished table never reaches the connector. Checked only when a heartbeat schema is configured
-(--heartbeat-schema).`,
+unpublished table never reaches the connector. Heartbeats are written in the connector's own sessions,
+so where they are read-only (default_transaction_read_only = on for the role, the database, all roles
+or the server; see signal-table-privileges) every heartbeat fails with "cannot execute INSERT in a
+read-only transaction" (SQLSTATE 25006), whatever the snapshot mode. Checked only when a heartbeat
+schema is configured (--heartbeat-schema).`,
 		Fix: `Streamkap's heartbeat setup, as a role that may create schemas:
 CREATE SCHEMA IF NOT EXISTS streamkap;
 CREATE TABLE IF NOT EXISTS streamkap.streamkap_heartbeat (id SERIAL PRIMARY KEY, text TEXT, last_update TIMESTAMP DEFAULT CURRENT_TIMESTAMP);
@@ -371,7 +418,9 @@ GRANT USAGE ON SCHEMA streamkap TO streamkap_user;
 GRANT SELECT, INSERT, UPDATE ON TABLE streamkap.streamkap_heartbeat TO streamkap_user;
 INSERT INTO streamkap.streamkap_heartbeat (text) VALUES ('test_heartbeat');
 and, if the publication lists its tables:
-ALTER PUBLICATION streamkap_pub ADD TABLE streamkap.streamkap_heartbeat;.`,
+ALTER PUBLICATION streamkap_pub ADD TABLE streamkap.streamkap_heartbeat;. Where the connector's
+sessions are read-only: ALTER ROLE <role> RESET default_transaction_read_only; (or SET … = off where
+the database, ALTER ROLE ALL or the server sets it).`,
 		Eval: func(f *facts.Facts) rules.Outcome {
 			o := f.Options
 			if out, ok := needDB(f); !ok {
@@ -380,9 +429,10 @@ ALTER PUBLICATION streamkap_pub ADD TABLE streamkap.streamkap_heartbeat;.`,
 			if o.HeartbeatSchema == "" {
 				return rules.Skip("no heartbeat schema configured (--heartbeat-schema)")
 			}
-			if out, ok := needDB(f, f.Heartbeat.Err); !ok {
+			if out, ok := needDB(f, f.Heartbeat.Err, f.RoleSettings.Err); !ok {
 				return out
 			}
+			where, entries, readOnly := privReadOnly(f)
 			h := f.Heartbeat
 			name := helperName(h, o.HeartbeatSchema, heartbeatTableName)
 			schema, role := sqlident.Quote(o.HeartbeatSchema), sqlident.Quote(o.ConnectorUser)
@@ -405,9 +455,17 @@ ALTER PUBLICATION streamkap_pub ADD TABLE streamkap.streamkap_heartbeat;.`,
 				if pubListsTables {
 					steps = append(steps, addToPub)
 				}
-				return rules.Finding("heartbeat table %s does not exist", name).WithObjects(name).
-					WithSteps("Create the heartbeat table as in Streamkap's heartbeat setup "+
-						"(plus USAGE on its id sequence, which an INSERT by the connector needs).", steps...)
+				msg := fmt.Sprintf("heartbeat table %s does not exist", name)
+				objects := []string{name}
+				text := "Create the heartbeat table as in Streamkap's heartbeat setup " +
+					"(plus USAGE on its id sequence, which an INSERT by the connector needs)."
+				if readOnly {
+					msg += "; and " + readOnlyProblem(role, where, "its heartbeat INSERTs and UPDATEs", "INSERT")
+					objects = append(objects, where)
+					steps = append(steps, privReadOnlyFix(f, entries)...)
+					text += " Then let the connector's sessions write: " + privReadOnlyText
+				}
+				return rules.Finding("%s", msg).WithObjects(objects...).WithSteps(text, steps...)
 			}
 			lacks, objects, steps := helperGrants(h, name, schema, role, true)
 			var problems []string
@@ -428,12 +486,21 @@ ALTER PUBLICATION streamkap_pub ADD TABLE streamkap.streamkap_heartbeat;.`,
 					objects = append(objects, name)
 				}
 			}
+			var text string
+			if len(problems) > 0 {
+				text = "Grant the connector role what it needs on the heartbeat table and publish it (as the table's and publication's owner). "
+			}
+			if readOnly {
+				problems = append(problems, readOnlyProblem(role, where, "its heartbeat INSERTs and UPDATEs", "INSERT"))
+				objects = append(objects, where)
+				steps = append(steps, privReadOnlyFix(f, entries)...)
+				text += "Let the connector's sessions write: " + privReadOnlyText
+			}
 			if len(problems) == 0 {
 				return rules.Pass("heartbeat table %s is writable by %s and published", name, role)
 			}
 			return rules.Finding("heartbeat table %s will not carry heartbeats: %s", name, strings.Join(problems, "; ")).
-				WithObjects(objects...).
-				WithSteps("Grant the connector role what it needs on the heartbeat table and publish it (as the table's and publication's owner).", steps...)
+				WithObjects(objects...).WithSteps(strings.TrimSpace(text), steps...)
 		},
 	}
 }

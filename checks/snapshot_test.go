@@ -25,6 +25,18 @@ func snapHeartbeat(f *facts.Facts) {
 		SchemaUsage: true, Select: true, Insert: true, Update: true, Published: true}
 }
 
+// readOnly sets default_transaction_read_only for the connector's sessions
+// in scope.
+func readOnly(scope, value string) func(*facts.Facts) {
+	return readOnlySetting(scope, "default_transaction_read_only", value)
+}
+
+func readOnlySetting(scope, name, value string) func(*facts.Facts) {
+	return func(f *facts.Facts) {
+		f.RoleSettings.Settings = append(f.RoleSettings.Settings, facts.RoleSetting{Scope: scope, Name: name, Value: value})
+	}
+}
+
 const signalAlter = "ALTER TABLE streamkap.streamkap_signal "
 
 var snapshotCases = []ruleCase{
@@ -97,6 +109,51 @@ var snapshotCases = []ruleCase{
 	{name: "unreadable", rule: "signal-table-privileges", want: rules.StatusError,
 		mutate: func(f *facts.Facts) { f.SignalTable = facts.HelperTable{Err: readFailed} }},
 	{name: "no connection", rule: "signal-table-privileges", want: rules.StatusError, mutate: tbNoConnect},
+	{name: "read-only role", rule: "signal-table-privileges", want: rules.StatusFail,
+		objects:  []string{"role streamkap_user: default_transaction_read_only=on"},
+		contains: `"cannot execute INSERT in a read-only transaction" (SQLSTATE 25006)`,
+		mutate:   readOnly("role", "on")},
+	{name: "read-only role fix", rule: "signal-table-privileges", want: rules.StatusFail,
+		contains: "ALTER ROLE streamkap_user RESET default_transaction_read_only;", mutate: readOnly("role", "on")},
+	{name: "read-only role, read-only snapshots suggested", rule: "signal-table-privileges", want: rules.StatusFail,
+		contains: "set Read only = Yes in the connector instead", mutate: readOnly("role", "on")},
+	{name: "read-only role in database", rule: "signal-table-privileges", want: rules.StatusFail,
+		objects:  []string{"role streamkap_user in database app: default_transaction_read_only=true"},
+		contains: "ALTER ROLE streamkap_user IN DATABASE app RESET default_transaction_read_only;",
+		mutate:   readOnly("role in database", "true")},
+	{name: "read-only database", rule: "signal-table-privileges", want: rules.StatusFail,
+		objects:  []string{"database app: default_transaction_read_only=on"},
+		contains: "ALTER ROLE streamkap_user SET default_transaction_read_only = off;", mutate: readOnly("database", "on")},
+	{name: "read-only for all roles", rule: "signal-table-privileges", want: rules.StatusFail,
+		objects:  []string{"all roles: default_transaction_read_only=on"},
+		contains: "ALTER ROLE streamkap_user SET default_transaction_read_only = off;", mutate: readOnly("all roles", "on")},
+	{name: "read-only server", rule: "signal-table-privileges", want: rules.StatusFail,
+		objects:  []string{"the server (postgresql.conf or ALTER SYSTEM): default_transaction_read_only=on"},
+		contains: "ALTER ROLE streamkap_user SET default_transaction_read_only = off;",
+		mutate:   func(f *facts.Facts) { f.RoleSettings.Server = map[string]string{"default_transaction_read_only": "on"} }},
+	{name: "server off", rule: "signal-table-privileges", want: rules.StatusPass,
+		mutate: func(f *facts.Facts) {
+			f.RoleSettings.Server = map[string]string{"default_transaction_read_only": "off"}
+		}},
+	{name: "role off over read-only database", rule: "signal-table-privileges", want: rules.StatusPass,
+		mutate: func(f *facts.Facts) { readOnly("database", "on")(f); readOnly("role", "off")(f) }},
+	{name: "role in database off over read-only role", rule: "signal-table-privileges", want: rules.StatusPass,
+		mutate: func(f *facts.Facts) { readOnly("role", "on")(f); readOnly("role in database", "off")(f) }},
+	{name: "role over server", rule: "signal-table-privileges", want: rules.StatusPass,
+		mutate: func(f *facts.Facts) {
+			f.RoleSettings.Server = map[string]string{"default_transaction_read_only": "on"}
+			readOnly("all roles", "off")(f)
+		}},
+	{name: "read-only and no grants", rule: "signal-table-privileges", want: rules.StatusFail,
+		objects:  []string{"streamkap.streamkap_signal", "role streamkap_user: default_transaction_read_only=on"},
+		contains: "GRANT INSERT ON TABLE streamkap.streamkap_signal TO streamkap_user;",
+		mutate:   func(f *facts.Facts) { readOnly("role", "on")(f); f.SignalTable.Insert = false }},
+	{name: "read-only, read-only snapshots", rule: "signal-table-privileges", want: rules.StatusSkip,
+		mutate: func(f *facts.Facts) { readOnly("role", "on")(f); snapMode("read-only")(f) }},
+	{name: "transaction_read_only per role does nothing", rule: "signal-table-privileges", want: rules.StatusPass,
+		mutate: readOnlySetting("role", "transaction_read_only", "on")},
+	{name: "role settings unreadable", rule: "signal-table-privileges", want: rules.StatusError,
+		mutate: func(f *facts.Facts) { f.RoleSettings = facts.RoleSettings{Err: readFailed} }},
 
 	{name: "not configured", rule: "heartbeat-table", want: rules.StatusSkip, contains: "no heartbeat schema configured"},
 	{name: "ready", rule: "heartbeat-table", want: rules.StatusPass, mutate: snapHeartbeat},
@@ -126,6 +183,23 @@ var snapshotCases = []ruleCase{
 		}},
 	{name: "unreadable", rule: "heartbeat-table", want: rules.StatusError,
 		mutate: func(f *facts.Facts) { snapHeartbeat(f); f.Heartbeat.Err = readFailed }},
+	{name: "read-only role", rule: "heartbeat-table", want: rules.StatusWarn,
+		objects:  []string{"role streamkap_user: default_transaction_read_only=on"},
+		contains: "ALTER ROLE streamkap_user RESET default_transaction_read_only;",
+		mutate:   func(f *facts.Facts) { snapHeartbeat(f); readOnly("role", "on")(f) }},
+	{name: "read-only role, read-only snapshots", rule: "heartbeat-table", want: rules.StatusWarn,
+		contains: "its heartbeat INSERTs and UPDATEs fail",
+		mutate:   func(f *facts.Facts) { snapHeartbeat(f); readOnly("role", "on")(f); snapMode("read-only")(f) }},
+	{name: "read-only database, missing table", rule: "heartbeat-table", want: rules.StatusWarn,
+		objects:  []string{"streamkap.streamkap_heartbeat", "database app: default_transaction_read_only=on"},
+		contains: "ALTER ROLE streamkap_user SET default_transaction_read_only = off;",
+		mutate: func(f *facts.Facts) {
+			snapHeartbeat(f)
+			f.Heartbeat = facts.HelperTable{Schema: "streamkap", Name: "streamkap_heartbeat", Quoted: "streamkap.streamkap_heartbeat"}
+			readOnly("database", "on")(f)
+		}},
+	{name: "role settings unreadable", rule: "heartbeat-table", want: rules.StatusError,
+		mutate: func(f *facts.Facts) { snapHeartbeat(f); f.RoleSettings = facts.RoleSettings{Err: readFailed} }},
 	{name: "no connection", rule: "heartbeat-table", want: rules.StatusError,
 		mutate: func(f *facts.Facts) { snapHeartbeat(f); tbNoConnect(f) }},
 }

@@ -310,3 +310,47 @@ func TestSlotStepWaitsForWalLevel(t *testing.T) {
 		t.Fatalf("slot step with wal_level logical: %+v", slot)
 	}
 }
+
+// TestStepsFilterStripIsOneStatement: publication-filters, replica-identity
+// and publication-operations plan the same SET TABLE, so a plan runs it once
+// and none puts back a filter another took out. It drops the filters of the
+// captured tables and the one that breaks UPDATE on a table not captured,
+// and keeps the harmless one of a table not captured.
+func TestStepsFilterStripIsOneStatement(t *testing.T) {
+	f := healthy()
+	tbListed(f)
+	tbFilter("streamkap_pub", "status")(f)
+	for _, name := range []string{"audit", "archive"} {
+		a := healthyTable(name)
+		a.Captured, a.RowFilter, a.IdentityColumns = false, true, []string{"id"}
+		col := "kind"
+		if name == "archive" {
+			col = "id"
+		}
+		a.Filters = []facts.PublicationFilter{{Publication: "streamkap_pub", Table: "public." + name, Update: true, Delete: true,
+			Where: "(" + col + " <> 'x'::text)", WhereColumns: []string{col}}}
+		f.Tables.Tables = append(f.Tables.Tables, a)
+		f.Publication.Members = append(f.Publication.Members, facts.PublicationMember{Table: "public." + name, Where: "(" + col + " <> 'x'::text)"})
+	}
+	want := []string{"ALTER PUBLICATION streamkap_pub SET TABLE public.customers, public.orders, streamkap.streamkap_signal, " +
+		"public.audit, public.archive WHERE ((id <> 'x'::text));"}
+	results := evalAll(t, f)
+	for _, id := range []string{"publication-filters", "replica-identity"} {
+		if got := sqlWith(stepsOf(t, results, id), "SET TABLE"); !slices.Equal(got, want) {
+			t.Errorf("%s: %q, want %q", id, got, want)
+		}
+	}
+	f.Publication.Update, f.Publication.Delete = false, false
+	for i := range f.Tables.Tables {
+		for j := range f.Tables.Tables[i].Filters {
+			f.Tables.Tables[i].Filters[j].Update, f.Tables.Tables[i].Filters[j].Delete = false, false
+		}
+	}
+	results = evalAll(t, f)
+	if got := sqlWith(stepsOf(t, results, "publication-operations"), "SET TABLE"); !slices.Equal(got, want) {
+		t.Errorf("publication-operations: %q, want %q", got, want)
+	}
+	if got := sqlWith(stepsOf(t, results, "publication-filters"), "SET TABLE"); !slices.Equal(got, want) {
+		t.Errorf("publication-filters with inserts only: %q, want %q", got, want)
+	}
+}

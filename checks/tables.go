@@ -42,6 +42,26 @@ func dmlLeaves(ts []facts.Table) []dmlLeaf {
 	return out
 }
 
+// defaultScopeNote marks findings softened because the tables are merely
+// in the default scope.
+const defaultScopeNote = "(in the default all-tables scope, not listed explicitly)"
+
+// inDefaultScope softens a finding about captured tables to a warning when
+// the capture is not explicit (no capture list: every user table is in
+// scope, wanted or not), and says so, with why when why is not "". A
+// capture list makes it an error: changes of a table someone asked for
+// fail or go missing. A config severity still overrides either.
+func inDefaultScope(f *facts.Facts, o rules.Outcome, why string) rules.Outcome {
+	if f.Tables.Listed {
+		return o
+	}
+	o.Message += " " + defaultScopeNote
+	if why != "" {
+		o.Message += ": " + why
+	}
+	return o.WithSeverity(rules.Warning)
+}
+
 // canPublish: temporary and unlogged tables are never published, so
 // publication rules (and the replica identity check) do not apply to them.
 func canPublish(t facts.Table) bool { return t.Persistence != "u" && t.Persistence != "t" }
@@ -116,16 +136,12 @@ func identityProblem(t facts.Table) string {
 		return "REPLICA IDENTITY NOTHING"
 	case "i":
 		return "its replica identity index was dropped or is invalid"
+	case "d":
+		if t.HasPrimaryKey && t.PrimaryKeyDeferrable {
+			return "its primary key is DEFERRABLE, and PostgreSQL uses only an immediate index as replica identity"
+		}
 	}
 	return "no primary key"
-}
-
-func describeLeaves(ts []dmlLeaf, why func(facts.Table) string) []string {
-	out := make([]string, len(ts))
-	for i, t := range ts {
-		out[i] = t.Quoted + " (" + why(t.Table) + ")"
-	}
-	return out
 }
 
 func leafNames(ts []dmlLeaf) []string {
@@ -134,21 +150,6 @@ func leafNames(ts []dmlLeaf) []string {
 		out[i] = t.Quoted
 	}
 	return out
-}
-
-// failingStatements names what the publication makes fail on a table
-// without a replica identity. A publication not created yet is assumed
-// to publish updates and deletes, as CREATE PUBLICATION does by default.
-func failingStatements(p facts.Publication) string {
-	switch {
-	case !p.Exists || (p.Update && p.Delete):
-		return "UPDATE and DELETE"
-	case p.Update:
-		return "UPDATE"
-	case p.Delete:
-		return "DELETE"
-	}
-	return ""
 }
 
 func replicaIdentity() rules.Rule {
@@ -163,91 +164,98 @@ REPLICA IDENTITY FULL. The application's statements then fail on the source with
 "cannot update table \"t\" because it does not have a replica identity and publishes updates" (and
 "cannot delete from table …"); INSERT still works. A FOR ALL TABLES publication pulls in every keyless
 table of the database, including ones nobody meant to capture. A UNIQUE index is not enough under
-DEFAULT, and REPLICA IDENTITY USING INDEX whose index was later dropped leaves the table with none.
-For partitioned tables the partition (where the row lives) must have the identity.`,
+DEFAULT, a DEFERRABLE primary key does not count (PostgreSQL uses only an immediate index), and
+REPLICA IDENTITY USING INDEX whose index was later dropped leaves the table with none.
+From PostgreSQL 15 the identity must also cover what every publication of the table filters on: a
+row filter may read only replica identity columns ("Column used in the publication WHERE expression
+is not part of the replica identity"), a column list must hold every replica identity column and is
+not allowed at all under REPLICA IDENTITY FULL ("Column list used by the publication does not cover
+the replica identity"); on 18 the identity may not hold a generated column the publication does not
+publish ("Replica identity must not contain unpublished generated columns"). UPDATE and DELETE then
+fail with SQLSTATE 42P10, whichever publication of the table it is. For partitioned tables the
+partition (where the row lives) must have the identity, and with publish_via_partition_root the
+root's filter and column list are checked against it.`,
 		Fix: `As the table owner, give each table a replica identity. Best is a primary key:
 ALTER TABLE <table> ADD PRIMARY KEY (<columns>);. A unique index on NOT NULL columns can serve:
 ALTER TABLE <table> REPLICA IDENTITY USING INDEX <index>;. Otherwise:
 ALTER TABLE <table> REPLICA IDENTITY FULL; (every UPDATE and DELETE then writes the whole old row to
-the WAL). ALTER TABLE takes an ACCESS EXCLUSIVE lock: run SET lock_timeout = '5s'; first and retry,
+the WAL). A DEFERRABLE primary key must be re-created NOT DEFERRABLE (ALTER CONSTRAINT cannot change
+it), or replaced as identity by an immediate unique index. For a row filter or column list outside
+the identity, re-list the publication's tables without it (ALTER PUBLICATION … SET TABLE, every
+table in one statement) or widen the identity (FULL covers any row filter, but allows no column
+list). ALTER TABLE takes an ACCESS EXCLUSIVE lock: run SET lock_timeout = '5s'; first and retry,
 so that it never queues in front of the application's queries.`,
 		Eval: func(f *facts.Facts) rules.Outcome {
 			if o, ok := needDB(f, f.Tables.Err, f.Publication.Err); !ok {
 				return o
 			}
-			published, pending, checked := identityGaps(f)
-			if len(published)+len(pending) == 0 {
+			fixes, checked := identityFixes(f, false)
+			if len(fixes) == 0 {
+				gaps := 0
+				for _, l := range dmlLeaves(f.Tables.Tables) {
+					if canPublish(l.Table) && (l.published || l.captured) && !l.UsableIdentity() {
+						gaps++
+					}
+				}
+				if gaps > 0 {
+					return rules.Pass("%s no usable replica identity, but publication %s publishes neither updates nor deletes",
+						plural(gaps, "table has", "tables have"), sqlident.Quote(f.Options.Publication))
+				}
 				return rules.Pass("all %s published or captured have a usable replica identity", plural(checked, "table", "tables"))
 			}
-			stmts := failingStatements(f.Publication)
-			if stmts == "" {
-				return rules.Pass("%s no usable replica identity, but publication %s publishes neither updates nor deletes",
-					plural(len(published)+len(pending), "table has", "tables have"), sqlident.Quote(f.Publication.Name))
+			type group struct {
+				state, stmts string
+				now          bool
+				tables       []string
 			}
+			var groups []*group
+			var objects []string
+			for _, fx := range fixes {
+				objects = append(objects, fx.leaf.Quoted)
+				reasons := map[*group][]string{}
+				for _, is := range fx.issues {
+					var g *group
+					for _, x := range groups {
+						if x.state == is.state() && x.stmts == is.stmts && x.now == is.now {
+							g = x
+						}
+					}
+					if g == nil {
+						g = &group{state: is.state(), stmts: is.stmts, now: is.now}
+						groups = append(groups, g)
+					}
+					reasons[g] = append(reasons[g], describeIssue(fx.leaf, is))
+				}
+				for _, g := range groups {
+					if r, ok := reasons[g]; ok {
+						g.tables = append(g.tables, fx.leaf.Quoted+" ("+strings.Join(r, "; ")+")")
+					}
+				}
+			}
+			// 55000 first, as it always was; then the filters.
+			slices.SortStableFunc(groups, func(a, b *group) int { return strings.Compare(b.state, a.state) })
+			pub := sqlident.Quote(f.Options.Publication)
 			var parts []string
-			if len(published) > 0 {
-				parts = append(parts, fmt.Sprintf("%s on %s in publication %s fail on the source now (SQLSTATE 55000): %s",
-					stmts, plural(len(published), "table", "tables"), sqlident.Quote(f.Publication.Name),
-					listNames(describeLeaves(published, identityProblem))))
+			for _, g := range groups {
+				switch {
+				case g.state == "55000" && g.now:
+					parts = append(parts, fmt.Sprintf("%s on %s in publication %s fail on the source now (SQLSTATE 55000): %s",
+						g.stmts, plural(len(g.tables), "table", "tables"), pub, listNames(g.tables)))
+				case g.state == "55000":
+					parts = append(parts, fmt.Sprintf("%s on %s will fail once added to the publication: %s",
+						g.stmts, plural(len(g.tables), "captured table", "captured tables"), listNames(g.tables)))
+				case g.now:
+					parts = append(parts, fmt.Sprintf("%s on %s fail on the source now (SQLSTATE %s): %s",
+						g.stmts, plural(len(g.tables), "table", "tables"), g.state, listNames(g.tables)))
+				default:
+					parts = append(parts, fmt.Sprintf("%s on %s will fail once added to the publication (SQLSTATE %s): %s",
+						g.stmts, plural(len(g.tables), "captured table", "captured tables"), g.state, listNames(g.tables)))
+				}
 			}
-			if len(pending) > 0 {
-				parts = append(parts, fmt.Sprintf("%s on %s will fail once added to the publication: %s",
-					stmts, plural(len(pending), "captured table", "captured tables"),
-					listNames(describeLeaves(pending, identityProblem))))
-			}
-			all := slices.Concat(published, pending)
-			return rules.Finding("%s", strings.Join(parts, "; ")).WithObjects(leafNames(all)...).
-				WithSteps(identityRemedy(all), identitySteps(all)...)
+			return rules.Finding("%s", strings.Join(parts, "; ")).WithObjects(objects...).
+				WithSteps(identityRemedy(fixes), identitySteps(f, fixes)...)
 		},
 	}
-}
-
-// identityGaps are the tables without a usable replica identity that are
-// published, and those captured that a publication will take in, with how
-// many tables were checked.
-func identityGaps(f *facts.Facts) (published, pending []dmlLeaf, checked int) {
-	for _, l := range dmlLeaves(f.Tables.Tables) {
-		if !canPublish(l.Table) || (!l.published && !l.captured) {
-			continue
-		}
-		checked++
-		switch {
-		case l.UsableIdentity():
-		case l.published:
-			published = append(published, l)
-		default:
-			pending = append(pending, l)
-		}
-	}
-	return published, pending, checked
-}
-
-func identityRemedy(ts []dmlLeaf) string {
-	text := "As each table's owner, give it a replica identity. Where the table has a natural key, a primary key is best " +
-		"(ALTER TABLE … ADD PRIMARY KEY (…);). The statements below use a unique index on NOT NULL columns where one exists " +
-		"(REPLICA IDENTITY USING INDEX) and REPLICA IDENTITY FULL otherwise (every UPDATE and DELETE then logs the whole old row). " +
-		"ALTER TABLE takes an ACCESS EXCLUSIVE lock: with lock_timeout set it gives up instead of blocking the application; retry it."
-	for _, t := range ts {
-		if t.PartitionOf != "" {
-			return text + " Partitions need their own replica identity: the ALTER is per partition, not on the partitioned table."
-		}
-	}
-	return text
-}
-
-// identitySteps give each table a replica identity before the publication
-// phase adds it. They are the default, unlike replica-identity-full's
-// FULL: without an identity the application's UPDATE and DELETE fail.
-func identitySteps(ts []dmlLeaf) []rules.Step {
-	steps := make([]rules.Step, len(ts))
-	for i, t := range ts {
-		if t.IdentityCandidate != "" {
-			steps[i] = alterTable(rules.PhaseIdentity, t.Quoted, "REPLICA IDENTITY USING INDEX "+t.IdentityCandidate)
-		} else {
-			steps[i] = alterTable(rules.PhaseIdentity, t.Quoted, "REPLICA IDENTITY FULL")
-		}
-	}
-	return steps
 }
 
 func replicaIdentityFull() rules.Rule {
@@ -289,15 +297,27 @@ but does not rewrite the table; retry it if the lock timeout fires.`,
 			names := leafNames(notFull)
 			msg := fmt.Sprintf("%d of %s not REPLICA IDENTITY FULL: delete events carry only the key and unchanged TOAST columns arrive as placeholders (%s)",
 				len(notFull), plural(captured, "captured table is", "captured tables are"), listNames(names))
-			steps := make([]rules.Step, len(names))
-			for i, n := range names {
-				steps[i] = alterTable(rules.PhaseIdentity, n, "REPLICA IDENTITY FULL")
-				steps[i].OptIn = rules.OptInReplicaIdentityFull
-				steps[i].Note = "every UPDATE and DELETE on the table then writes the whole old row to the WAL"
+			var steps []rules.Step
+			var refused []string
+			for _, l := range notFull {
+				// FULL allows no column list and, on 18, no unpublished
+				// generated column: there it would make UPDATE and DELETE fail.
+				if issues := identityIssues(f, l, replIdentity{kind: "full"}, assume{}); len(issues) > 0 {
+					refused = append(refused, l.Quoted+" ("+describeIssue(l, issues[0])+")")
+					continue
+				}
+				s := alterTable(rules.PhaseIdentity, l.Quoted, "REPLICA IDENTITY FULL")
+				s.OptIn = rules.OptInReplicaIdentityFull
+				s.Note = "every UPDATE and DELETE on the table then writes the whole old row to the WAL"
+				steps = append(steps, s)
 			}
-			out := rules.Finding("%s", msg).WithObjects(names...).WithSteps(
-				"As each table's owner, set REPLICA IDENTITY FULL (an ACCESS EXCLUSIVE lock, no rewrite; retry if the lock timeout fires). "+
-					"Every UPDATE and DELETE on these tables then writes the whole old row to the WAL.", steps...)
+			text := "As each table's owner, set REPLICA IDENTITY FULL (an ACCESS EXCLUSIVE lock, no rewrite; retry if the lock timeout fires). " +
+				"Every UPDATE and DELETE on these tables then writes the whole old row to the WAL."
+			if len(refused) > 0 {
+				text += " No step sets FULL where it would make UPDATE and DELETE fail (42P10): " + listNames(refused) +
+					"; remove the column list, or publish the generated columns, first (see publication-filters, generated-columns)."
+			}
+			out := rules.Finding("%s", msg).WithObjects(names...).WithSteps(text, steps...)
 			if f.Options.SoftDeletes {
 				out.Message += "; with soft deletes the destination keeps deleted rows with only their key"
 				out = out.WithSeverity(rules.Error)
@@ -310,12 +330,14 @@ but does not rewrite the table; retry it if the lock timeout fires.`,
 func unloggedTables() rules.Rule {
 	return rules.Rule{
 		ID: "unlogged-tables", Title: "No captured table is UNLOGGED",
-		Category: rules.CategoryTables, Severity: rules.Warning, Since: since,
+		Category: rules.CategoryTables, Severity: rules.Error, Since: since,
 		Needs: []string{"tables"},
 		Why: `An UNLOGGED table writes nothing to the WAL, so logical decoding never sees its changes: the
 connector may snapshot it, then no change event ever follows. It cannot be added to a publication
 (SQLSTATE 22023: "table \"t\" cannot be replicated" on older majors, "cannot add relation \"t\" to
-publication" from 15), and FOR ALL TABLES publications skip it. After a crash PostgreSQL also empties it.`,
+publication" from 15), and FOR ALL TABLES publications skip it. After a crash PostgreSQL also empties it.
+Its changes silently go missing: an error for a table named in the capture list, a warning for one
+merely in the default all-tables scope (a scratch or cache table nobody meant to capture).`,
 		Fix: `Make the table logged: SET lock_timeout = '5s'; ALTER TABLE <table> SET LOGGED; (it rewrites the
 table and writes all of it to the WAL under an ACCESS EXCLUSIVE lock: plan a window for large
 tables), or remove it from the capture list.`,
@@ -338,8 +360,8 @@ tables), or remove it from the capture list.`,
 				steps[i].OptIn = rules.OptInSetLogged
 				steps[i].Note = "rewrites the table and writes all of it to the WAL, holding the lock throughout: plan a window for a large table"
 			}
-			return rules.Finding("%s UNLOGGED (unlogged tables never produce change events): %s",
-				plural(len(unlogged), "captured table is", "captured tables are"), listNames(unlogged)).
+			return inDefaultScope(f, rules.Finding("%s UNLOGGED (unlogged tables never produce change events): %s",
+				plural(len(unlogged), "captured table is", "captured tables are"), listNames(unlogged)), "").
 				WithObjects(unlogged...).
 				WithSteps("As each table's owner, make it logged (SET LOGGED rewrites the table and writes it all to the WAL, "+
 					"under an ACCESS EXCLUSIVE lock: plan a window for large tables), or stop capturing it.", steps...)
@@ -350,15 +372,19 @@ tables), or remove it from the capture list.`,
 func generatedColumns() rules.Rule {
 	return rules.Rule{
 		ID: "generated-columns", Title: "Generated columns of captured tables are replicated",
-		Category: rules.CategoryTables, Severity: rules.Warning, Since: since,
+		Category: rules.CategoryTables, Severity: rules.Error, Since: since,
 		Needs: []string{"server", "tables", "publication"},
 		Why: `Stored generated columns (GENERATED ALWAYS AS … STORED, PostgreSQL 12+) are not sent by pgoutput
 before PostgreSQL 18: the snapshot (a SELECT) has them, change events do not, so the destination holds
-values from the snapshot that later changes never update. PostgreSQL 18 sends them only when the
-publication has publish_generated_columns = stored (the default is none).`,
-		Fix: `PostgreSQL 18: ALTER PUBLICATION <publication> SET (publish_generated_columns = stored);. Before 18:
-compute the column in the destination, or turn it into an ordinary column kept up to date by a
-trigger, or upgrade to 18.`,
+values from the snapshot that later changes never update. PostgreSQL 18 sends stored ones only when
+the publication has publish_generated_columns = stored (the default is none), and never sends virtual
+ones (GENERATED ALWAYS AS (…) without STORED is virtual on 18). Like a column list, that silently
+leaves the destination's copy of the column stale: an error for a table named in the capture list, a
+warning for one merely in the default all-tables scope. If the destination computes the column
+itself, lower this rule's severity in the config, so that the decision is written down.`,
+		Fix: `PostgreSQL 18: ALTER PUBLICATION <publication> SET (publish_generated_columns = stored);. Before 18,
+or for a virtual column: compute the column in the destination, or turn it into an ordinary column
+kept up to date by a trigger (on 18, into a STORED generated column), or upgrade to 18.`,
 		Eval: func(f *facts.Facts) rules.Outcome {
 			if o, ok := needDB(f, f.Server.Err, f.Tables.Err); !ok {
 				return o
@@ -367,25 +393,25 @@ trigger, or upgrade to 18.`,
 			if major < 12 {
 				return rules.Skip("PostgreSQL %d has no generated columns", major)
 			}
-			var names, details []string
+			var names, details, virtualNames, virtualDetails []string
 			for _, t := range f.Tables.Tables {
 				if !t.Captured || len(t.Generated) == 0 {
 					continue
 				}
-				cols := make([]string, len(t.Generated))
-				for i, c := range t.Generated {
-					cols[i] = sqlident.Quote(c)
-				}
 				names = append(names, t.Quoted)
-				details = append(details, t.Quoted+" ("+strings.Join(cols, ", ")+")")
+				details = append(details, t.Quoted+" ("+quoteCols(t.Generated)+")")
+				if len(t.VirtualGenerated) > 0 {
+					virtualNames = append(virtualNames, t.Quoted)
+					virtualDetails = append(virtualDetails, t.Quoted+" ("+quoteCols(t.VirtualGenerated)+")")
+				}
 			}
 			if len(names) == 0 {
 				return rules.Pass("no captured table has generated columns")
 			}
 			pub := f.Publication
 			if major < 18 {
-				return rules.Finding("PostgreSQL %d does not replicate generated columns: change events of %s lack them: %s",
-					major, plural(len(names), "captured table", "captured tables"), listNames(details)).
+				return inDefaultScope(f, rules.Finding("PostgreSQL %d does not replicate generated columns: change events of %s lack them: %s",
+					major, plural(len(names), "captured table", "captured tables"), listNames(details)), "").
 					WithObjects(names...).
 					WithRemediation("Compute these columns in the destination, or make them ordinary columns kept up to date by a trigger, " +
 						"or upgrade to PostgreSQL 18 and set publish_generated_columns = stored on the publication.")
@@ -393,19 +419,30 @@ trigger, or upgrade to 18.`,
 			if o, ok := needDB(f, pub.Err); !ok {
 				return o
 			}
+			virtual := "Virtual generated columns are never published: compute them in the destination, " +
+				"or re-create them as STORED generated columns (ADD COLUMN … GENERATED ALWAYS AS (…) STORED, then drop the virtual one)."
 			if pub.Exists && pub.GeneratedColumns == "stored" {
+				if len(virtualNames) > 0 {
+					return inDefaultScope(f, rules.Finding("PostgreSQL %d never publishes virtual generated columns: change events of %s lack them: %s",
+						major, plural(len(virtualNames), "captured table", "captured tables"), listNames(virtualDetails)), "").
+						WithObjects(virtualNames...).WithRemediation(virtual)
+				}
 				return rules.Pass("publication %s publishes the stored generated columns of %s",
 					sqlident.Quote(pub.Name), plural(len(names), "captured table", "captured tables"))
 			}
 			msg := fmt.Sprintf("%s generated columns that publication %s does not publish (publish_generated_columns = none): %s",
 				plural(len(names), "captured table has", "captured tables have"), sqlident.Quote(pub.Name), listNames(details))
+			text := "As the publication's owner, publish stored generated columns."
+			if len(virtualNames) > 0 {
+				msg += fmt.Sprintf("; the virtual ones of %s are never published", listNames(virtualNames))
+				text += " " + virtual
+			}
+			out := inDefaultScope(f, rules.Finding("%s", msg), "").WithObjects(names...)
 			if !pub.Exists {
-				return rules.Finding("%s", msg).WithObjects(names...).WithRemediation(fmt.Sprintf(
+				return out.WithRemediation(fmt.Sprintf(
 					"Create publication %s WITH (publish_generated_columns = stored) when you create it.", sqlident.Quote(pub.Name)))
 			}
-			return rules.Finding("%s", msg).WithObjects(names...).WithSteps(
-				"As the publication's owner, publish stored generated columns.",
-				setPublicationOption(sqlident.Quote(pub.Name), "publish_generated_columns = stored"))
+			return out.WithSteps(text, setPublicationOption(sqlident.Quote(pub.Name), "publish_generated_columns = stored"))
 		},
 	}
 }

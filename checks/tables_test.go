@@ -47,6 +47,58 @@ func tbVersion(num int) func(*facts.Facts) {
 
 func tbNoConnect(f *facts.Facts) { f.Connect.Err = &facts.Error{Op: "connect", Message: "refused"} }
 
+// tbKeyed gives the healthy tables the key columns gather reads.
+func tbKeyed(f *facts.Facts) {
+	for i := range f.Tables.Tables {
+		f.Tables.Tables[i].IdentityColumns = []string{"id"}
+	}
+}
+
+// tbFilter puts a row filter reading cols on public.orders in publication
+// pub (which publishes updates and deletes), with its member entry when it
+// is the connector's.
+func tbFilter(pub string, cols ...string) func(*facts.Facts) {
+	return func(f *facts.Facts) {
+		tbKeyed(f)
+		o := pubTable(f, "public.orders")
+		o.Filters = append(o.Filters, facts.PublicationFilter{Publication: pub, Table: "public.orders", Update: true, Delete: true,
+			Where: "(status <> 'void'::text)", WhereColumns: cols})
+		if pub == f.Options.Publication {
+			o.RowFilter = true
+			tbMembers(f, facts.PublicationMember{Table: "public.orders", Where: "(status <> 'void'::text)"})
+		}
+	}
+}
+
+// tbColumnList puts a column list on public.orders in publication pub.
+func tbColumnList(pub string, cols ...string) func(*facts.Facts) {
+	return func(f *facts.Facts) {
+		tbKeyed(f)
+		o := pubTable(f, "public.orders")
+		o.Filters = append(o.Filters, facts.PublicationFilter{Publication: pub, Table: "public.orders", Update: true, Delete: true, Columns: cols})
+		if pub == f.Options.Publication {
+			o.ColumnList = true
+			tbMembers(f, facts.PublicationMember{Table: "public.orders", Columns: cols})
+		}
+	}
+}
+
+// tbMembers lists the healthy publication's members, with m in place of its table's plain entry.
+func tbMembers(f *facts.Facts, m facts.PublicationMember) {
+	f.Publication.Members = []facts.PublicationMember{{Table: "public.customers"}, m, {Table: "streamkap.streamkap_signal"}}
+}
+
+// tbGenerated18 is PostgreSQL 18 with public.orders REPLICA IDENTITY FULL
+// and a stored generated column, not published.
+func tbGenerated18(f *facts.Facts) {
+	tbVersion(180004)(f)
+	tbKeyed(f)
+	o := pubTable(f, "public.orders")
+	o.ReplicaIdentity, o.IdentityColumns, o.Generated = "f", nil, []string{"total_with_tax"}
+	o.IdentityCandidate, o.IdentityCandidateColumns = "orders_pkey", []string{"id"}
+	f.Publication.GeneratedColumns = "none"
+}
+
 var tablesCases = []ruleCase{
 	{name: "default scope", rule: "tables-exist", want: rules.StatusPass, contains: "default scope: 2 tables"},
 	{name: "listed tables exist", rule: "tables-exist", want: rules.StatusPass, contains: "the capture list resolves to 2 tables", mutate: tbListed},
@@ -128,6 +180,109 @@ var tablesCases = []ruleCase{
 			t.Persistence = "u"
 			tbAdd(t)(f)
 		}},
+	{name: "deferrable primary key", rule: "replica-identity", want: rules.StatusFail, objects: []string{"public.orders"},
+		contains: "public.orders (its primary key is DEFERRABLE, and PostgreSQL uses only an immediate index as replica identity)",
+		mutate:   func(f *facts.Facts) { f.Tables.Tables[1].PrimaryKeyDeferrable = true }},
+	{name: "deferrable primary key, remedy", rule: "replica-identity", want: rules.StatusFail,
+		contains: "re-create the key NOT DEFERRABLE",
+		mutate:   func(f *facts.Facts) { f.Tables.Tables[1].PrimaryKeyDeferrable = true }},
+	{name: "deferrable primary key, FULL", rule: "replica-identity", want: rules.StatusFail,
+		contains: "ALTER TABLE public.orders REPLICA IDENTITY FULL;",
+		mutate:   func(f *facts.Facts) { f.Tables.Tables[1].PrimaryKeyDeferrable = true }},
+	{name: "deferrable primary key, immediate unique index", rule: "replica-identity", want: rules.StatusFail,
+		contains: "ALTER TABLE public.orders REPLICA IDENTITY USING INDEX orders_ref_key;",
+		mutate: func(f *facts.Facts) {
+			o := &f.Tables.Tables[1]
+			o.PrimaryKeyDeferrable, o.IdentityCandidate, o.IdentityCandidateColumns = true, "orders_ref_key", []string{"ref"}
+		}},
+	{name: "deferrable primary key, FULL identity", rule: "replica-identity", want: rules.StatusPass,
+		mutate: func(f *facts.Facts) {
+			f.Tables.Tables[1].PrimaryKeyDeferrable, f.Tables.Tables[1].ReplicaIdentity = true, "f"
+		}},
+	{name: "row filter outside the key", rule: "replica-identity", want: rules.StatusFail, objects: []string{"public.orders"},
+		contains: `UPDATE and DELETE on 1 table fail on the source now (SQLSTATE 42P10): public.orders (the row filter of publication streamkap_pub reads status, ` +
+			`not in the primary key (id): "Column used in the publication WHERE expression is not part of the replica identity")`,
+		mutate: tbFilter("streamkap_pub", "status")},
+	{name: "row filter outside the key, re-listed", rule: "replica-identity", want: rules.StatusFail,
+		contains: "ALTER PUBLICATION streamkap_pub SET TABLE public.customers, public.orders, streamkap.streamkap_signal;",
+		mutate:   tbFilter("streamkap_pub", "status")},
+	{name: "row filter on the key", rule: "replica-identity", want: rules.StatusPass, mutate: tbFilter("streamkap_pub", "id")},
+	{name: "row filter under FULL", rule: "replica-identity", want: rules.StatusPass,
+		mutate: pubAll(tbFilter("streamkap_pub", "status"), func(f *facts.Facts) { pubTable(f, "public.orders").ReplicaIdentity = "f" })},
+	{name: "row filter, inserts only", rule: "replica-identity", want: rules.StatusPass,
+		mutate: pubAll(tbFilter("streamkap_pub", "status"), func(f *facts.Facts) {
+			f.Publication.Update, f.Publication.Delete = false, false
+			o := pubTable(f, "public.orders")
+			o.Filters[0].Update, o.Filters[0].Delete = false, false
+		})},
+	{name: "row filter of another publication", rule: "replica-identity", want: rules.StatusFail, objects: []string{"public.orders"},
+		contains: `public.orders (the row filter of publication "Analytics Pub" reads status`,
+		mutate:   tbFilter("Analytics Pub", "status")},
+	{name: "row filter of another publication, FULL", rule: "replica-identity", want: rules.StatusFail,
+		contains: "ALTER TABLE public.orders REPLICA IDENTITY FULL;", mutate: tbFilter("Analytics Pub", "status")},
+	{name: "row filter of a publication publishing deletes only", rule: "replica-identity", want: rules.StatusFail,
+		contains: "DELETE on 1 table fail on the source now (SQLSTATE 42P10)",
+		mutate:   pubAll(tbFilter("analytics", "status"), func(f *facts.Facts) { pubTable(f, "public.orders").Filters[0].Update = false })},
+	{name: "column list without the key", rule: "replica-identity", want: rules.StatusFail, objects: []string{"public.orders"},
+		contains: `the column list of publication streamkap_pub leaves out id of the primary key (id): "Column list used by the publication does not cover the replica identity"`,
+		mutate:   tbColumnList("streamkap_pub", "status", "total")},
+	{name: "column list without the key, re-listed", rule: "replica-identity", want: rules.StatusFail,
+		contains: "SET TABLE public.customers, public.orders, streamkap.streamkap_signal;", mutate: tbColumnList("streamkap_pub", "status", "total")},
+	{name: "column list with the key", rule: "replica-identity", want: rules.StatusPass, mutate: tbColumnList("streamkap_pub", "id", "total")},
+	{name: "column list under FULL", rule: "replica-identity", want: rules.StatusFail,
+		contains: "publication streamkap_pub has a column list, which REPLICA IDENTITY FULL does not allow",
+		mutate: pubAll(tbColumnList("streamkap_pub", "id", "status", "total"), func(f *facts.Facts) {
+			pubTable(f, "public.orders").ReplicaIdentity, pubTable(f, "public.orders").IdentityColumns = "f", nil
+		})},
+	{name: "another publication's column list under FULL, nothing to fix it with", rule: "replica-identity", want: rules.StatusFail,
+		contains: "No step fixes public.orders: publication analytics has a column list",
+		mutate: pubAll(tbColumnList("analytics", "id", "status"), func(f *facts.Facts) {
+			pubTable(f, "public.orders").ReplicaIdentity, pubTable(f, "public.orders").IdentityColumns = "f", nil
+		})},
+	{name: "another publication's column list under FULL, the key instead", rule: "replica-identity", want: rules.StatusFail,
+		contains: "ALTER TABLE public.orders REPLICA IDENTITY USING INDEX orders_pkey;",
+		mutate: pubAll(tbColumnList("analytics", "id", "status"), func(f *facts.Facts) {
+			o := pubTable(f, "public.orders")
+			o.ReplicaIdentity, o.IdentityColumns, o.IdentityCandidate, o.IdentityCandidateColumns = "f", nil, "orders_pkey", []string{"id"}
+		})},
+	{name: "keyless with another publication's column list", rule: "replica-identity", want: rules.StatusFail,
+		contains: "No step fixes",
+		mutate: pubAll(tbColumnList("analytics", "status"), func(f *facts.Facts) {
+			pubTable(f, "public.orders").HasPrimaryKey, pubTable(f, "public.orders").IdentityColumns = false, nil
+		})},
+	{name: "partition, the root's row filter via the root", rule: "replica-identity", want: rules.StatusFail,
+		objects:  []string{"public.events_2026"},
+		contains: "the row filter of publication streamkap_pub (the filter of public.events, published via the partition root) reads payload",
+		mutate: func(f *facts.Facts) {
+			tbPartitioned(f)
+			leaf := pubTable(f, "public.events_2026")
+			leaf.HasPrimaryKey, leaf.IdentityColumns = true, []string{"id", "at"}
+			leaf.Filters = []facts.PublicationFilter{{Publication: "streamkap_pub", Table: "public.events", Update: true, Delete: true,
+				Where: "(payload <> ''::text)", WhereColumns: []string{"payload"}}}
+			f.Publication.Members = []facts.PublicationMember{{Table: "public.events", Where: "(payload <> ''::text)"}}
+		}},
+	{name: "PG 18 FULL with an unpublished stored generated column", rule: "replica-identity", want: rules.StatusFail,
+		objects:  []string{"public.orders"},
+		contains: `REPLICA IDENTITY FULL holds generated columns total_with_tax that publication streamkap_pub does not publish (publish_generated_columns = none): "Replica identity must not contain unpublished generated columns"`,
+		mutate:   tbGenerated18},
+	{name: "PG 18 FULL with an unpublished stored generated column, publish them", rule: "replica-identity", want: rules.StatusFail,
+		contains: "ALTER PUBLICATION streamkap_pub SET (publish_generated_columns = stored);", mutate: tbGenerated18},
+	{name: "PG 18 FULL with a published stored generated column", rule: "replica-identity", want: rules.StatusPass,
+		mutate: pubAll(tbGenerated18, func(f *facts.Facts) { f.Publication.GeneratedColumns = "stored" })},
+	{name: "PG 18 FULL with a virtual generated column", rule: "replica-identity", want: rules.StatusFail,
+		contains: "ALTER TABLE public.orders REPLICA IDENTITY USING INDEX orders_pkey;",
+		mutate: pubAll(tbGenerated18, func(f *facts.Facts) {
+			f.Publication.GeneratedColumns = "stored"
+			pubTable(f, "public.orders").VirtualGenerated = []string{"total_with_tax"}
+		})},
+	{name: "PG 17 FULL with a generated column", rule: "replica-identity", want: rules.StatusPass,
+		mutate: pubAll(tbGenerated18, tbVersion(170006))},
+	{name: "PG 18 keyless with a generated column: FULL and publish them", rule: "replica-identity", want: rules.StatusFail,
+		contains: "ALTER TABLE public.orders REPLICA IDENTITY FULL;\nALTER PUBLICATION streamkap_pub SET (publish_generated_columns = stored);",
+		mutate: pubAll(tbGenerated18, func(f *facts.Facts) {
+			o := pubTable(f, "public.orders")
+			o.ReplicaIdentity, o.HasPrimaryKey, o.IdentityCandidate, o.IdentityCandidateColumns = "d", false, "", nil
+		})},
 	{name: "publication unreadable", rule: "replica-identity", want: rules.StatusError,
 		mutate: func(f *facts.Facts) { f.Publication = facts.Publication{Err: readFailed} }},
 	{name: "tables unreadable", rule: "replica-identity", want: rules.StatusError,
@@ -152,12 +307,23 @@ var tablesCases = []ruleCase{
 		objects: []string{"public.customers", "public.orders", "public.events_2026"}, mutate: tbPartitioned},
 	{name: "nothing captured", rule: "replica-identity-full", want: rules.StatusPass, contains: "no captured tables",
 		mutate: func(f *facts.Facts) { f.Tables.Tables = nil }},
+	{name: "no FULL where a column list forbids it", rule: "replica-identity-full", want: rules.StatusWarn,
+		contains: "No step sets FULL where it would make UPDATE and DELETE fail (42P10): public.orders (publication analytics has a column list",
+		mutate:   tbColumnList("analytics", "id", "status")},
+	{name: "no FULL step where a column list forbids it", rule: "replica-identity-full", want: rules.StatusWarn,
+		contains: "ALTER TABLE public.customers REPLICA IDENTITY FULL;", mutate: tbColumnList("analytics", "id", "status")},
 	{name: "unreadable", rule: "replica-identity-full", want: rules.StatusError,
 		mutate: func(f *facts.Facts) { f.Tables = facts.Tables{Err: readFailed} }},
 
 	{name: "all logged", rule: "unlogged-tables", want: rules.StatusPass},
 	{name: "unlogged", rule: "unlogged-tables", want: rules.StatusWarn, objects: []string{"public.orders"},
 		contains: "ALTER TABLE public.orders SET LOGGED;", mutate: func(f *facts.Facts) { f.Tables.Tables[1].Persistence = "u" }},
+	{name: "unlogged in the default scope says so", rule: "unlogged-tables", want: rules.StatusWarn,
+		contains: "1 captured table is UNLOGGED (unlogged tables never produce change events): public.orders (in the default all-tables scope, not listed explicitly)",
+		mutate:   func(f *facts.Facts) { f.Tables.Tables[1].Persistence = "u" }},
+	{name: "unlogged and listed", rule: "unlogged-tables", want: rules.StatusFail, objects: []string{"public.orders"},
+		contains: "1 captured table is UNLOGGED (unlogged tables never produce change events): public.orders\n",
+		mutate:   func(f *facts.Facts) { tbListed(f); f.Tables.Tables[1].Persistence = "u" }},
 	{name: "unlogged partition", rule: "unlogged-tables", want: rules.StatusWarn, objects: []string{"public.events_2026"},
 		mutate: func(f *facts.Facts) { tbPartitioned(f); f.Tables.Tables[3].Persistence = "u" }},
 	{name: "unreadable", rule: "unlogged-tables", want: rules.StatusError,
@@ -165,8 +331,36 @@ var tablesCases = []ruleCase{
 
 	{name: "none", rule: "generated-columns", want: rules.StatusPass, contains: "no captured table has generated columns"},
 	{name: "pg 15", rule: "generated-columns", want: rules.StatusWarn, objects: []string{"public.orders"},
-		contains: `PostgreSQL 15 does not replicate generated columns: change events of 1 captured table lack them: public.orders (total_with_tax, "Search Vector")`,
-		mutate:   tbGenerated},
+		contains: `PostgreSQL 15 does not replicate generated columns: change events of 1 captured table lack them: public.orders (total_with_tax, "Search Vector") ` +
+			`(in the default all-tables scope, not listed explicitly)`,
+		mutate: tbGenerated},
+	{name: "pg 15, listed", rule: "generated-columns", want: rules.StatusFail, objects: []string{"public.orders"},
+		mutate: pubAll(tbGenerated, tbListed)},
+	{name: "pg 18 listed, not published", rule: "generated-columns", want: rules.StatusFail,
+		contains: "ALTER PUBLICATION streamkap_pub SET (publish_generated_columns = stored);",
+		mutate: func(f *facts.Facts) {
+			tbGenerated(f)
+			tbListed(f)
+			tbVersion(180004)(f)
+			f.Publication.GeneratedColumns = "none"
+		}},
+	{name: "pg 18 virtual, stored published", rule: "generated-columns", want: rules.StatusFail, objects: []string{"public.orders"},
+		contains: `PostgreSQL 18 never publishes virtual generated columns: change events of 1 captured table lack them: public.orders ("Search Vector")`,
+		mutate: func(f *facts.Facts) {
+			tbGenerated(f)
+			tbListed(f)
+			tbVersion(180004)(f)
+			f.Publication.GeneratedColumns = "stored"
+			f.Tables.Tables[1].VirtualGenerated = []string{"Search Vector"}
+		}},
+	{name: "pg 18 virtual, not published", rule: "generated-columns", want: rules.StatusWarn,
+		contains: "the virtual ones of public.orders are never published",
+		mutate: func(f *facts.Facts) {
+			tbGenerated(f)
+			tbVersion(180004)(f)
+			f.Publication.GeneratedColumns = "none"
+			f.Tables.Tables[1].VirtualGenerated = []string{"Search Vector"}
+		}},
 	{name: "pg 18 not published", rule: "generated-columns", want: rules.StatusWarn,
 		contains: "ALTER PUBLICATION streamkap_pub SET (publish_generated_columns = stored);",
 		mutate: func(f *facts.Facts) {

@@ -33,8 +33,21 @@ type DefaultPrivilege struct {
 // that apply to the connector's sessions.
 type RoleSettings struct {
 	Settings []RoleSetting `json:"settings,omitempty"`
-	Err      *Error        `json:"error,omitempty"`
+	// Server holds the server-wide values (postgresql.conf, ALTER SYSTEM,
+	// the command line, or the built-in default: pg_settings) of the
+	// settings in ServerSettingNames, which a session gets when no
+	// pg_db_role_setting entry applies. A name is missing when
+	// cdcpreflight's own session took its value from somewhere more
+	// specific (its role, the database, ALTER ROLE ALL, the client), which
+	// hides the server's value.
+	Server map[string]string `json:"server,omitempty"`
+	Err    *Error            `json:"error,omitempty"`
 }
+
+// ServerSettingNames are the settings whose server-wide values
+// RoleSettings.Server holds: the ones judged for the connector's sessions
+// whatever their scope.
+var ServerSettingNames = []string{"default_transaction_read_only", "row_security"}
 
 // RoleSetting is one ALTER ROLE/DATABASE … SET.
 type RoleSetting struct {
@@ -79,25 +92,67 @@ type Table struct {
 	// ReplicaIdentity is pg_class.relreplident: d default, n nothing, f full, i index.
 	ReplicaIdentity string `json:"replica_identity"`
 	HasPrimaryKey   bool   `json:"has_primary_key"`
+	// PrimaryKeyDeferrable: the primary key is DEFERRABLE (pg_index.indimmediate
+	// false). PostgreSQL never uses a non-immediate index as replica identity,
+	// so under REPLICA IDENTITY DEFAULT such a table has none.
+	PrimaryKeyDeferrable bool `json:"primary_key_deferrable,omitempty"`
 	// IdentityIndex: a valid index is marked REPLICA IDENTITY (relreplident i).
 	IdentityIndex bool `json:"identity_index"`
+	// IdentityColumns are the key columns of the index the replica identity
+	// uses (the immediate primary key under DEFAULT, the marked index under
+	// INDEX), in index order, as PostgreSQL stores their names; empty under
+	// FULL (every column) and NOTHING. Row filters and column lists (15+)
+	// are checked against them.
+	IdentityColumns []string `json:"identity_columns,omitempty"`
 	// IdentityCandidate is a quoted unique index that REPLICA IDENTITY
 	// USING INDEX would accept (valid, immediate, not partial, no
 	// expressions, NOT NULL columns), or "".
 	IdentityCandidate string `json:"identity_candidate,omitempty"`
-	Owner             string `json:"owner"` // quoted
+	// IdentityCandidateColumns are IdentityCandidate's key columns.
+	IdentityCandidateColumns []string `json:"identity_candidate_columns,omitempty"`
+	Owner                    string   `json:"owner"` // quoted
 	// OwnedByConnector: the connector role has the owner's privileges.
-	OwnedByConnector bool     `json:"owned_by_connector"`
-	RLS              bool     `json:"rls"`
-	ForceRLS         bool     `json:"force_rls"`
-	PartitionOf      string   `json:"partition_of,omitempty"` // quoted root, for partitions of tables in scope
-	Generated        []string `json:"generated_columns,omitempty"`
+	OwnedByConnector bool `json:"owned_by_connector"`
+	RLS              bool `json:"rls"`
+	ForceRLS         bool `json:"force_rls"`
+	// RLSReadAll: a permissive policy FOR SELECT or FOR ALL with USING
+	// (true) applies to the connector (PUBLIC, itself, or a role whose
+	// privileges it inherits) and no restrictive policy for SELECT does,
+	// so row-level security hides no row from it.
+	RLSReadAll  bool     `json:"rls_read_all,omitempty"`
+	PartitionOf string   `json:"partition_of,omitempty"` // quoted root, for partitions of tables in scope
+	Generated   []string `json:"generated_columns,omitempty"`
+	// VirtualGenerated are the columns of Generated that are VIRTUAL (18+):
+	// pgoutput never sends them, whatever publish_generated_columns says.
+	VirtualGenerated []string `json:"virtual_generated_columns,omitempty"`
 	Select           bool     `json:"select"`       // the connector may SELECT it
 	SchemaUsage      bool     `json:"schema_usage"` // …and use its schema
 	Captured         bool     `json:"captured"`
 	Published        bool     `json:"published"` // listed by pg_publication_tables for the publication
 	RowFilter        bool     `json:"row_filter,omitempty"`
 	ColumnList       bool     `json:"column_list,omitempty"`
+	// Filters are the row filters and column lists (15+) of every
+	// publication, not only the connector's, that PostgreSQL checks against
+	// this table's replica identity before an UPDATE or DELETE on it.
+	Filters []PublicationFilter `json:"publication_filters,omitempty"`
+}
+
+// PublicationFilter is one publication's row filter or column list that
+// applies to a table: the table's own pg_publication_rel entry or, for a
+// partition in a publication with publish_via_partition_root, that of the
+// topmost ancestor the publication names (PostgreSQL then checks the
+// ancestor's filter against the partition's replica identity, matching
+// columns by name).
+type PublicationFilter struct {
+	Publication string `json:"publication"` // as stored, unquoted
+	Table       string `json:"table"`       // quoted: the table the entry names
+	Update      bool   `json:"update"`      // the publication publishes updates
+	Delete      bool   `json:"delete"`      // …and deletes
+	Where       string `json:"where,omitempty"`
+	// WhereColumns are the columns the row filter reads, as named in Table.
+	WhereColumns []string `json:"where_columns,omitempty"`
+	// Columns is the column list, as named in Table; empty when there is none.
+	Columns []string `json:"columns,omitempty"`
 }
 
 // UsableIdentity reports whether UPDATE and DELETE can be published.
@@ -108,7 +163,7 @@ func (t Table) UsableIdentity() bool {
 	case "i":
 		return t.IdentityIndex
 	case "d":
-		return t.HasPrimaryKey
+		return t.HasPrimaryKey && !t.PrimaryKeyDeferrable
 	}
 	return false
 }

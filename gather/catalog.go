@@ -47,8 +47,18 @@ func (g *gatherer) tables(ctx context.Context, q pgx.Tx) error {
 		generated = `array(SELECT a.attname::text FROM pg_attribute a
 			WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated <> '' ORDER BY a.attnum)`
 	}
-	filters := `false, false`
+	virtual := `'{}'::text[]`
+	if g.ver() >= 180000 {
+		virtual = `array(SELECT a.attname::text FROM pg_attribute a
+			WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = 'v' ORDER BY a.attnum)`
+	}
+	nkey := `i.indnatts`
+	if g.ver() >= 110000 {
+		nkey = `i.indnkeyatts`
+	}
+	filters, allFilters := `false, false`, `filt AS (SELECT NULL::oid AS oid, NULL::json AS filters WHERE false)`
 	if g.ver() >= 150000 {
+		allFilters = publicationFilters
 		filters = `EXISTS (SELECT 1 FROM pg_publication_rel pr JOIN pg_publication p ON p.oid = pr.prpubid
 				WHERE p.pubname = $4 AND pr.prrelid = c.oid AND pr.prqual IS NOT NULL),
 			EXISTS (SELECT 1 FROM pg_publication_rel pr JOIN pg_publication p ON p.oid = pr.prpubid
@@ -86,23 +96,33 @@ rels AS (
 	(SELECT DISTINCT ON (t.oid) t.oid, false, false, t.root FROM tree t
 	WHERE NOT EXISTS (SELECT 1 FROM scoped s WHERE s.oid = t.oid)
 	ORDER BY t.oid, t.depth DESC)
-)
+),
+` + allFilters + `
 SELECT c.oid::int8, n.nspname::text, c.relname::text, quote_ident(n.nspname) || '.' || quote_ident(c.relname),
 	c.relkind::text, c.relpersistence::text, c.relreplident::text,
 	EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND i.indisprimary),
+	EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND i.indisprimary AND NOT i.indimmediate),
 	EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND i.indisreplident AND i.indisvalid),
-	` + identityCandidate + `,
+	array(SELECT a.attname::text FROM pg_index i CROSS JOIN LATERAL generate_series(0, ` + nkey + ` - 1) AS k(n)
+			JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[k.n]
+		WHERE i.indrelid = c.oid AND CASE c.relreplident WHEN 'd' THEN i.indisprimary AND i.indimmediate
+			WHEN 'i' THEN i.indisreplident AND i.indisvalid ELSE false END
+		ORDER BY k.n),
+	coalesce(cand.name, ''), coalesce(cand.cols, '{}'),
 	quote_ident(pg_get_userbyid(c.relowner)),
 	coalesce(pg_has_role(role.oid, c.relowner, 'USAGE'), false),
-	c.relrowsecurity, c.relforcerowsecurity,
+	c.relrowsecurity, c.relforcerowsecurity, ` + rlsReadAll + `,
 	coalesce((SELECT quote_ident(rn.nspname) || '.' || quote_ident(rc.relname)
 		FROM pg_class rc JOIN pg_namespace rn ON rn.oid = rc.relnamespace WHERE rc.oid = r.root), ''),
-	` + generated + `,
+	` + generated + `, ` + virtual + `,
 	coalesce(has_table_privilege(role.oid, c.oid, 'SELECT'), false),
 	coalesce(has_schema_privilege(role.oid, n.oid, 'USAGE'), false),
 	r.captured, r.published,
-	` + filters + `
+	` + filters + `,
+	coalesce(filt.filters, '[]'::json)
 FROM rels r JOIN pg_class c ON c.oid = r.oid JOIN pg_namespace n ON n.oid = c.relnamespace CROSS JOIN role
+	LEFT JOIN filt ON filt.oid = c.oid
+	` + identityCandidate(nkey) + `
 ORDER BY 2, 3`
 	rows, err := q.Query(ctx, sql, o.ConnectorUser, reqSchemas, reqTables, o.Publication, t.Listed, excluded)
 	if err != nil {
@@ -111,16 +131,32 @@ ORDER BY 2, 3`
 	var oid int64
 	var tb facts.Table
 	_, err = pgx.ForEachRow(rows, []any{&oid, &tb.Schema, &tb.Name, &tb.Quoted, &tb.Kind, &tb.Persistence, &tb.ReplicaIdentity,
-		&tb.HasPrimaryKey, &tb.IdentityIndex, &tb.IdentityCandidate, &tb.Owner, &tb.OwnedByConnector, &tb.RLS, &tb.ForceRLS, &tb.PartitionOf,
-		&tb.Generated, &tb.Select, &tb.SchemaUsage, &tb.Captured, &tb.Published, &tb.RowFilter, &tb.ColumnList,
+		&tb.HasPrimaryKey, &tb.PrimaryKeyDeferrable, &tb.IdentityIndex, &tb.IdentityColumns, &tb.IdentityCandidate, &tb.IdentityCandidateColumns, &tb.Owner, &tb.OwnedByConnector, &tb.RLS, &tb.ForceRLS, &tb.RLSReadAll, &tb.PartitionOf,
+		&tb.Generated, &tb.VirtualGenerated, &tb.Select, &tb.SchemaUsage, &tb.Captured, &tb.Published, &tb.RowFilter, &tb.ColumnList,
+		&tb.Filters,
 	}, func() error {
-		if len(tb.Generated) == 0 {
-			tb.Generated = nil
+		for _, s := range []*[]string{&tb.Generated, &tb.VirtualGenerated, &tb.IdentityColumns, &tb.IdentityCandidateColumns} {
+			if len(*s) == 0 {
+				*s = nil
+			}
+		}
+		if len(tb.Filters) == 0 {
+			tb.Filters = nil
+		}
+		for i := range tb.Filters {
+			for _, s := range []*[]string{&tb.Filters[i].WhereColumns, &tb.Filters[i].Columns} {
+				if len(*s) == 0 {
+					*s = nil
+				}
+			}
 		}
 		t.Tables = append(t.Tables, tb)
 		if tb.Captured {
 			g.capturedOIDs = append(g.capturedOIDs, oid)
 		}
+		// The next row scans into the same variables: json.Unmarshal
+		// would reuse this row's slices.
+		tb = facts.Table{}
 		return nil
 	})
 	if err != nil {
@@ -136,16 +172,88 @@ ORDER BY 2, 3`
 	return g.missingScope(ctx, q)
 }
 
-// identityCandidate picks a unique index that ALTER TABLE … REPLICA
-// IDENTITY USING INDEX accepts, so a keyless table's remedy can name it.
-// Every column of the index must be NOT NULL (only key columns need be,
-// so this is stricter than the server on 11+ INCLUDE indexes).
-const identityCandidate = `coalesce((SELECT quote_ident(ic.relname) FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid
-		WHERE i.indrelid = c.oid AND i.indisunique AND i.indimmediate AND i.indisvalid
-			AND i.indpred IS NULL AND i.indexprs IS NULL
-			AND NOT EXISTS (SELECT 1 FROM pg_attribute a
-				WHERE a.attrelid = c.oid AND a.attnum = ANY (i.indkey) AND NOT a.attnotnull)
-		ORDER BY i.indisprimary DESC, i.indnatts, ic.relname LIMIT 1), '')`
+// identityCandidate joins cand(name, cols): a unique index that ALTER
+// TABLE … REPLICA IDENTITY USING INDEX accepts, so a keyless table's remedy
+// can name it, and its key columns. Every column of the index must be NOT
+// NULL (only key columns need be, so this is stricter than the server on
+// 11+ INCLUDE indexes). nkey is the number of key columns of index i.
+func identityCandidate(nkey string) string {
+	return `LEFT JOIN LATERAL (SELECT quote_ident(ic.relname) AS name,
+		array(SELECT a.attname::text FROM generate_series(0, ` + nkey + ` - 1) AS k(n)
+			JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[k.n] ORDER BY k.n) AS cols
+	FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid
+	WHERE i.indrelid = c.oid AND i.indisunique AND i.indimmediate AND i.indisvalid
+		AND i.indpred IS NULL AND i.indexprs IS NULL
+		AND NOT EXISTS (SELECT 1 FROM pg_attribute a
+			WHERE a.attrelid = c.oid AND a.attnum = ANY (i.indkey) AND NOT a.attnotnull)
+	ORDER BY i.indisprimary DESC, i.indnatts, ic.relname LIMIT 1) AS cand ON true`
+}
+
+// publicationFilters (15+) is the CTE filt(oid, filters): for each
+// relation of rels, a json array of the row filters and column lists of
+// every publication that PostgreSQL checks against its replica identity
+// before an UPDATE or DELETE (CheckCmdReplicaIdentity): its own
+// pg_publication_rel entry, or, when the publication publishes via the
+// partition root and it is a partition, the entry of the topmost ancestor
+// the publication holds (by name or, through its schema, TABLES IN SCHEMA:
+// then there is no entry and nothing to check). The columns a row filter
+// reads come from its node tree: ":varattno N" is how every major from 15
+// to 18 prints a column reference, and a filter can reference only its own
+// table's columns (no subqueries, no system columns, no whole-row).
+// pg_get_expr opens the relation, so it is called only for entries that
+// have a row filter. One CTE rather than a subquery per row keeps the
+// plan's cost estimate, and with it the temptation to JIT, low.
+const publicationFilters = `filt AS (
+	SELECT c.oid, json_agg(json_build_object(
+		'publication', p.pubname::text,
+		'table', quote_ident(en.nspname) || '.' || quote_ident(ec.relname),
+		'update', p.pubupdate, 'delete', p.pubdelete,
+		'where', CASE WHEN pr.prqual IS NULL THEN '' ELSE pg_get_expr(pr.prqual, pr.prrelid) END,
+		'where_columns', array(SELECT a.attname::text FROM pg_attribute a WHERE a.attrelid = pr.prrelid
+			AND a.attnum IN (SELECT m[1]::int2 FROM regexp_matches(pr.prqual::text, ':varattno (\d+)', 'g') AS m)
+			ORDER BY a.attnum),
+		'columns', array(SELECT a.attname::text FROM pg_attribute a
+			WHERE a.attrelid = pr.prrelid AND a.attnum = ANY (pr.prattrs::int2[]) ORDER BY a.attnum))
+		ORDER BY p.pubname) AS filters
+	FROM pg_publication_rel pr JOIN pg_publication p ON p.oid = pr.prpubid
+		JOIN pg_class ec ON ec.oid = pr.prrelid JOIN pg_namespace en ON en.oid = ec.relnamespace
+		-- The entry's own table and, via the root, the partitions below it.
+		CROSS JOIN LATERAL (SELECT pr.prrelid AS relid UNION
+			SELECT t.relid FROM pg_partition_tree(pr.prrelid) AS t WHERE p.pubviaroot AND ec.relkind = 'p') AS d
+		JOIN rels r ON r.oid = d.relid
+		JOIN pg_class c ON c.oid = r.oid
+	WHERE (pr.prqual IS NOT NULL OR pr.prattrs IS NOT NULL)
+		-- …whose filter is the one that applies: via the root, that of the
+		-- topmost ancestor in the publication, else the table's own.
+		AND pr.prrelid = CASE WHEN p.pubviaroot AND c.relispartition THEN coalesce((
+			SELECT anc.relid FROM pg_partition_ancestors(c.oid) WITH ORDINALITY AS anc(relid, depth)
+			WHERE anc.relid <> c.oid
+				AND (EXISTS (SELECT 1 FROM pg_publication_rel ar WHERE ar.prpubid = p.oid AND ar.prrelid = anc.relid)
+					OR EXISTS (SELECT 1 FROM pg_publication_namespace pn JOIN pg_class ac ON ac.relnamespace = pn.pnnspid
+						WHERE pn.pnpubid = p.oid AND ac.oid = anc.relid))
+			ORDER BY anc.depth DESC LIMIT 1), c.oid) ELSE c.oid END
+	GROUP BY c.oid
+)`
+
+// rlsReadAll is true when row-level security hides no row of table c from
+// the connector: a permissive SELECT (or ALL) policy whose USING is the
+// constant true applies to it, and no restrictive SELECT (or ALL) policy
+// does. A policy applies to PUBLIC (role 0) and to the roles whose
+// privileges the connector has, membership with inheritance
+// (pg_has_role … 'USAGE'), as PostgreSQL's check_role_for_policy decides.
+// USING (true) is recognised in the stored node tree (a boolean Const whose
+// datum is 1; 10 to 18 print it alike), not with pg_get_expr, which takes
+// an AccessShareLock on the table and would queue behind DDL.
+const rlsReadAll = `(c.relrowsecurity
+		AND EXISTS (SELECT 1 FROM pg_policy p WHERE p.polrelid = c.oid AND p.polpermissive AND p.polcmd IN ('r', '*')
+			AND p.polqual::text ~ '^\{CONST :consttype 16 .*:constisnull false .*:constvalue 1 \[ (0 )*1 (0 )*\]\}$'
+			AND ` + policyApplies + `)
+		AND NOT EXISTS (SELECT 1 FROM pg_policy p WHERE p.polrelid = c.oid AND NOT p.polpermissive AND p.polcmd IN ('r', '*')
+			AND ` + policyApplies + `))`
+
+// policyApplies: policy p applies to the connector role.
+const policyApplies = `EXISTS (SELECT 1 FROM unnest(p.polroles) AS pr(oid)
+			WHERE CASE WHEN pr.oid = 0 THEN true ELSE coalesce(pg_has_role(role.oid, pr.oid, 'USAGE'), false) END)`
 
 // missingScope finds listed schemas that do not exist, and relations or
 // schemas whose names match a missing entry but for letter case: the
@@ -275,6 +383,32 @@ ORDER BY 1, 2`, g.f.Options.ConnectorUser)
 	var rs facts.RoleSetting
 	_, err = pgx.ForEachRow(rows, []any{&rs.Scope, &rs.Name, &rs.Value}, func() error {
 		g.f.RoleSettings.Settings = append(g.f.RoleSettings.Settings, rs)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return g.serverSettings(ctx, q)
+}
+
+// serverSettings reads the server-wide values of facts.ServerSettingNames:
+// this session's value is the server's when it came from postgresql.conf
+// (ALTER SYSTEM included), the command line, the environment or the
+// built-in default. Any other source (a role or database setting, ALTER
+// ROLE ALL, the client) hides the server's value, and the name is left out.
+func (g *gatherer) serverSettings(ctx context.Context, q pgx.Tx) error {
+	rows, err := q.Query(ctx, `SELECT name, setting FROM pg_settings
+WHERE name = ANY ($1) AND source IN ('default', 'configuration file', 'command line', 'environment variable', 'override')`,
+		facts.ServerSettingNames)
+	if err != nil {
+		return err
+	}
+	var name, value string
+	_, err = pgx.ForEachRow(rows, []any{&name, &value}, func() error {
+		if g.f.RoleSettings.Server == nil {
+			g.f.RoleSettings.Server = map[string]string{}
+		}
+		g.f.RoleSettings.Server[name] = value
 		return nil
 	})
 	return err

@@ -142,6 +142,18 @@ func (g *gatherer) catalog(ctx context.Context, conn *pgx.Conn, host string) {
 	}
 
 	g.f.Server.Err = g.step(ctx, tx, "read server version", g.server)
+	if g.f.Server.Err == nil && g.ver() >= 110000 {
+		// The catalog reads are a few large queries over small catalogs:
+		// their cost estimates grow with the tables in scope (thousands of
+		// rows each with correlated subqueries) while they run in
+		// milliseconds, and compiling one with JIT (on by default from 12)
+		// took seconds, past statement_timeout. A failure here only leaves
+		// JIT on.
+		_ = g.step(ctx, tx, "turn JIT off", func(ctx context.Context, q pgx.Tx) error {
+			_, err := q.Exec(ctx, "SET LOCAL jit = off")
+			return err
+		})
+	}
 	g.f.Settings.Err = g.step(ctx, tx, "read settings", g.settings)
 	sig := Signals{Host: host, Settings: g.f.Settings.Values}
 	if err := g.step(ctx, tx, "detect platform", func(ctx context.Context, q pgx.Tx) error {

@@ -123,7 +123,6 @@ type captured struct {
 }
 
 type leaf struct {
-	oid         uint32
 	quoted      string
 	persistence string
 	columns     []column
@@ -175,6 +174,12 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 	r := &run{cfg: cfg, expect: map[string]*expectation{}}
 	var err error
 	if r.admin, err = connect(ctx, cfg.AdminDSN); err != nil {
+		var pgErr *pgconn.PgError
+		if errors.As(err, &pgErr) && pgErr.Code == "3D000" {
+			// No such database: the connector cannot connect either.
+			r.problem(StepConnect, "", "the database does not exist", err)
+			return r.rep, nil
+		}
 		return r.rep, fmt.Errorf("connect as the application: %w", err)
 	}
 	defer r.admin.Close(context.WithoutCancel(ctx))
@@ -295,23 +300,21 @@ ORDER BY 1, 2`, schemas, names, r.cfg.SignalSchema)
 	SELECT $1::regclass::oid AS oid
 	UNION ALL SELECT i.inhrelid FROM tree JOIN pg_inherits i ON i.inhparent = tree.oid
 )
-SELECT c.oid::int8, quote_ident(n.nspname) || '.' || quote_ident(c.relname), c.relpersistence::text,
+SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname), c.relpersistence::text,
 	coalesce(array_agg(a.attname::text ORDER BY a.attnum) FILTER (WHERE a.attnum IS NOT NULL), '{}'),
 	coalesce(array_agg(`+generated+` ORDER BY a.attnum) FILTER (WHERE a.attnum IS NOT NULL), '{}'),
 	coalesce(array_agg(a.attidentity = 'a' ORDER BY a.attnum) FILTER (WHERE a.attnum IS NOT NULL), '{}')
 FROM tree JOIN pg_class c ON c.oid = tree.oid JOIN pg_namespace n ON n.oid = c.relnamespace
 LEFT JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
 WHERE c.relkind = 'r'
-GROUP BY 1, 2, 3 ORDER BY 2`, c.quoted)
+GROUP BY c.oid, 1, 2 ORDER BY 1`, c.quoted)
 		if err != nil {
 			return fmt.Errorf("read the partitions of %s: %w", c.quoted, err)
 		}
-		var oid int64
 		var l leaf
 		var names []string
 		var gen, ident []bool
-		_, err = pgx.ForEachRow(rows, []any{&oid, &l.quoted, &l.persistence, &names, &gen, &ident}, func() error {
-			l.oid = uint32(oid)
+		_, err = pgx.ForEachRow(rows, []any{&l.quoted, &l.persistence, &names, &gen, &ident}, func() error {
 			l.columns = make([]column, len(names))
 			for j, n := range names {
 				l.columns[j] = column{name: n, generated: gen[j], identity: ident[j]}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -17,10 +16,6 @@ import (
 
 	"github.com/cdcpreflight/cdcpreflight/internal/sqlident"
 )
-
-// validSlotName is what PostgreSQL accepts; the replication protocol takes
-// the name unquoted.
-var validSlotName = regexp.MustCompile(`^[a-z0-9_]{1,63}$`)
 
 // slot checks the configured slot as the connector finds it at start. When
 // it is missing or unusable the connector fails; the run then goes on with

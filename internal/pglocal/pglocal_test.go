@@ -143,6 +143,41 @@ func TestTLSAndPasswordAuth(t *testing.T) {
 	})
 }
 
+// TestHBA: HBA replaces the TCP lines, so a role the lines do not name has
+// no entry; the socket stays open to the superuser.
+func TestHBA(t *testing.T) {
+	_, err := pglocal.Start(t.Context(), pglocal.Options{BinDir: pgtest.BinDir(t), HBA: []string{"host all all 0.0.0.0/0 trust\nlocal all all trust"}})
+	if err == nil || !strings.Contains(err.Error(), "line break") {
+		t.Fatalf("Start with a line break in an HBA line: got %v", err)
+	}
+	c := pgtest.ClusterWith(t, "hba", pglocal.Options{TLS: true, HBA: []string{
+		"hostssl all +hba_allowed 127.0.0.1/32 scram-sha-256",
+	}})
+	pgtest.Exec(t, c, "postgres", "CREATE ROLE hba_allowed NOLOGIN")
+	in := createRole(t, c, pgtest.UniqueName(t, "in"), weirdPassword, "IN ROLE hba_allowed")
+	out := createRole(t, c, pgtest.UniqueName(t, "out"), weirdPassword, "")
+	if !sslInUse(t, c.DSN(in, weirdPassword, "postgres", "require")) {
+		t.Error("the hostssl line matched a connection without TLS")
+	}
+	conn, err := pgx.Connect(t.Context(), c.DSN(out, weirdPassword, "postgres", "require"))
+	if err == nil {
+		conn.Close(context.Background())
+		t.Fatal("a role no line names connected")
+	}
+	var pgErr *pgconn.PgError
+	if !errors.As(err, &pgErr) || pgErr.Code != "28000" || !strings.Contains(pgErr.Message, "no pg_hba.conf entry") {
+		t.Errorf("want 28000 no pg_hba.conf entry, got %v", err)
+	}
+	conn, err = pgx.Connect(t.Context(), c.DSN(in, weirdPassword, "postgres", "disable"))
+	if err == nil {
+		conn.Close(context.Background())
+		t.Error("hostssl matched a plain connection")
+	}
+	if v := showSetting(t, c, "is_superuser"); v != "on" {
+		t.Errorf("the socket connection is not the superuser's: is_superuser = %s", v)
+	}
+}
+
 func showSetting(t *testing.T, c *pglocal.Cluster, name string) string {
 	t.Helper()
 	var v string

@@ -17,6 +17,7 @@ import (
 	"io"
 	"maps"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -182,7 +183,7 @@ func ClusterWith(t testing.TB, key string, opt pglocal.Options) *pglocal.Cluster
 
 func sameOptions(a, b pglocal.Options) bool {
 	return a.BinDir == b.BinDir && a.WalLevel == b.WalLevel && a.TLS == b.TLS &&
-		maps.Equal(a.Settings, b.Settings)
+		maps.Equal(a.Settings, b.Settings) && slices.Equal(a.HBA, b.HBA) && (a.HBA == nil) == (b.HBA == nil)
 }
 
 // UniqueName returns a lowercase identifier (≤ 63 bytes, PostgreSQL's limit)

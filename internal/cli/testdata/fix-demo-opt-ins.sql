@@ -78,7 +78,7 @@ ALTER TABLE public.invoices REPLICA IDENTITY FULL;
 ALTER TABLE public.orders REPLICA IDENTITY FULL;
 
 -- Step 12 of 15 · replica identity · unlogged-tables
--- Why: 1 captured table is UNLOGGED (unlogged tables never produce change events): public.cart_sessions
+-- Why: 1 captured table is UNLOGGED (unlogged tables never produce change events): public.cart_sessions (in the default all-tables scope, not listed explicitly)
 -- Needs: the owner of table public.cart_sessions (or a superuser)
 -- Locks: ACCESS EXCLUSIVE on public.cart_sessions (waits at most lock_timeout, then fails and stops the apply)
 -- Note: rewrites the table and writes all of it to the WAL, holding the lock throughout: plan a window for a large table

@@ -85,6 +85,6 @@ SELECT pg_create_logical_replication_slot('streamkap_pgoutput_slot', 'pgoutput')
 --     ALTER TABLE public.invoices REPLICA IDENTITY FULL;
 --     ALTER TABLE public.orders REPLICA IDENTITY FULL;
 --
--- - unlogged-tables: 1 captured table is UNLOGGED (unlogged tables never produce change events): public.cart_sessions
+-- - unlogged-tables: 1 captured table is UNLOGGED (unlogged tables never produce change events): public.cart_sessions (in the default all-tables scope, not listed explicitly)
 --   Fix runs this only with --set-logged.
 --     ALTER TABLE public.cart_sessions SET LOGGED;
