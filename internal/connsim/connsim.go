@@ -208,14 +208,19 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 // scenario may hold one on purpose, and the run must still end.
 const waitLimit = 5 * time.Second
 
-// connect opens an ordinary session that gives up on a lock after waitLimit.
+// connect opens an ordinary session that gives up on a lock after
+// waitLimit. The setting is a SET, not a startup parameter: a pooler in
+// between refuses startup parameters it does not know.
 func connect(ctx context.Context, dsn string) (*pgx.Conn, error) {
-	cfg, err := pgx.ParseConfig(dsn)
+	conn, err := pgx.Connect(ctx, dsn)
 	if err != nil {
 		return nil, err
 	}
-	cfg.RuntimeParams["lock_timeout"] = fmt.Sprint(waitLimit.Milliseconds())
-	return pgx.ConnectConfig(ctx, cfg)
+	if _, err := conn.Exec(ctx, fmt.Sprintf("SET lock_timeout = %d", waitLimit.Milliseconds())); err != nil {
+		_ = conn.Close(ctx)
+		return nil, fmt.Errorf("set lock_timeout: %w", err)
+	}
+	return conn, nil
 }
 
 func (r *run) play(ctx context.Context) {
