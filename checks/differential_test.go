@@ -75,7 +75,7 @@ type diffTarget struct {
 }
 
 type diffRow struct {
-	test, db string
+	test     string
 	exit     int
 	failing  []string
 	errored  int
@@ -128,7 +128,7 @@ func databaseOf(dsn string) string {
 func differential(t *testing.T, tg *diffTarget) {
 	results := evaluate(t, tg.dsn, tg.expect, tg.now)
 	byRule := map[string]rules.Result{}
-	row := diffRow{test: t.Name(), db: databaseOf(tg.dsn), exit: rules.ExitCode(results, rules.Error)}
+	row := diffRow{test: t.Name(), exit: rules.ExitCode(results, rules.Error)}
 	for _, r := range results {
 		byRule[r.Rule] = r
 		switch r.Status {
@@ -229,8 +229,7 @@ func play(t *testing.T, tg *diffTarget) (connsim.Report, error) {
 		// An audit of another role knows its name, not its password: log in
 		// as it over the cluster's socket, where authentication is trust,
 		// so that its privileges, not a guessed password, are exercised.
-		connector = fmt.Sprintf("host=%s port=%d user=%s dbname=%s sslmode=disable",
-			dsnValue(c.SocketDir), c.Port, dsnValue(who), dsnValue(databaseOf(tg.dsn)))
+		connector = c.SocketDSN(who, databaseOf(tg.dsn))
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -240,11 +239,6 @@ func play(t *testing.T, tg *diffTarget) (connsim.Report, error) {
 		SnapshotMode: tg.expect.SnapshotMode, Tables: tg.expect.Tables, SoftDeletes: tg.expect.SoftDeletes,
 		Log: func(format string, a ...any) { t.Logf("connsim: "+format, a...) },
 	})
-}
-
-// dsnValue quotes a keyword/value connection string value.
-func dsnValue(s string) string {
-	return "'" + strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(s) + "'"
 }
 
 func record(r diffRow) {

@@ -123,9 +123,8 @@ type captured struct {
 }
 
 type leaf struct {
-	quoted      string
-	persistence string
-	columns     []column
+	quoted  string
+	columns []column
 }
 
 type column struct {
@@ -174,8 +173,7 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 	r := &run{cfg: cfg, expect: map[string]*expectation{}}
 	var err error
 	if r.admin, err = connect(ctx, cfg.AdminDSN); err != nil {
-		var pgErr *pgconn.PgError
-		if errors.As(err, &pgErr) && pgErr.Code == "3D000" {
+		if sqlState(err) == "3D000" {
 			// No such database: the connector cannot connect either.
 			r.problem(StepConnect, "", "the database does not exist", err)
 			return r.rep, nil
@@ -305,21 +303,21 @@ ORDER BY 1, 2`, schemas, names, r.cfg.SignalSchema)
 	SELECT $1::regclass::oid AS oid
 	UNION ALL SELECT i.inhrelid FROM tree JOIN pg_inherits i ON i.inhparent = tree.oid
 )
-SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname), c.relpersistence::text,
+SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname),
 	coalesce(array_agg(a.attname::text ORDER BY a.attnum) FILTER (WHERE a.attnum IS NOT NULL), '{}'),
 	coalesce(array_agg(`+generated+` ORDER BY a.attnum) FILTER (WHERE a.attnum IS NOT NULL), '{}'),
 	coalesce(array_agg(a.attidentity = 'a' ORDER BY a.attnum) FILTER (WHERE a.attnum IS NOT NULL), '{}')
 FROM tree JOIN pg_class c ON c.oid = tree.oid JOIN pg_namespace n ON n.oid = c.relnamespace
 LEFT JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
 WHERE c.relkind = 'r'
-GROUP BY c.oid, 1, 2 ORDER BY 1`, c.quoted)
+GROUP BY c.oid, 1 ORDER BY 1`, c.quoted)
 		if err != nil {
 			return fmt.Errorf("read the partitions of %s: %w", c.quoted, err)
 		}
 		var l leaf
 		var names []string
 		var gen, ident []bool
-		_, err = pgx.ForEachRow(rows, []any{&l.quoted, &l.persistence, &names, &gen, &ident}, func() error {
+		_, err = pgx.ForEachRow(rows, []any{&l.quoted, &names, &gen, &ident}, func() error {
 			l.columns = make([]column, len(names))
 			for j, n := range names {
 				l.columns[j] = column{name: n, generated: gen[j], identity: ident[j]}

@@ -238,30 +238,25 @@ func (r *run) writeLeaf(ctx context.Context, c captured, l leaf, e *expectation)
 		override = " OVERRIDING SYSTEM VALUE"
 	}
 	cols := strings.Join(plain, ", ")
-	stmts := []struct{ op, sql string }{
-		{"update", "UPDATE " + l.quoted + " SET " + set + " WHERE ctid = $1::tid"},
-		{"delete+insert", "WITH d AS (DELETE FROM " + l.quoted + " WHERE ctid = (SELECT ctid FROM ONLY " + l.quoted + " LIMIT 1) RETURNING " + cols + ") " +
-			"INSERT INTO " + l.quoted + " (" + cols + ")" + override + " SELECT " + cols + " FROM d"},
+	// The UPDATE moves the row, so the DELETE finds a row afresh.
+	stmts := []struct {
+		sql  string
+		args []any
+		ops  []string // the changes it must stream
+	}{
+		{"UPDATE " + l.quoted + " SET " + set + " WHERE ctid = $1::tid", []any{ctid}, []string{"update"}},
+		{"WITH d AS (DELETE FROM " + l.quoted + " WHERE ctid = (SELECT ctid FROM ONLY " + l.quoted + " LIMIT 1) RETURNING " + cols + ") " +
+			"INSERT INTO " + l.quoted + " (" + cols + ")" + override + " SELECT " + cols + " FROM d", nil, []string{"delete", "insert"}},
 	}
-	for i, s := range stmts {
-		var err error
-		if i == 0 {
-			_, err = r.admin.Exec(ctx, s.sql, ctid)
-		} else {
-			_, err = r.admin.Exec(ctx, s.sql)
-		}
-		if err != nil {
+	for _, s := range stmts {
+		if _, err := r.admin.Exec(ctx, s.sql, s.args...); err != nil {
 			r.writeFailed(c, l, s.sql, err)
 			continue
 		}
 		// An unlogged table's changes never reach the WAL: they are
 		// expected all the same, and found missing.
-		switch s.op {
-		case "update":
-			e.want["update"]++
-		default:
-			e.want["delete"]++
-			e.want["insert"]++
+		for _, op := range s.ops {
+			e.want[op]++
 		}
 	}
 }
@@ -269,8 +264,7 @@ func (r *run) writeLeaf(ctx context.Context, c captured, l leaf, e *expectation)
 // writeFailed tells the application's broken writes from statements this
 // run could not make for reasons of its own (a foreign key, a trigger).
 func (r *run) writeFailed(c captured, l leaf, stmt string, err error) {
-	var pgErr *pgconn.PgError
-	if errors.As(err, &pgErr) && (pgErr.Code == "55000" || pgErr.Code == "42P10") {
+	if code := sqlState(err); code == "55000" || code == "42P10" {
 		r.problem(StepWrite, c.quoted, "the application's write on "+l.quoted+" fails", err)
 		return
 	}

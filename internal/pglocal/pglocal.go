@@ -503,8 +503,15 @@ func tcpDSN(host string, port int, user, password, database, sslmode string) str
 // SuperDSN is a keyword/value DSN for the superuser over the unix socket,
 // which uses trust authentication and no TLS.
 func (c *Cluster) SuperDSN(database string) string {
+	return c.SocketDSN(c.SuperUser, database)
+}
+
+// SocketDSN is a keyword/value DSN for any role over the unix socket: trust
+// authentication, so a test can log in as a role whose password it does
+// not know and exercise its privileges.
+func (c *Cluster) SocketDSN(user, database string) string {
 	return fmt.Sprintf("host=%s port=%d user=%s dbname=%s sslmode=disable",
-		quoteDSNValue(c.SocketDir), c.Port, quoteDSNValue(c.SuperUser), quoteDSNValue(database))
+		quoteDSNValue(c.SocketDir), c.Port, quoteDSNValue(user), quoteDSNValue(database))
 }
 
 // quoteDSNValue quotes a libpq keyword/value DSN value.
