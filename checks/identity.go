@@ -215,7 +215,7 @@ type identityFix struct {
 // and correct the connector's publication, else use its unique index,
 // else REPLICA IDENTITY FULL, each with the publication changes it needs.
 func planIdentityFix(f *facts.Facts, l dmlLeaf, allOps bool) identityFix {
-	cur := currentIdentity(l.Table)
+	cur := currentIdentity(*l.Table)
 	fx := identityFix{leaf: l, issues: identityIssues(f, l, cur, assume{allOps: allOps})}
 	if len(fx.issues) == 0 {
 		return fx
@@ -263,7 +263,7 @@ func planIdentityFix(f *facts.Facts, l dmlLeaf, allOps bool) identityFix {
 // were checked. Unlogged and temporary tables are never published.
 func identityFixes(f *facts.Facts, allOps bool) (fixes []identityFix, checked int) {
 	for _, l := range dmlLeaves(f.Tables.Tables) {
-		if !canPublish(l.Table) || (!l.published && !l.captured) {
+		if !canPublish(*l.Table) || (!l.published && !l.captured) {
 			continue
 		}
 		checked++
@@ -356,7 +356,7 @@ func identityRemedy(fixes []identityFix) string {
 				why = append(why, describeIssue(fx.leaf, is))
 			}
 			even := ""
-			if fx.tried.kind != currentIdentity(fx.leaf.Table).kind {
+			if fx.tried.kind != currentIdentity(*fx.leaf.Table).kind {
 				even = "even with " + fx.tried.String() + ", "
 			}
 			unfixed = append(unfixed, fmt.Sprintf("%s: %s%s", fx.leaf.Quoted, even, strings.Join(why, "; ")))
@@ -424,7 +424,7 @@ func describeIssue(l dmlLeaf, is identityIssue) string {
 	q := sqlident.Quote(is.pub)
 	switch is.kind {
 	case issueNoIdentity:
-		return identityProblem(l.Table)
+		return identityProblem(*l.Table)
 	case issueRowFilter:
 		return fmt.Sprintf("the row filter of publication %s%s reads %s, not in %s: %q",
 			q, via, quoteCols(is.cols), is.id, issueDetail[is.kind])

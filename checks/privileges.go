@@ -94,10 +94,10 @@ func privReady(f *facts.Facts, sections ...*facts.Error) (rules.Outcome, bool) {
 
 // privCaptured lists the captured tables the connector reads: ordinary and
 // partitioned tables. Views and other kinds are tables-exist's business.
-func privCaptured(f *facts.Facts) []facts.Table {
-	var out []facts.Table
-	for _, t := range f.Tables.Tables {
-		if t.Captured && (t.Kind == "r" || t.Kind == "p") {
+func privCaptured(f *facts.Facts) []*facts.Table {
+	var out []*facts.Table
+	for i := range f.Tables.Tables {
+		if t := &f.Tables.Tables[i]; t.Captured && (t.Kind == "r" || t.Kind == "p") {
 			out = append(out, t)
 		}
 	}
@@ -330,7 +330,7 @@ default-privileges.`,
 			if len(tables) == 0 {
 				return rules.Skip("no captured tables")
 			}
-			var missing []facts.Table
+			var missing []*facts.Table
 			for _, t := range tables {
 				if !t.Select {
 					missing = append(missing, t)
@@ -357,7 +357,7 @@ default-privileges.`,
 }
 
 // privGrantSelect groups the grants by schema, in the order the tables come.
-func privGrantSelect(tables []facts.Table, role string) []rules.Step {
+func privGrantSelect(tables []*facts.Table, role string) []rules.Step {
 	var schemas []string
 	bySchema := map[string][]string{}
 	for _, t := range tables {
@@ -469,7 +469,7 @@ policies still apply, and with row_security = off the role's row_security must b
 			// matters only when a policy would otherwise hide nothing.
 			rsOff, rsWhere := false, ""
 			var rsEntries map[string]string
-			if slices.ContainsFunc(tables, func(t facts.Table) bool { return t.RLS && t.RLSReadAll }) {
+			if slices.ContainsFunc(tables, func(t *facts.Table) bool { return t.RLS && t.RLSReadAll }) {
 				if o, ok := needDB(f, f.RoleSettings.Err); !ok && !f.Role.Super && !f.Role.BypassRLS {
 					return o
 				}

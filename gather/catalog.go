@@ -1,7 +1,6 @@
 package gather
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"slices"
@@ -22,6 +21,11 @@ const (
 	HeartbeatTableName = "streamkap_heartbeat"
 )
 
+// relCols are the columns of pg_class c and pg_namespace n that the
+// tables read carries from its one scan of pg_class to its result.
+const relCols = `c.oid, c.relname, c.relkind, c.relpersistence, c.relreplident, c.relowner, c.relrowsecurity,
+		c.relforcerowsecurity, c.relispartition, c.relnamespace, n.nspname`
+
 // roleCTE resolves the connector role once; a missing role makes every
 // privilege function below NULL, which reads as "no privilege".
 const roleCTE = `role AS (SELECT (SELECT oid FROM pg_roles WHERE rolname = $1) AS oid)`
@@ -29,8 +33,9 @@ const roleCTE = `role AS (SELECT (SELECT oid FROM pg_roles WHERE rolname = $1) A
 func (g *gatherer) ver() int { return g.f.Server.VersionNum }
 
 // tables reads the captured tables, the published ones and the partitions
-// of both, in one query.
-func (g *gatherer) tables(ctx context.Context, q pgx.Tx) error {
+// of both, in one query, and, for a capture list, what of it exists only
+// in another letter case.
+func (g *gatherer) tables() []read {
 	o := g.f.Options
 	t := &g.f.Tables
 	t.Listed = len(o.Tables) > 0
@@ -42,15 +47,19 @@ func (g *gatherer) tables(ctx context.Context, q pgx.Tx) error {
 	if o.HeartbeatSchema != "" {
 		excluded = append(excluded, o.HeartbeatSchema)
 	}
-	generated := `'{}'::text[]`
+	// Generated columns: one aggregate per table over its attributes,
+	// probed by index (pg_attribute has no index on attgenerated, and a
+	// scan of all of it costs more than the probes).
+	generated, virtual := `'{}'::text[]`, `'{}'::text[]`
+	genJoin := ``
 	if g.ver() >= 120000 {
-		generated = `array(SELECT a.attname::text FROM pg_attribute a
-			WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated <> '' ORDER BY a.attnum)`
-	}
-	virtual := `'{}'::text[]`
-	if g.ver() >= 180000 {
-		virtual = `array(SELECT a.attname::text FROM pg_attribute a
-			WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = 'v' ORDER BY a.attnum)`
+		generated, virtual = `coalesce(gen.cols, '{}')`, `coalesce(gen.virt, '{}')`
+		virt := `'{}'::text[]`
+		if g.ver() >= 180000 {
+			virt = `coalesce(array_agg(a.attname::text ORDER BY a.attnum) FILTER (WHERE a.attgenerated = 'v'), '{}')`
+		}
+		genJoin = `LEFT JOIN LATERAL (SELECT array_agg(a.attname::text ORDER BY a.attnum) AS cols, ` + virt + ` AS virt
+		FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated <> '') gen ON true`
 	}
 	nkey := `i.indnatts`
 	if g.ver() >= 110000 {
@@ -59,134 +68,248 @@ func (g *gatherer) tables(ctx context.Context, q pgx.Tx) error {
 	filters, allFilters := `false, false`, `filt AS (SELECT NULL::oid AS oid, NULL::json AS filters WHERE false)`
 	if g.ver() >= 150000 {
 		allFilters = publicationFilters
-		filters = `EXISTS (SELECT 1 FROM pg_publication_rel pr JOIN pg_publication p ON p.oid = pr.prpubid
-				WHERE p.pubname = $4 AND pr.prrelid = c.oid AND pr.prqual IS NOT NULL),
-			EXISTS (SELECT 1 FROM pg_publication_rel pr JOIN pg_publication p ON p.oid = pr.prpubid
-				WHERE p.pubname = $4 AND pr.prrelid = c.oid AND pr.prattrs IS NOT NULL)`
+		filters = `coalesce(pe.qual, false), coalesce(pe.attrs, false)`
 	}
+	pubEntries := `pe AS (SELECT NULL::oid AS oid, NULL::bool AS qual, NULL::bool AS attrs WHERE false)`
+	if g.ver() >= 150000 {
+		pubEntries = `pe AS (SELECT pr.prrelid AS oid, bool_or(pr.prqual IS NOT NULL) AS qual, bool_or(pr.prattrs IS NOT NULL) AS attrs
+	FROM pg_publication_rel pr JOIN pubopt o ON o.oid = pr.prpubid GROUP BY pr.prrelid)`
+	}
+	// Every per-table fact is a join or an aggregate over the relations in
+	// scope (rels): no subquery runs once per table except index probes
+	// (privilege functions, RLS policies on the few tables that have RLS),
+	// so the cost grows linearly with the number of tables.
 	sql := `WITH RECURSIVE ` + roleCTE + `,
 req AS (SELECT * FROM unnest($2::text[], $3::text[]) AS r(nsp, rel)),
 ` + publishedCTE(g.ver(), "$4") + `,
 base AS (
-	SELECT c.oid,
-		CASE WHEN $5 THEN EXISTS (SELECT 1 FROM req WHERE req.nsp = n.nspname
-				AND (req.rel = c.relname OR (req.rel = '' AND c.relkind IN ('r','p') AND NOT c.relispartition)))
+	SELECT ` + relCols + `,
+		CASE WHEN $5 THEN (n.nspname::text, c.relname::text) IN (SELECT nsp, rel FROM req)
+				OR (c.relkind IN ('r','p') AND NOT c.relispartition AND n.nspname::text IN (SELECT nsp FROM req WHERE rel = ''))
 			ELSE c.relkind IN ('r','p') AND NOT c.relispartition AND c.relpersistence <> 't'
 				AND n.nspname <> ALL ($6::text[]) AND n.nspname NOT LIKE 'pg\_%' AND n.nspname <> 'information_schema'
 		END AS captured,
-		EXISTS (SELECT 1 FROM pubrel WHERE pubrel.oid = c.oid) AS published
+		c.oid IN (SELECT oid FROM pubrel) AS published
 	FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 	WHERE c.relkind IN ('r','p','v','m','f')
 ),
 scoped AS (SELECT * FROM base WHERE captured OR published),
 tree AS (
 	SELECT i.inhrelid AS oid, s.oid AS root, 1 AS depth
-	FROM scoped s JOIN pg_class pc ON pc.oid = s.oid AND pc.relkind = 'p' JOIN pg_inherits i ON i.inhparent = s.oid
+	FROM scoped s JOIN pg_inherits i ON i.inhparent = s.oid WHERE s.relkind = 'p'
 	UNION
 	SELECT i.inhrelid, t.root, t.depth + 1 FROM tree t JOIN pg_inherits i ON i.inhparent = t.oid
 ),
 -- A partition that is itself in scope (published as a leaf while
 -- publish_via_partition_root is off, or listed) still names its root: the
 -- topmost partitioned table in scope above it.
+top AS (SELECT DISTINCT ON (t.oid) t.oid, t.root FROM tree t ORDER BY t.oid, t.depth DESC),
+-- The relations the rules see, with the pg_class columns they need: read
+-- once, in base, not joined again.
 rels AS (
-	SELECT s.oid, s.captured, s.published,
-		(SELECT t.root FROM tree t WHERE t.oid = s.oid ORDER BY t.depth DESC LIMIT 1) AS root
-	FROM scoped s
+	SELECT s.*, top.root FROM scoped s LEFT JOIN top ON top.oid = s.oid
 	UNION ALL
-	(SELECT DISTINCT ON (t.oid) t.oid, false, false, t.root FROM tree t
-	WHERE NOT EXISTS (SELECT 1 FROM scoped s WHERE s.oid = t.oid)
-	ORDER BY t.oid, t.depth DESC)
+	SELECT ` + relCols + `, false, false, top.root
+	FROM top JOIN pg_class c ON c.oid = top.oid JOIN pg_namespace n ON n.oid = c.relnamespace
+	WHERE top.oid NOT IN (SELECT oid FROM scoped)
 ),
+-- The indexes of the relations in scope, with their key columns' names
+-- (the first nkey of indkey) and whether every column, INCLUDE ones too,
+-- is NOT NULL. Attributes are looked up one by one through their index:
+-- a join lets the planner hash all of pg_attribute, which is ten times
+-- the size of pg_class and spills to disk at 100,000 tables.
+ix AS (
+	SELECT i.indrelid, i.indexrelid, i.indisprimary, i.indimmediate, i.indisreplident, i.indisvalid, i.indisunique,
+		i.indpred IS NULL AND i.indexprs IS NULL AS plain, i.indnatts,
+		CASE r.relreplident WHEN 'd' THEN i.indisprimary AND i.indimmediate
+			WHEN 'i' THEN i.indisreplident AND i.indisvalid ELSE false END AS identity,
+		array(SELECT (SELECT a.attname::text FROM pg_attribute a WHERE a.attrelid = i.indrelid AND a.attnum = k.attnum)
+			FROM unnest(i.indkey::int2[]) WITH ORDINALITY AS k(attnum, ord)
+			WHERE k.ord <= ` + nkey + ` AND k.attnum > 0 ORDER BY k.ord) AS cols,
+		NOT EXISTS (SELECT 1 FROM pg_attribute a
+			WHERE a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey::int2[]) AND NOT a.attnotnull) AS notnull
+	FROM rels r JOIN pg_index i ON i.indrelid = r.oid
+),
+-- Per table: its keys, the key columns of the index its replica identity
+-- uses, and a unique index that ALTER TABLE … REPLICA IDENTITY USING INDEX
+-- accepts, so that a keyless table's remedy can name it. Every column of
+-- the candidate must be NOT NULL (only key columns need be, so this is
+-- stricter than the server on 11+ INCLUDE indexes).
+idx AS (
+	SELECT ix.indrelid AS oid, bool_or(ix.indisprimary) AS pk, bool_or(ix.indisprimary AND NOT ix.indimmediate) AS pkdef,
+		bool_or(ix.indisreplident AND ix.indisvalid) AS ri,
+		-- At most one index is the identity one: max picks it.
+		max(ix.cols) FILTER (WHERE ix.identity) AS idcols
+	FROM ix GROUP BY ix.indrelid
+),
+cand AS (
+	SELECT DISTINCT ON (ix.indrelid) ix.indrelid AS oid, quote_ident(ic.relname) AS name, ix.cols
+	FROM ix JOIN pg_class ic ON ic.oid = ix.indexrelid
+	WHERE ix.indisunique AND ix.indimmediate AND ix.indisvalid AND ix.plain AND ix.notnull
+	ORDER BY ix.indrelid, ix.indisprimary DESC, ix.indnatts, ic.relname
+),
+` + pubEntries + `,
 ` + allFilters + `
-SELECT c.oid::int8, n.nspname::text, c.relname::text, quote_ident(n.nspname) || '.' || quote_ident(c.relname),
+SELECT c.oid::int8, c.nspname::text, c.relname::text, quote_ident(c.nspname) || '.' || quote_ident(c.relname),
 	c.relkind::text, c.relpersistence::text, c.relreplident::text,
-	EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND i.indisprimary),
-	EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND i.indisprimary AND NOT i.indimmediate),
-	EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND i.indisreplident AND i.indisvalid),
-	array(SELECT a.attname::text FROM pg_index i CROSS JOIN LATERAL generate_series(0, ` + nkey + ` - 1) AS k(n)
-			JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[k.n]
-		WHERE i.indrelid = c.oid AND CASE c.relreplident WHEN 'd' THEN i.indisprimary AND i.indimmediate
-			WHEN 'i' THEN i.indisreplident AND i.indisvalid ELSE false END
-		ORDER BY k.n),
+	coalesce(idx.pk, false), coalesce(idx.pkdef, false), coalesce(idx.ri, false),
+	coalesce(idx.idcols, '{}'),
 	coalesce(cand.name, ''), coalesce(cand.cols, '{}'),
 	quote_ident(pg_get_userbyid(c.relowner)),
 	coalesce(pg_has_role(role.oid, c.relowner, 'USAGE'), false),
 	c.relrowsecurity, c.relforcerowsecurity, ` + rlsReadAll + `,
-	coalesce((SELECT quote_ident(rn.nspname) || '.' || quote_ident(rc.relname)
-		FROM pg_class rc JOIN pg_namespace rn ON rn.oid = rc.relnamespace WHERE rc.oid = r.root), ''),
+	CASE WHEN c.root IS NULL THEN '' ELSE (SELECT quote_ident(rn.nspname) || '.' || quote_ident(rc.relname)
+		FROM pg_class rc JOIN pg_namespace rn ON rn.oid = rc.relnamespace WHERE rc.oid = c.root) END,
 	` + generated + `, ` + virtual + `,
 	coalesce(has_table_privilege(role.oid, c.oid, 'SELECT'), false),
-	coalesce(has_schema_privilege(role.oid, n.oid, 'USAGE'), false),
-	r.captured, r.published,
+	coalesce(has_schema_privilege(role.oid, c.relnamespace, 'USAGE'), false),
+	c.captured, c.published,
 	` + filters + `,
-	coalesce(filt.filters, '[]'::json)
-FROM rels r JOIN pg_class c ON c.oid = r.oid JOIN pg_namespace n ON n.oid = c.relnamespace CROSS JOIN role
+	coalesce(filt.filters, '[]'::json),
+	count(*) OVER ()
+FROM rels c CROSS JOIN role
+	LEFT JOIN idx ON idx.oid = c.oid
+	LEFT JOIN cand ON cand.oid = c.oid
+	` + genJoin + `
+	LEFT JOIN pe ON pe.oid = c.oid
 	LEFT JOIN filt ON filt.oid = c.oid
-	` + identityCandidate(nkey) + `
 ORDER BY 2, 3`
-	rows, err := q.Query(ctx, sql, o.ConnectorUser, reqSchemas, reqTables, o.Publication, t.Listed, excluded)
-	if err != nil {
-		return err
-	}
-	var oid int64
+	var oid, total int64
 	var tb facts.Table
-	_, err = pgx.ForEachRow(rows, []any{&oid, &tb.Schema, &tb.Name, &tb.Quoted, &tb.Kind, &tb.Persistence, &tb.ReplicaIdentity,
+	dst := []any{&oid, &tb.Schema, &tb.Name, &tb.Quoted, &tb.Kind, &tb.Persistence, &tb.ReplicaIdentity,
 		&tb.HasPrimaryKey, &tb.PrimaryKeyDeferrable, &tb.IdentityIndex, &tb.IdentityColumns, &tb.IdentityCandidate, &tb.IdentityCandidateColumns, &tb.Owner, &tb.OwnedByConnector, &tb.RLS, &tb.ForceRLS, &tb.RLSReadAll, &tb.PartitionOf,
 		&tb.Generated, &tb.VirtualGenerated, &tb.Select, &tb.SchemaUsage, &tb.Captured, &tb.Published, &tb.RowFilter, &tb.ColumnList,
-		&tb.Filters,
-	}, func() error {
-		for _, s := range []*[]string{&tb.Generated, &tb.VirtualGenerated, &tb.IdentityColumns, &tb.IdentityCandidateColumns} {
-			if len(*s) == 0 {
-				*s = nil
-			}
-		}
-		if len(tb.Filters) == 0 {
-			tb.Filters = nil
-		}
-		for i := range tb.Filters {
-			for _, s := range []*[]string{&tb.Filters[i].WhereColumns, &tb.Filters[i].Columns} {
-				if len(*s) == 0 {
-					*s = nil
-				}
-			}
-		}
-		t.Tables = append(t.Tables, tb)
-		if tb.Captured {
-			g.capturedOIDs = append(g.capturedOIDs, oid)
-		}
-		// The next row scans into the same variables: json.Unmarshal
-		// would reuse this row's slices.
-		tb = facts.Table{}
-		return nil
-	})
-	if err != nil {
-		return err
+		&tb.Filters, &total,
 	}
-	for _, r := range o.Tables {
-		if r.Table != "" && !slices.ContainsFunc(t.Tables, func(x facts.Table) bool {
-			return x.Captured && x.Schema == r.Schema && x.Name == r.Table
-		}) {
+	// Schema and owner names repeat across tables: each is kept once.
+	names := map[string]string{}
+	intern := func(s *string) {
+		if v, ok := names[*s]; ok {
+			*s = v
+		} else {
+			names[*s] = *s
+		}
+	}
+	reads := []read{{op: "read tables", err: &t.Err, sql: sql,
+		args: []any{o.ConnectorUser, reqSchemas, reqTables, o.Publication, t.Listed, excluded},
+		scan: func(rows pgx.Rows) error {
+			_, err := pgx.ForEachRow(rows, dst, func() error {
+				for _, s := range []*[]string{&tb.Generated, &tb.VirtualGenerated, &tb.IdentityColumns, &tb.IdentityCandidateColumns} {
+					if len(*s) == 0 {
+						*s = nil
+					}
+				}
+				if len(tb.Filters) == 0 {
+					tb.Filters = nil
+				}
+				for i := range tb.Filters {
+					for _, s := range []*[]string{&tb.Filters[i].WhereColumns, &tb.Filters[i].Columns} {
+						if len(*s) == 0 {
+							*s = nil
+						}
+					}
+				}
+				intern(&tb.Schema)
+				intern(&tb.Owner)
+				if t.Tables == nil {
+					// Sized once: growing by doubling would hold two
+					// copies of 100,000 tables at the last growth.
+					t.Tables = make([]facts.Table, 0, total)
+				}
+				t.Tables = append(t.Tables, tb)
+				if tb.Captured {
+					g.capturedOIDs = append(g.capturedOIDs, oid)
+				}
+				// The next row scans into the same variables: json.Unmarshal
+				// would reuse this row's slices.
+				tb = facts.Table{}
+				return nil
+			})
+			return err
+		},
+	}}
+	if t.Listed {
+		reads = append(reads, g.caseVariants(reqSchemas, reqTables))
+	}
+	return reads
+}
+
+// caseRow is a listed name that does not exist as written: a missing
+// schema (Found empty), or what exists in another letter case.
+type caseRow struct {
+	listed facts.TableRef
+	found  string
+}
+
+// caseVariants finds listed schemas that do not exist, and relations or
+// schemas whose names match a listed one that does not exist but for
+// letter case: the usual reason a listed name is not found.
+func (g *gatherer) caseVariants(nsps, rels []string) read {
+	var bare, tnsps, trels []string
+	for i := range nsps {
+		if rels[i] == "" {
+			bare = append(bare, nsps[i])
+		} else {
+			tnsps, trels = append(tnsps, nsps[i]), append(trels, rels[i])
+		}
+	}
+	var ref facts.TableRef
+	var found string
+	return read{op: "read tables", err: &g.caseErr, args: []any{bare, tnsps, trels},
+		sql: `WITH bare AS (SELECT DISTINCT s FROM unnest($1::text[]) AS s),
+missing AS (SELECT * FROM unnest($2::text[], $3::text[]) AS m(nsp, rel)
+	WHERE NOT EXISTS (SELECT 1 FROM pg_namespace n JOIN pg_class c ON c.relnamespace = n.oid
+		WHERE n.nspname = m.nsp AND c.relname = m.rel AND c.relkind IN ('r','p','v','m','f')))
+SELECT b.s, '', '' FROM bare b WHERE NOT EXISTS (SELECT 1 FROM pg_namespace n WHERE n.nspname = b.s)
+UNION ALL
+SELECT b.s, '', quote_ident(n.nspname) FROM bare b JOIN pg_namespace n ON lower(n.nspname) = lower(b.s) AND n.nspname <> b.s
+UNION ALL
+SELECT m.nsp, m.rel, quote_ident(n.nspname) || '.' || quote_ident(c.relname)
+FROM missing m
+	JOIN pg_namespace n ON lower(n.nspname) = lower(m.nsp)
+	JOIN pg_class c ON c.relnamespace = n.oid AND lower(c.relname) = lower(m.rel)
+WHERE c.relkind IN ('r','p','v','m','f') AND (n.nspname <> m.nsp OR c.relname <> m.rel)
+ORDER BY 1, 2, 3`,
+		scan: func(rows pgx.Rows) error {
+			_, err := pgx.ForEachRow(rows, []any{&ref.Schema, &ref.Table, &found}, func() error {
+				g.caseRows = append(g.caseRows, caseRow{ref, found})
+				return nil
+			})
+			return err
+		},
+	}
+}
+
+// finishTables works out which listed tables are missing, once the tables
+// and their case variants are read: missing tables in list order, then
+// missing schemas.
+func (g *gatherer) finishTables() {
+	t := &g.f.Tables
+	if t.Err != nil {
+		return
+	}
+	captured := make(map[facts.TableRef]bool, len(t.Tables))
+	for i := range t.Tables {
+		if x := &t.Tables[i]; x.Captured {
+			captured[facts.TableRef{Schema: x.Schema, Table: x.Name}] = true
+		}
+	}
+	for _, r := range g.f.Options.Tables {
+		if r.Table != "" && !captured[r] {
 			t.Missing = append(t.Missing, r)
 		}
 	}
-	return g.missingScope(ctx, q)
-}
-
-// identityCandidate joins cand(name, cols): a unique index that ALTER
-// TABLE … REPLICA IDENTITY USING INDEX accepts, so a keyless table's remedy
-// can name it, and its key columns. Every column of the index must be NOT
-// NULL (only key columns need be, so this is stricter than the server on
-// 11+ INCLUDE indexes). nkey is the number of key columns of index i.
-func identityCandidate(nkey string) string {
-	return `LEFT JOIN LATERAL (SELECT quote_ident(ic.relname) AS name,
-		array(SELECT a.attname::text FROM generate_series(0, ` + nkey + ` - 1) AS k(n)
-			JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[k.n] ORDER BY k.n) AS cols
-	FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid
-	WHERE i.indrelid = c.oid AND i.indisunique AND i.indimmediate AND i.indisvalid
-		AND i.indpred IS NULL AND i.indexprs IS NULL
-		AND NOT EXISTS (SELECT 1 FROM pg_attribute a
-			WHERE a.attrelid = c.oid AND a.attnum = ANY (i.indkey) AND NOT a.attnotnull)
-	ORDER BY i.indisprimary DESC, i.indnatts, ic.relname LIMIT 1) AS cand ON true`
+	if g.caseErr != nil {
+		t.Err = g.caseErr
+		return
+	}
+	for _, c := range g.caseRows {
+		if c.found == "" {
+			t.Missing = append(t.Missing, c.listed)
+		} else {
+			t.CaseVariants = append(t.CaseVariants, facts.CaseVariant{Listed: c.listed, Found: c.found})
+		}
+	}
 }
 
 // publicationFilters (15+) is the CTE filt(oid, filters): for each
@@ -255,87 +378,22 @@ const rlsReadAll = `(c.relrowsecurity
 const policyApplies = `EXISTS (SELECT 1 FROM unnest(p.polroles) AS pr(oid)
 			WHERE CASE WHEN pr.oid = 0 THEN true ELSE coalesce(pg_has_role(role.oid, pr.oid, 'USAGE'), false) END)`
 
-// missingScope finds listed schemas that do not exist, and relations or
-// schemas whose names match a missing entry but for letter case: the
-// usual reason a listed name is not found.
-func (g *gatherer) missingScope(ctx context.Context, q pgx.Tx) error {
-	t := &g.f.Tables
-	var bare []string
-	for _, r := range g.f.Options.Tables {
-		if r.Table == "" {
-			bare = append(bare, r.Schema)
-		}
-	}
-	if len(bare) == 0 && len(t.Missing) == 0 {
-		return nil
-	}
-	nsps, rels := make([]string, len(t.Missing)), make([]string, len(t.Missing))
-	for i, m := range t.Missing {
-		nsps[i], rels[i] = m.Schema, m.Table
-	}
-	rows, err := q.Query(ctx, `WITH bare AS (SELECT DISTINCT s FROM unnest($1::text[]) AS s)
-SELECT b.s, '', '' FROM bare b WHERE NOT EXISTS (SELECT 1 FROM pg_namespace n WHERE n.nspname = b.s)
-UNION ALL
-SELECT b.s, '', quote_ident(n.nspname) FROM bare b JOIN pg_namespace n ON lower(n.nspname) = lower(b.s) AND n.nspname <> b.s
-UNION ALL
-SELECT m.nsp, m.rel, quote_ident(n.nspname) || '.' || quote_ident(c.relname)
-FROM unnest($2::text[], $3::text[]) AS m(nsp, rel)
-	JOIN pg_namespace n ON lower(n.nspname) = lower(m.nsp)
-	JOIN pg_class c ON c.relnamespace = n.oid AND lower(c.relname) = lower(m.rel)
-WHERE c.relkind IN ('r','p','v','m','f') AND (n.nspname <> m.nsp OR c.relname <> m.rel)
-ORDER BY 1, 2, 3`, bare, nsps, rels)
-	if err != nil {
-		return err
-	}
-	var ref facts.TableRef
-	var found string
-	_, err = pgx.ForEachRow(rows, []any{&ref.Schema, &ref.Table, &found}, func() error {
-		if found == "" {
-			t.Missing = append(t.Missing, ref)
-		} else {
-			t.CaseVariants = append(t.CaseVariants, facts.CaseVariant{Listed: ref, Found: found})
-		}
-		return nil
-	})
-	return err
-}
-
 // privileges reads CONNECT, USAGE on the captured schemas, and default
 // privileges per captured schema and table owner.
-func (g *gatherer) privileges(ctx context.Context, q pgx.Tx) error {
+func (g *gatherer) privilegeReads() []read {
 	o := g.f.Options
 	p := &g.f.Privileges
-	err := q.QueryRow(ctx, `WITH `+roleCTE+`
-SELECT coalesce(has_database_privilege(role.oid, d.oid, 'CONNECT'), false)
-FROM pg_database d CROSS JOIN role WHERE d.datname = current_database()`, o.ConnectorUser).Scan(&p.DatabaseConnect)
-	if err != nil {
-		return err
-	}
 	var schemas []string
 	for _, r := range o.Tables {
 		schemas = append(schemas, r.Schema)
 	}
-	for _, t := range g.f.Tables.Tables {
-		if t.Captured {
+	for i := range g.f.Tables.Tables {
+		if t := &g.f.Tables.Tables[i]; t.Captured {
 			schemas = append(schemas, t.Schema)
 		}
 	}
 	slices.Sort(schemas)
 	schemas = slices.Compact(schemas)
-	rows, err := q.Query(ctx, `WITH `+roleCTE+`
-SELECT s.name, quote_ident(s.name), n.oid IS NOT NULL, coalesce(has_schema_privilege(role.oid, n.oid, 'USAGE'), false)
-FROM unnest($2::text[]) AS s(name) LEFT JOIN pg_namespace n ON n.nspname = s.name CROSS JOIN role
-ORDER BY 1`, o.ConnectorUser, schemas)
-	if err != nil {
-		return err
-	}
-	var sp facts.SchemaPrivilege
-	if _, err := pgx.ForEachRow(rows, []any{&sp.Name, &sp.Quoted, &sp.Exists, &sp.Usage}, func() error {
-		p.Schemas = append(p.Schemas, sp)
-		return nil
-	}); err != nil {
-		return err
-	}
 	// A default ACL entry applies to objects its role creates, in one
 	// schema or (namespace 0) everywhere; ownership gives all privileges,
 	// and from 14 pg_read_all_data reads every table, present or future.
@@ -343,75 +401,86 @@ ORDER BY 1`, o.ConnectorUser, schemas)
 	if g.ver() >= 140000 {
 		readAll = `coalesce(pg_has_role(role.oid, 'pg_read_all_data', 'USAGE'), false)`
 	}
-	rows, err = q.Query(ctx, `WITH `+roleCTE+`,
+	var sp facts.SchemaPrivilege
+	var dp facts.DefaultPrivilege
+	return []read{{op: "read privileges", err: &p.Err, args: []any{o.ConnectorUser}, sql: `WITH ` + roleCTE + `
+SELECT coalesce(has_database_privilege(role.oid, d.oid, 'CONNECT'), false)
+FROM pg_database d CROSS JOIN role WHERE d.datname = current_database()`,
+		scan: func(rows pgx.Rows) error { return rowsOne(rows, &p.DatabaseConnect) },
+	}, {op: "read privileges", err: &p.Err, args: []any{o.ConnectorUser, schemas}, sql: `WITH ` + roleCTE + `
+SELECT s.name, quote_ident(s.name), n.oid IS NOT NULL, coalesce(has_schema_privilege(role.oid, n.oid, 'USAGE'), false)
+FROM unnest($2::text[]) AS s(name) LEFT JOIN pg_namespace n ON n.nspname = s.name CROSS JOIN role
+ORDER BY 1`,
+		scan: func(rows pgx.Rows) error {
+			_, err := pgx.ForEachRow(rows, []any{&sp.Name, &sp.Quoted, &sp.Exists, &sp.Usage}, func() error {
+				p.Schemas = append(p.Schemas, sp)
+				return nil
+			})
+			return err
+		},
+	}, {op: "read privileges", err: &p.Err, args: []any{o.ConnectorUser, g.capturedOIDs}, sql: `WITH ` + roleCTE + `,
 own AS (SELECT DISTINCT c.relnamespace AS nsp, c.relowner AS owner FROM pg_class c WHERE c.oid = ANY ($2::int8[]::oid[]))
 SELECT quote_ident(n.nspname), quote_ident(pg_get_userbyid(own.owner)),
-	coalesce(pg_has_role(role.oid, own.owner, 'USAGE'), false) OR `+readAll+` OR EXISTS (
+	coalesce(pg_has_role(role.oid, own.owner, 'USAGE'), false) OR ` + readAll + ` OR EXISTS (
 		SELECT 1 FROM pg_default_acl d, aclexplode(d.defaclacl) a
 		WHERE d.defaclrole = own.owner AND d.defaclobjtype = 'r' AND d.defaclnamespace IN (own.nsp, 0)
 			AND a.privilege_type = 'SELECT'
 			AND (a.grantee = 0 OR coalesce(pg_has_role(role.oid, a.grantee, 'USAGE'), false)))
 FROM own JOIN pg_namespace n ON n.oid = own.nsp CROSS JOIN role
-ORDER BY 1, 2`, o.ConnectorUser, g.capturedOIDs)
-	if err != nil {
-		return err
-	}
-	var dp facts.DefaultPrivilege
-	_, err = pgx.ForEachRow(rows, []any{&dp.Schema, &dp.Owner, &dp.Covered}, func() error {
-		p.DefaultPrivileges = append(p.DefaultPrivileges, dp)
-		return nil
-	})
-	return err
+ORDER BY 1, 2`,
+		scan: func(rows pgx.Rows) error {
+			_, err := pgx.ForEachRow(rows, []any{&dp.Schema, &dp.Owner, &dp.Covered}, func() error {
+				p.DefaultPrivileges = append(p.DefaultPrivileges, dp)
+				return nil
+			})
+			return err
+		},
+	}}
 }
 
 // roleSettings reads ALTER ROLE / ALTER DATABASE … SET values that apply to
 // the connector's sessions: they are not inherited through membership. The
 // row with neither role nor database is ALTER ROLE ALL SET, which applies to
 // every session of the cluster.
-func (g *gatherer) roleSettings(ctx context.Context, q pgx.Tx) error {
-	rows, err := q.Query(ctx, `WITH `+roleCTE+`
+func (g *gatherer) roleSettings() []read {
+	rs := &g.f.RoleSettings
+	var set facts.RoleSetting
+	var name, value string
+	return []read{{op: "read role settings", err: &rs.Err, args: []any{g.f.Options.ConnectorUser}, sql: `WITH ` + roleCTE + `
 SELECT CASE WHEN s.setrole = 0 AND s.setdatabase = 0 THEN 'all roles' WHEN s.setrole = 0 THEN 'database'
 		WHEN s.setdatabase = 0 THEN 'role' ELSE 'role in database' END,
 	split_part(cfg, '=', 1), substr(cfg, length(split_part(cfg, '=', 1)) + 2)
 FROM pg_db_role_setting s CROSS JOIN role, unnest(s.setconfig) AS cfg
 WHERE s.setrole IN (0, role.oid)
 	AND s.setdatabase IN (0, (SELECT oid FROM pg_database WHERE datname = current_database()))
-ORDER BY 1, 2`, g.f.Options.ConnectorUser)
-	if err != nil {
-		return err
-	}
-	var rs facts.RoleSetting
-	_, err = pgx.ForEachRow(rows, []any{&rs.Scope, &rs.Name, &rs.Value}, func() error {
-		g.f.RoleSettings.Settings = append(g.f.RoleSettings.Settings, rs)
-		return nil
-	})
-	if err != nil {
-		return err
-	}
-	return g.serverSettings(ctx, q)
-}
-
-// serverSettings reads the server-wide values of facts.ServerSettingNames:
-// this session's value is the server's when it came from postgresql.conf
-// (ALTER SYSTEM included), the command line, the environment or the
-// built-in default. Any other source (a role or database setting, ALTER
-// ROLE ALL, the client) hides the server's value, and the name is left out.
-func (g *gatherer) serverSettings(ctx context.Context, q pgx.Tx) error {
-	rows, err := q.Query(ctx, `SELECT name, setting FROM pg_settings
+ORDER BY 1, 2`,
+		scan: func(rows pgx.Rows) error {
+			_, err := pgx.ForEachRow(rows, []any{&set.Scope, &set.Name, &set.Value}, func() error {
+				rs.Settings = append(rs.Settings, set)
+				return nil
+			})
+			return err
+		},
+	}, {
+		// The server-wide values of facts.ServerSettingNames: this
+		// session's value is the server's when it came from
+		// postgresql.conf (ALTER SYSTEM included), the command line, the
+		// environment or the built-in default. Any other source (a role
+		// or database setting, ALTER ROLE ALL, the client) hides the
+		// server's value, and the name is left out.
+		op: "read role settings", err: &rs.Err, args: []any{facts.ServerSettingNames}, sql: `SELECT name, setting FROM pg_settings
 WHERE name = ANY ($1) AND source IN ('default', 'configuration file', 'command line', 'environment variable', 'override')`,
-		facts.ServerSettingNames)
-	if err != nil {
-		return err
-	}
-	var name, value string
-	_, err = pgx.ForEachRow(rows, []any{&name, &value}, func() error {
-		if g.f.RoleSettings.Server == nil {
-			g.f.RoleSettings.Server = map[string]string{}
-		}
-		g.f.RoleSettings.Server[name] = value
-		return nil
-	})
-	return err
+		scan: func(rows pgx.Rows) error {
+			_, err := pgx.ForEachRow(rows, []any{&name, &value}, func() error {
+				if rs.Server == nil {
+					rs.Server = map[string]string{}
+				}
+				rs.Server[name] = value
+				return nil
+			})
+			return err
+		},
+	}}
 }
 
 // publishedCTE defines, for the publication named by parameter param, the
@@ -480,7 +549,7 @@ pubrel AS (
 }
 
 // publication reads the connector's publication and its own table entries.
-func (g *gatherer) publication(ctx context.Context, q pgx.Tx) error {
+func (g *gatherer) publication() []read {
 	p := &g.f.Publication
 	p.Name = g.f.Options.Publication
 	truncate, viaRoot, gencols, schemas := `NULL::bool`, `NULL::bool`, `''`, `'{}'::text[]`
@@ -497,55 +566,66 @@ func (g *gatherer) publication(ctx context.Context, q pgx.Tx) error {
 		schemas = `array(SELECT quote_ident(n.nspname) FROM pg_publication_namespace pn
 			JOIN pg_namespace n ON n.oid = pn.pnnspid WHERE pn.pnpubid = p.oid ORDER BY 1)`
 	}
-	err := q.QueryRow(ctx, `WITH RECURSIVE `+publishedCTE(g.ver(), "$1")+`
+	main := read{op: "read the publication", err: &p.Err, args: []any{p.Name}, sql: `WITH RECURSIVE ` + publishedCTE(g.ver(), "$1") + `
 SELECT p.puballtables, p.pubinsert, p.pubupdate, p.pubdelete,
-	quote_ident(pg_get_userbyid(p.pubowner)), `+truncate+`, `+viaRoot+`, `+gencols+`, `+schemas+`,
+	quote_ident(pg_get_userbyid(p.pubowner)), ` + truncate + `, ` + viaRoot + `, ` + gencols + `, ` + schemas + `,
 	(SELECT count(*) FROM pubrel)::int
-FROM pg_publication p WHERE p.pubname = $1`, p.Name).Scan(&p.AllTables, &p.Insert, &p.Update, &p.Delete,
-		&p.Owner, &p.Truncate, &p.ViaRoot, &p.GeneratedColumns, &p.Schemas, &p.TableCount)
-	if errors.Is(err, pgx.ErrNoRows) {
-		p.Exists = false
-		return nil
+FROM pg_publication p WHERE p.pubname = $1`,
+		scan: func(rows pgx.Rows) error {
+			err := rowsOne(rows, &p.AllTables, &p.Insert, &p.Update, &p.Delete,
+				&p.Owner, &p.Truncate, &p.ViaRoot, &p.GeneratedColumns, &p.Schemas, &p.TableCount)
+			if errors.Is(err, pgx.ErrNoRows) {
+				p.Exists = false
+				return nil
+			}
+			if err != nil {
+				return err
+			}
+			p.Exists = true
+			if len(p.Schemas) == 0 {
+				p.Schemas = nil
+			}
+			return nil
+		},
 	}
-	if err != nil {
-		return err
-	}
-	p.Exists = true
-	if len(p.Schemas) == 0 {
-		p.Schemas = nil
-	}
-	return g.publicationMembers(ctx, q)
+	return []read{main, g.publicationMembers()}
 }
 
 // publicationMembers reads the tables added to the publication by name,
 // with their row filters and column lists (15+).
-func (g *gatherer) publicationMembers(ctx context.Context, q pgx.Tx) error {
+func (g *gatherer) publicationMembers() read {
 	filter, columns := `''`, `'{}'::text[]`
 	if g.ver() >= 150000 {
 		filter = `coalesce(pg_get_expr(pr.prqual, pr.prrelid), '')`
 		columns = `array(SELECT quote_ident(a.attname) FROM pg_attribute a
 			WHERE a.attrelid = pr.prrelid AND a.attnum = ANY (pr.prattrs::int2[]) ORDER BY a.attnum)`
 	}
-	rows, err := q.Query(ctx, `SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname), `+filter+`, `+columns+`
+	p := &g.f.Publication
+	var m facts.PublicationMember
+	return read{op: "read the publication", err: &p.Err, args: []any{p.Name},
+		sql: `SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname), ` + filter + `, ` + columns + `
 FROM pg_publication_rel pr JOIN pg_publication p ON p.oid = pr.prpubid
 	JOIN pg_class c ON c.oid = pr.prrelid JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE p.pubname = $1
-ORDER BY 1`, g.f.Publication.Name)
-	if err != nil {
-		return err
+ORDER BY 1`,
+		scan: func(rows pgx.Rows) error {
+			_, err := pgx.ForEachRow(rows, []any{&m.Table, &m.Where, &m.Columns}, func() error {
+				if len(m.Columns) == 0 {
+					m.Columns = nil
+				}
+				// Sent with the publication's own read, it has no rows when
+				// there is no publication; it is kept only with one.
+				if p.Exists && p.Err == nil {
+					p.Members = append(p.Members, m)
+				}
+				return nil
+			})
+			return err
+		},
 	}
-	var m facts.PublicationMember
-	_, err = pgx.ForEachRow(rows, []any{&m.Table, &m.Where, &m.Columns}, func() error {
-		if len(m.Columns) == 0 {
-			m.Columns = nil
-		}
-		g.f.Publication.Members = append(g.f.Publication.Members, m)
-		return nil
-	})
-	return err
 }
 
-func (g *gatherer) slots(ctx context.Context, q pgx.Tx) error {
+func (g *gatherer) slots() []read {
 	s := &g.f.Slots
 	cols := []string{`''`, `NULL::int8`, `NULL::bool`, `NULL::bool`, `''`, `NULL::timestamptz`, `NULL::bool`}
 	if g.ver() >= 130000 {
@@ -560,45 +640,45 @@ func (g *gatherer) slots(ctx context.Context, q pgx.Tx) error {
 	if g.ver() >= 170000 {
 		cols[4], cols[5], cols[6] = `coalesce(s.invalidation_reason, '')`, `s.inactive_since`, `s.failover`
 	}
+	var sl facts.Slot
 	// A standby has no current insert LSN; what it has replayed is what
 	// its slots hold back from.
-	if err := q.QueryRow(ctx, `SELECT coalesce((CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn()
-		ELSE pg_current_wal_lsn() END)::text, '')`).Scan(&s.CurrentLSN); err != nil {
-		return err
-	}
-	rows, err := q.Query(ctx, `WITH cur AS (SELECT CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() ELSE pg_current_wal_lsn() END AS lsn)
+	return []read{{op: "read replication slots", err: &s.Err, sql: `SELECT coalesce((CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn()
+		ELSE pg_current_wal_lsn() END)::text, '')`,
+		scan: func(rows pgx.Rows) error { return rowsOne(rows, &s.CurrentLSN) },
+	}, {op: "read replication slots", err: &s.Err, sql: `WITH cur AS (SELECT CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() ELSE pg_current_wal_lsn() END AS lsn)
 SELECT s.slot_name::text, coalesce(s.plugin::text, ''), s.slot_type::text, coalesce(s.database::text, ''),
 	coalesce(s.database = current_database(), false), s.temporary, s.active, coalesce(s.active_pid, 0),
 	coalesce(s.restart_lsn::text, ''), coalesce(s.confirmed_flush_lsn::text, ''),
 	pg_wal_lsn_diff(cur.lsn, s.restart_lsn)::int8, pg_wal_lsn_diff(cur.lsn, s.confirmed_flush_lsn)::int8,
-	`+strings.Join(cols, ", ")+`
-FROM pg_replication_slots s CROSS JOIN cur ORDER BY 1`)
-	if err != nil {
-		return err
-	}
-	var sl facts.Slot
-	_, err = pgx.ForEachRow(rows, []any{&sl.Name, &sl.Plugin, &sl.Type, &sl.Database, &sl.InCurrentDatabase,
-		&sl.Temporary, &sl.Active, &sl.ActivePID, &sl.RestartLSN, &sl.ConfirmedFlushLSN, &sl.RetainedBytes, &sl.LagBytes,
-		&sl.WalStatus, &sl.SafeWalSize, &sl.TwoPhase, &sl.Conflicting, &sl.InvalidationReason, &sl.InactiveSince, &sl.Failover,
-	}, func() error {
-		if sl.InactiveSince != nil {
-			utc := sl.InactiveSince.UTC()
-			sl.InactiveSince = &utc
-		}
-		s.Slots = append(s.Slots, sl)
-		sl = facts.Slot{}
-		return nil
-	})
-	return err
+	` + strings.Join(cols, ", ") + `
+FROM pg_replication_slots s CROSS JOIN cur ORDER BY 1`,
+		scan: func(rows pgx.Rows) error {
+			_, err := pgx.ForEachRow(rows, []any{&sl.Name, &sl.Plugin, &sl.Type, &sl.Database, &sl.InCurrentDatabase,
+				&sl.Temporary, &sl.Active, &sl.ActivePID, &sl.RestartLSN, &sl.ConfirmedFlushLSN, &sl.RetainedBytes, &sl.LagBytes,
+				&sl.WalStatus, &sl.SafeWalSize, &sl.TwoPhase, &sl.Conflicting, &sl.InvalidationReason, &sl.InactiveSince, &sl.Failover,
+			}, func() error {
+				if sl.InactiveSince != nil {
+					utc := sl.InactiveSince.UTC()
+					sl.InactiveSince = &utc
+				}
+				s.Slots = append(s.Slots, sl)
+				sl = facts.Slot{}
+				return nil
+			})
+			return err
+		},
+	}}
 }
 
 // helperTable reads the shape, privileges and publication membership of
 // the signal or heartbeat table.
-func (g *gatherer) helperTable(ctx context.Context, q pgx.Tx, h *facts.HelperTable) error {
+func (g *gatherer) helperTable(op string, h *facts.HelperTable) read {
 	var names, types []string
 	var notNull []bool
 	// Publication membership comes from the catalogs, not the view: see publishedCTE.
-	err := q.QueryRow(ctx, `WITH RECURSIVE `+roleCTE+`, `+publishedCTE(g.ver(), "$4")+`
+	return read{op: op, err: &h.Err, args: []any{g.f.Options.ConnectorUser, h.Schema, h.Name, g.f.Options.Publication},
+		sql: `WITH RECURSIVE ` + roleCTE + `, ` + publishedCTE(g.ver(), "$4") + `
 SELECT quote_ident($2) || '.' || quote_ident($3), n.oid IS NOT NULL, c.oid IS NOT NULL, coalesce(c.relkind::text, ''),
 	coalesce(has_schema_privilege(role.oid, n.oid, 'USAGE'), false),
 	coalesce(has_table_privilege(role.oid, c.oid, 'SELECT'), false),
@@ -613,20 +693,22 @@ SELECT quote_ident($2) || '.' || quote_ident($3), n.oid IS NOT NULL, c.oid IS NO
 FROM (SELECT 1) AS one
 	LEFT JOIN pg_namespace n ON n.nspname = $2
 	LEFT JOIN pg_class c ON c.relnamespace = n.oid AND c.relname = $3
-	CROSS JOIN role`, g.f.Options.ConnectorUser, h.Schema, h.Name, g.f.Options.Publication,
-	).Scan(&h.Quoted, &h.SchemaExists, &h.Exists, &h.Kind, &h.SchemaUsage, &h.Select, &h.Insert, &h.Update,
-		&names, &types, &notNull, &h.PrimaryKey, &h.Published)
-	if err != nil {
-		return err
+	CROSS JOIN role`,
+		scan: func(rows pgx.Rows) error {
+			if err := rowsOne(rows, &h.Quoted, &h.SchemaExists, &h.Exists, &h.Kind, &h.SchemaUsage, &h.Select, &h.Insert, &h.Update,
+				&names, &types, &notNull, &h.PrimaryKey, &h.Published); err != nil {
+				return err
+			}
+			if len(names) != len(types) || len(names) != len(notNull) {
+				return fmt.Errorf("column arrays differ in length")
+			}
+			for i := range names {
+				h.Columns = append(h.Columns, facts.Column{Name: names[i], Type: types[i], NotNull: notNull[i]})
+			}
+			if len(h.PrimaryKey) == 0 {
+				h.PrimaryKey = nil
+			}
+			return nil
+		},
 	}
-	if len(names) != len(types) || len(names) != len(notNull) {
-		return fmt.Errorf("column arrays differ in length")
-	}
-	for i := range names {
-		h.Columns = append(h.Columns, facts.Column{Name: names[i], Type: types[i], NotNull: notNull[i]})
-	}
-	if len(h.PrimaryKey) == 0 {
-		h.PrimaryKey = nil
-	}
-	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -68,8 +69,22 @@ func Gather(ctx context.Context, cfg *pgx.ConnConfig, opt Options) *facts.Facts 
 	}
 
 	f.Connect.Attempted = true
+	// The replication probe connects while the catalog connection does:
+	// two handshakes cost one wait, which is most of a check from far away.
+	probeCtx, cancelProbe := context.WithCancel(ctx)
+	defer cancelProbe()
+	probed := make(chan struct{})
+	go func() {
+		defer close(probed)
+		g.replicationProbe(probeCtx, cfg)
+	}()
 	conn, err := pgx.ConnectConfig(ctx, cfg)
 	if err != nil {
+		cancelProbe()
+		<-probed
+		// Without a catalog connection nothing is judged, the probe's
+		// outcome included.
+		f.ReplProbe = facts.ReplicationProbe{}
 		f.Connect.Err = g.fail("connect", err)
 		f.Platform = DetectPlatform(Signals{Host: cfg.Host})
 		return f
@@ -80,7 +95,17 @@ func Gather(ctx context.Context, cfg *pgx.ConnConfig, opt Options) *facts.Facts 
 		_ = conn.Close(closeCtx)
 	}()
 	g.catalog(ctx, conn, cfg.Host)
-	g.replicationProbe(ctx, cfg)
+	<-probed
+	if f.Replication.Err == nil {
+		// The probe is a WAL sender too while it lives: it is not one the
+		// connector competes with.
+		f.Replication.WalSendersUsed = 0
+		for _, pid := range g.walSenders {
+			if uint32(pid) != g.probePID {
+				f.Replication.WalSendersUsed++
+			}
+		}
+	}
 	return f
 }
 
@@ -91,6 +116,15 @@ type gatherer struct {
 
 	capturedOIDs []int64   // oids of captured tables, for the default-privileges read
 	notices      *[]string // server notices while collecting, nil otherwise
+	walSenders   []int32   // pids of the WAL senders, but Neon's walproposer
+	probePID     uint32    // the replication probe's backend, 0 if it did not connect
+
+	platformRoles []string // platform roles that exist, for detection
+	aurora        bool     // aurora_version() exists
+	platformErr   *facts.Error
+	caseRows      []caseRow // listed names that exist in another letter case
+	caseErr       *facts.Error
+	peekRow       peekRow
 }
 
 // fail turns an error into a password-free fact.
@@ -107,85 +141,154 @@ func (g *gatherer) fail(op string, err error) *facts.Error {
 	if errors.Is(err, context.DeadlineExceeded) {
 		e.Message = "timed out: " + e.Message
 	}
+	if e.SQLState == "57014" && strings.Contains(e.Message, "statement timeout") {
+		e.Message = fmt.Sprintf("%s: it took longer than the catalog statement timeout, %s; "+
+			"on a very large or slow server raise it with --catalog-timeout (config key catalog_timeout)", e.Message, g.t.Statement)
+	}
 	return e
 }
 
-// catalog runs every catalog read in one READ ONLY transaction. Each read
-// is wrapped in a savepoint so that one failing (a permission denied on a
-// view, a timeout) leaves the transaction usable for the others.
+// catalog reads the catalogs in one READ ONLY transaction, in two
+// batches of pipelined reads: everything that depends only on the options,
+// then what depends on the first batch (the privileges of the captured
+// tables, the slot peek) with the end of the transaction. A check costs
+// two round trips after connecting, whatever the number of reads or
+// tables. Each read runs after a rollback to a savepoint, so that one
+// failing leaves the transaction usable for the others.
 func (g *gatherer) catalog(ctx context.Context, conn *pgx.Conn, host string) {
-	tx, err := conn.BeginTx(ctx, pgx.TxOptions{AccessMode: pgx.ReadOnly})
-	if err != nil {
-		g.failCatalog(g.fail("begin read-only transaction", err), host)
+	// The SQL branches on the major version before the server has said
+	// which it is: the server_version it reported at startup decides, and
+	// the version read in the first batch confirms it (a pooler may
+	// report its own); when they disagree the first batch runs again.
+	reported := versionNum(conn.PgConn().ParameterStatus("server_version"))
+	g.f.Server.VersionNum = reported
+	var beginErr *facts.Error
+	first := append(g.begin(&beginErr), g.firstReads()...)
+	if err := g.runReads(ctx, conn, first); err == nil && beginErr == nil && g.f.Server.Err == nil &&
+		g.f.Server.VersionNum/10000 != reported/10000 {
+		actual := g.f.Server.VersionNum
+		g.resetFirst()
+		g.f.Server.VersionNum = actual
+		_ = g.runReads(ctx, conn, g.firstReads())
+	}
+	if beginErr != nil {
+		g.failCatalog(beginErr, host)
 		return
 	}
-	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
-
-	// Separate statements: on PG 10 a SET sent in the same simple-query
-	// string as the statement it should bound has no effect. SET LOCAL
-	// keeps the values inside our transaction, which matters behind a
-	// transaction-mode pooler where the server connection is shared.
-	for _, s := range []struct {
-		name string
-		d    time.Duration
-	}{
-		{"statement_timeout", g.t.Statement},
-		{"lock_timeout", g.t.Lock},
-		{"idle_in_transaction_session_timeout", g.t.IdleInTransaction},
-	} {
-		// The value is an integer of milliseconds we format ourselves:
-		// nothing from the user reaches this string.
-		if _, err := tx.Exec(ctx, fmt.Sprintf("SET LOCAL %s = %d", s.name, s.d.Milliseconds())); err != nil {
-			g.failCatalog(g.fail("set "+s.name, err), host)
-			return
-		}
+	if g.f.Server.Err != nil {
+		g.f.Server.VersionNum = 0
 	}
-
-	g.f.Server.Err = g.step(ctx, tx, "read server version", g.server)
-	if g.f.Server.Err == nil && g.ver() >= 110000 {
-		// The catalog reads are a few large queries over small catalogs:
-		// their cost estimates grow with the tables in scope (thousands of
-		// rows each with correlated subqueries) while they run in
-		// milliseconds, and compiling one with JIT (on by default from 12)
-		// took seconds, past statement_timeout. A failure here only leaves
-		// JIT on.
-		_ = g.step(ctx, tx, "turn JIT off", func(ctx context.Context, q pgx.Tx) error {
-			_, err := q.Exec(ctx, "SET LOCAL jit = off")
-			return err
-		})
-	}
-	g.f.Settings.Err = g.step(ctx, tx, "read settings", g.settings)
 	sig := Signals{Host: host, Settings: g.f.Settings.Values}
-	if err := g.step(ctx, tx, "detect platform", func(ctx context.Context, q pgx.Tx) error {
-		return platformSignals(ctx, q, &sig)
-	}); err != nil {
+	if g.platformErr != nil {
 		// Detection falls back to what the host name and settings say.
 		sig.Roles, sig.AuroraVersion = nil, false
+	} else {
+		sig.Roles, sig.AuroraVersion = g.platformRoles, g.aurora
 	}
 	g.f.Platform = DetectPlatform(sig)
-	g.f.Session.Err = g.step(ctx, tx, "read session TLS state", g.session)
-	g.f.Role.Err = g.step(ctx, tx, "read connector role", g.role)
-	g.f.Replication.Err = g.step(ctx, tx, "read replication usage", g.replication)
-	g.f.Publication.Err = g.step(ctx, tx, "read the publication", g.publication)
-	g.f.Tables.Err = g.step(ctx, tx, "read tables", g.tables)
+	g.finishTables()
+
+	var second []read
 	if g.f.Tables.Err != nil {
 		g.f.Privileges.Err = g.f.Tables.Err
 	} else {
-		g.f.Privileges.Err = g.step(ctx, tx, "read privileges", g.privileges)
+		second = append(second, g.privilegeReads()...)
 	}
-	g.f.RoleSettings.Err = g.step(ctx, tx, "read role settings", g.roleSettings)
-	g.f.Slots.Err = g.step(ctx, tx, "read replication slots", g.slots)
-	g.f.SignalTable = facts.HelperTable{Schema: g.f.Options.SignalSchema, Name: SignalTableName}
-	g.f.SignalTable.Err = g.step(ctx, tx, "read the signal table", func(ctx context.Context, q pgx.Tx) error {
-		return g.helperTable(ctx, q, &g.f.SignalTable)
-	})
-	if g.f.Options.HeartbeatSchema != "" {
-		g.f.Heartbeat = facts.HelperTable{Schema: g.f.Options.HeartbeatSchema, Name: HeartbeatTableName}
-		g.f.Heartbeat.Err = g.step(ctx, tx, "read the heartbeat table", func(ctx context.Context, q pgx.Tx) error {
-			return g.helperTable(ctx, q, &g.f.Heartbeat)
-		})
+	p := &g.f.Peek
+	peek, ok := g.peekRead()
+	if ok {
+		second = append(second, peek)
+		var notices []string
+		g.notices = &notices
+		defer func() { p.Notices = notices; g.notices = nil }()
 	}
-	g.peek(ctx, tx)
+	// The transaction ends in the same write: no round trip of its own.
+	_ = g.runReads(ctx, conn, second, "ROLLBACK")
+	if ok {
+		g.finishPeek()
+	}
+}
+
+// begin opens the transaction with its timeouts. SET LOCAL (set_config
+// with is_local) keeps them inside our transaction, which matters behind a
+// transaction-mode pooler where the server connection is shared; the
+// values are integers of milliseconds we format ourselves. JIT is turned
+// off where it exists (11+): the reads are a few large queries over small
+// catalogs whose cost estimates grow with the tables in scope, and
+// compiling one with JIT took seconds, past statement_timeout.
+func (g *gatherer) begin(err **facts.Error) []read {
+	none := func(pgx.Rows) error { return nil }
+	return []read{
+		{op: "begin read-only transaction", sql: "BEGIN READ ONLY", scan: none, err: err, raw: true},
+		{op: "set the timeouts", sql: fmt.Sprintf(`SELECT set_config('statement_timeout', '%d', true),
+	set_config('lock_timeout', '%d', true), set_config('idle_in_transaction_session_timeout', '%d', true),
+	(SELECT set_config(name, 'off', true) FROM pg_settings WHERE name = 'jit')`,
+			g.t.Statement.Milliseconds(), g.t.Lock.Milliseconds(), g.t.IdleInTransaction.Milliseconds()),
+			scan: none, err: err, raw: true},
+		{op: "set a savepoint", sql: "SAVEPOINT " + savepoint, scan: none, err: err, raw: true},
+	}
+}
+
+// firstReads are the reads that depend only on the options, server first.
+func (g *gatherer) firstReads() []read {
+	f := g.f
+	reads := []read{g.server(), g.settings(), g.platformSignals(), g.session(), g.role(), g.replication()}
+	reads = append(reads, g.publication()...)
+	reads = append(reads, g.tables()...)
+	reads = append(reads, g.roleSettings()...)
+	reads = append(reads, g.slots()...)
+	f.SignalTable = facts.HelperTable{Schema: f.Options.SignalSchema, Name: SignalTableName}
+	reads = append(reads, g.helperTable("read the signal table", &f.SignalTable))
+	if f.Options.HeartbeatSchema != "" {
+		f.Heartbeat = facts.HelperTable{Schema: f.Options.HeartbeatSchema, Name: HeartbeatTableName}
+		reads = append(reads, g.helperTable("read the heartbeat table", &f.Heartbeat))
+	}
+	return reads
+}
+
+// resetFirst forgets what the first reads gathered, to read it again.
+func (g *gatherer) resetFirst() {
+	f := g.f
+	f.Server, f.Settings, f.Session, f.Role = facts.Server{}, facts.Settings{}, facts.Session{}, facts.Role{}
+	f.Replication, f.Publication, f.Tables = facts.ReplicationUsage{}, facts.Publication{}, facts.Tables{}
+	f.RoleSettings, f.Slots = facts.RoleSettings{}, facts.Slots{}
+	g.platformRoles, g.aurora, g.platformErr, g.capturedOIDs, g.walSenders, g.caseRows, g.caseErr = nil, false, nil, nil, nil, nil, nil
+}
+
+// versionNum reads a server_version parameter ("15.4 (Debian …)", "18beta1",
+// "9.6.24") as server_version_num would say it; 0 when it cannot.
+func versionNum(v string) int {
+	var nums []int
+	n, digits := 0, false
+	for _, r := range v + " " {
+		if r >= '0' && r <= '9' {
+			n, digits = n*10+int(r-'0'), true
+			continue
+		}
+		if digits {
+			nums, n, digits = append(nums, n), 0, false
+		}
+		if r != '.' || len(nums) == 3 {
+			break
+		}
+	}
+	switch {
+	case len(nums) == 0:
+		return 0
+	case nums[0] >= 10:
+		minor := 0
+		if len(nums) > 1 {
+			minor = nums[1]
+		}
+		return nums[0]*10000 + minor
+	case len(nums) >= 2:
+		patch := 0
+		if len(nums) > 2 {
+			patch = nums[2]
+		}
+		return nums[0]*10000 + nums[1]*100 + patch
+	}
+	return 0
 }
 
 // failCatalog records e on every catalog section when no catalog read can
@@ -206,27 +309,12 @@ func (g *gatherer) failCatalog(e *facts.Error, host string) {
 	f.Platform = DetectPlatform(Signals{Host: host})
 }
 
-// step runs fn inside a savepoint and returns its failure as a fact.
-func (g *gatherer) step(ctx context.Context, tx pgx.Tx, op string, fn func(context.Context, pgx.Tx) error) *facts.Error {
-	sp, err := tx.Begin(ctx)
-	if err != nil {
-		return g.fail(op, err)
-	}
-	if err := fn(ctx, sp); err != nil {
-		_ = sp.Rollback(ctx)
-		return g.fail(op, err)
-	}
-	if err := sp.Commit(ctx); err != nil {
-		return g.fail(op, err)
-	}
-	return nil
-}
-
-func (g *gatherer) server(ctx context.Context, q pgx.Tx) error {
+func (g *gatherer) server() read {
 	s := &g.f.Server
-	return q.QueryRow(ctx,
-		`SELECT current_setting('server_version_num')::int, current_setting('server_version'), pg_is_in_recovery()`,
-	).Scan(&s.VersionNum, &s.Version, &s.InRecovery)
+	return read{op: "read server version", err: &s.Err,
+		sql:  `SELECT current_setting('server_version_num')::int, current_setting('server_version'), pg_is_in_recovery()`,
+		scan: func(rows pgx.Rows) error { return rowsOne(rows, &s.VersionNum, &s.Version, &s.InRecovery) },
+	}
 }
 
 // settingNames are read from pg_settings, which silently omits rows the
@@ -242,50 +330,52 @@ var settingNames = []string{
 // settingPrefixes of platform-defined GUCs: their presence is a platform signal.
 var settingPrefixes = []string{"rds.%", "cloudsql.%", "azure.%", "supautils.%", "neon.%", "aurora.%", "apg_%"}
 
-func (g *gatherer) settings(ctx context.Context, q pgx.Tx) error {
-	rows, err := q.Query(ctx,
-		`SELECT name, setting FROM pg_settings WHERE name = ANY($1) OR name LIKE ANY($2)`,
-		settingNames, settingPrefixes)
-	if err != nil {
-		return err
+func (g *gatherer) settings() read {
+	return read{op: "read settings", err: &g.f.Settings.Err,
+		sql:  `SELECT name, setting FROM pg_settings WHERE name = ANY($1) OR name LIKE ANY($2)`,
+		args: []any{settingNames, settingPrefixes},
+		scan: func(rows pgx.Rows) error {
+			vals := map[string]string{}
+			var name, val string
+			if _, err := pgx.ForEachRow(rows, []any{&name, &val}, func() error {
+				vals[name] = val
+				return nil
+			}); err != nil {
+				return err
+			}
+			g.f.Settings.Values = vals
+			return nil
+		},
 	}
-	vals := map[string]string{}
-	var name, val string
-	_, err = pgx.ForEachRow(rows, []any{&name, &val}, func() error {
-		vals[name] = val
-		return nil
-	})
-	if err != nil {
-		return err
-	}
-	g.f.Settings.Values = vals
-	return nil
 }
 
-func (g *gatherer) session(ctx context.Context, q pgx.Tx) error {
+func (g *gatherer) session() read {
 	s := &g.f.Session
-	var version, cipher *string
-	err := q.QueryRow(ctx,
-		`SELECT ssl, version, cipher FROM pg_stat_ssl WHERE pid = pg_backend_pid()`,
-	).Scan(&s.SSL, &version, &cipher)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return errors.New("pg_stat_ssl has no row for this session")
+	return read{op: "read session TLS state", err: &s.Err,
+		sql: `SELECT ssl, version, cipher FROM pg_stat_ssl WHERE pid = pg_backend_pid()`,
+		scan: func(rows pgx.Rows) error {
+			var version, cipher *string
+			err := rowsOne(rows, &s.SSL, &version, &cipher)
+			if errors.Is(err, pgx.ErrNoRows) {
+				return errors.New("pg_stat_ssl has no row for this session")
+			}
+			if version != nil {
+				s.SSLVersion = *version
+			}
+			if cipher != nil {
+				s.Cipher = *cipher
+			}
+			return err
+		},
 	}
-	if version != nil {
-		s.SSLVersion = *version
-	}
-	if cipher != nil {
-		s.Cipher = *cipher
-	}
-	return err
 }
 
-func (g *gatherer) role(ctx context.Context, q pgx.Tx) error {
+func (g *gatherer) role() read {
 	r := &g.f.Role
 	r.Name = g.f.Options.ConnectorUser
 	// pg_has_role answers true for a superuser and every role, so the
 	// membership lists are only built for ordinary roles.
-	err := q.QueryRow(ctx, `
+	return read{op: "read connector role", err: &r.Err, sql: `
 SELECT r.rolsuper, r.rolreplication, r.rolbypassrls, r.rolcanlogin,
        coalesce(array(SELECT g.rolname::text FROM pg_roles g
                       WHERE NOT r.rolsuper AND g.oid <> r.oid AND pg_has_role(r.oid, g.oid, 'MEMBER')
@@ -294,36 +384,45 @@ SELECT r.rolsuper, r.rolreplication, r.rolbypassrls, r.rolcanlogin,
                       WHERE NOT r.rolsuper AND g.oid <> r.oid AND g.rolreplication
                         AND pg_has_role(r.oid, g.oid, 'MEMBER')
                       ORDER BY 1), '{}')
-FROM pg_roles r WHERE r.rolname = $1`, r.Name,
-	).Scan(&r.Super, &r.Replication, &r.BypassRLS, &r.CanLogin, &r.MemberOf, &r.ReplicationVia)
-	if errors.Is(err, pgx.ErrNoRows) {
-		r.Exists = false
-		return nil
+FROM pg_roles r WHERE r.rolname = $1`, args: []any{r.Name},
+		scan: func(rows pgx.Rows) error {
+			err := rowsOne(rows, &r.Super, &r.Replication, &r.BypassRLS, &r.CanLogin, &r.MemberOf, &r.ReplicationVia)
+			if errors.Is(err, pgx.ErrNoRows) {
+				r.Exists = false
+				return nil
+			}
+			if err != nil {
+				return err
+			}
+			r.Exists = true
+			for _, m := range r.MemberOf {
+				if m == "rds_replication" {
+					r.RDSReplication = true
+				}
+			}
+			return nil
+		},
 	}
-	if err != nil {
-		return err
-	}
-	r.Exists = true
-	for _, m := range r.MemberOf {
-		if m == "rds_replication" {
-			r.RDSReplication = true
-		}
-	}
-	return nil
 }
 
-func (g *gatherer) replication(ctx context.Context, q pgx.Tx) error {
+// replication reads the slot and WAL sender budgets. The WAL senders are
+// listed rather than counted: the replication probe, connecting at the
+// same time, is one of them, and Gather leaves it out. Neon's walproposer
+// streams to the safekeepers through a WAL sender that is the platform's,
+// not a consumer's: it does not take from the connector's budget as users
+// see it.
+func (g *gatherer) replication() read {
 	u := &g.f.Replication
-	// Neon's walproposer streams to the safekeepers through a WAL sender
-	// that is the platform's, not a consumer's: it does not take from the
-	// connector's budget as users see it.
-	return q.QueryRow(ctx, `
+	return read{op: "read replication usage", err: &u.Err, sql: `
 SELECT current_setting('max_replication_slots')::int,
        current_setting('max_wal_senders')::int,
        (SELECT count(*) FROM pg_replication_slots)::int,
-       (SELECT count(*) FROM pg_stat_replication WHERE application_name IS DISTINCT FROM 'walproposer')::int,
-       EXISTS (SELECT 1 FROM pg_replication_slots WHERE slot_name = $1)`, g.f.Options.Slot,
-	).Scan(&u.MaxReplicationSlots, &u.MaxWalSenders, &u.SlotsUsed, &u.WalSendersUsed, &u.SlotExists)
+       array(SELECT pid FROM pg_stat_replication WHERE application_name IS DISTINCT FROM 'walproposer'),
+       EXISTS (SELECT 1 FROM pg_replication_slots WHERE slot_name = $1)`, args: []any{g.f.Options.Slot},
+		scan: func(rows pgx.Rows) error {
+			return rowsOne(rows, &u.MaxReplicationSlots, &u.MaxWalSenders, &u.SlotsUsed, &g.walSenders, &u.SlotExists)
+		},
+	}
 }
 
 // replicationProbe opens the kind of connection the connector opens
@@ -334,6 +433,7 @@ func (g *gatherer) replicationProbe(ctx context.Context, cfg *pgx.ConnConfig) {
 	p.Attempted = true
 	rc := cfg.Config.Copy()
 	rc.RuntimeParams["replication"] = "database"
+	rc.OnNotice = nil // the catalog connection's, and it runs at the same time
 	ctx, cancel := context.WithTimeout(ctx, rc.ConnectTimeout+g.t.Statement)
 	defer cancel()
 	conn, err := pgconn.ConnectConfig(ctx, rc)
@@ -342,6 +442,7 @@ func (g *gatherer) replicationProbe(ctx context.Context, cfg *pgx.ConnConfig) {
 		return
 	}
 	defer func() { _ = conn.Close(context.WithoutCancel(ctx)) }()
+	g.probePID = conn.PID()
 	results, err := conn.Exec(ctx, "IDENTIFY_SYSTEM").ReadAll()
 	if err != nil {
 		p.Err = g.fail("run IDENTIFY_SYSTEM", err)

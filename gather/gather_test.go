@@ -100,9 +100,26 @@ CREATE PUBLICATION streamkap_pub FOR ALL TABLES;`, n))
 // writing matches statements that change anything; a check sends none.
 var writing = regexp.MustCompile(`(?i)^\s*(INSERT|UPDATE|DELETE|MERGE|CREATE|ALTER|DROP|GRANT|REVOKE|TRUNCATE|COPY|VACUUM|ANALYZE|CLUSTER|REINDEX|LOCK|COMMENT|SECURITY|REFRESH|CALL|DO)\b|pg_logical_slot_get|pg_replication_slot_advance|pg_create_|pg_drop_`)
 
-// loggedStmt finds the statement in a log_statement line: simple protocol
+// loggedStmt finds the statement in a log_statement entry: simple protocol
 // logs "statement: …", extended protocol "execute <name>: …".
-var loggedStmt = regexp.MustCompile(`LOG:  (?:statement|execute [^:]*): (.*)$`)
+var loggedStmt = regexp.MustCompile(`(?s)LOG:  (?:statement|execute [^:]*): (.*)$`)
+
+// logStart is how an entry of the server log begins (log_line_prefix %m).
+var logStart = regexp.MustCompile(`^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d`)
+
+// logEntries splits a server log into entries: a statement of several
+// lines is logged as one line with the prefix and its continuation lines.
+func logEntries(log string) []string {
+	var entries []string
+	for _, line := range strings.Split(log, "\n") {
+		if logStart.MatchString(line) || len(entries) == 0 {
+			entries = append(entries, line)
+			continue
+		}
+		entries[len(entries)-1] += "\n" + line
+	}
+	return entries
+}
 
 // TestCheckSendsNoWritingStatement reads the server's own statement log
 // (log_statement = all) for everything our sessions sent.
@@ -138,11 +155,11 @@ CREATE PUBLICATION streamkap_pub FOR TABLE public.orders;`)
 	}
 	var ours int
 	var peeked bool
-	for _, line := range strings.Split(logged, "\n") {
-		if !strings.Contains(line, "app="+gather.ApplicationName+" ") {
+	for _, entry := range logEntries(logged) {
+		if !strings.Contains(entry, "app="+gather.ApplicationName+" ") {
 			continue
 		}
-		m := loggedStmt.FindStringSubmatch(line)
+		m := loggedStmt.FindStringSubmatch(entry)
 		if m == nil {
 			continue
 		}

@@ -1,7 +1,6 @@
 package gather
 
 import (
-	"context"
 	"errors"
 	"fmt"
 
@@ -73,56 +72,69 @@ func slotBusy(f *facts.Facts, slot facts.Slot) string {
 	return ""
 }
 
-// peek decodes at most one transaction from the connector's slot without
-// consuming it (never the get_ variant), under statement_timeout, inside a
-// savepoint of the READ ONLY catalog transaction.
-func (g *gatherer) peek(ctx context.Context, tx pgx.Tx) {
-	p := &g.f.Peek
-	if p.SkipReason = peekSkipReason(g.f); p.SkipReason != "" {
-		return
-	}
-	// The slot was read a few reads ago; read it again right before the
-	// peek so that a connector that attached meanwhile is left alone.
-	slot, found, err := g.rereadSlot(ctx, tx)
-	switch {
-	case err != nil:
-		p.SkipReason = "the slot could not be read again right before the peek: " + err.Error()
-		return
-	case !found:
-		p.SkipReason = fmt.Sprintf("slot %s was dropped while checking", g.f.Options.Slot)
-		return
-	}
-	if p.SkipReason = slotBusy(g.f, slot); p.SkipReason != "" {
-		return
-	}
-	p.Attempted = true
-	var notices []string
-	g.notices = &notices
-	defer func() { g.notices = nil }()
-	// publication_names is parsed as a list of SQL identifiers, so the
-	// name goes in quoted: a mixed-case name would otherwise be folded.
-	p.Err = g.step(ctx, tx, "peek at the replication slot", func(ctx context.Context, q pgx.Tx) error {
-		return q.QueryRow(ctx, `SELECT count(*)::int FROM pg_logical_slot_peek_binary_changes($1, NULL, 1,
-			'proto_version', '1', 'publication_names', quote_ident($2))`,
-			g.f.Options.Slot, g.f.Options.Publication).Scan(&p.Changes)
-	})
-	p.Notices = notices
+// peekRow is what the peek read returns: the slot as it is right before
+// the peek, and the peek's count when it ran.
+type peekRow struct {
+	found   bool
+	slot    facts.Slot
+	changes *int
 }
 
-// rereadSlot reads what may have changed since the slots were read: who
-// holds the slot, and how far behind it is.
-func (g *gatherer) rereadSlot(ctx context.Context, tx pgx.Tx) (facts.Slot, bool, *facts.Error) {
-	s := facts.Slot{Name: g.f.Options.Slot}
-	found := false
-	err := g.step(ctx, tx, "read the replication slot again", func(ctx context.Context, q pgx.Tx) error {
-		err := q.QueryRow(ctx, `SELECT s.active, coalesce(s.active_pid, 0),
-	pg_wal_lsn_diff(CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() ELSE pg_current_wal_lsn() END, s.restart_lsn)::int8
-FROM pg_replication_slots s WHERE s.slot_name = $1`, s.Name).Scan(&s.Active, &s.ActivePID, &s.RetainedBytes)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return nil
+// peekRead decodes at most one transaction from the connector's slot
+// without consuming it (never the get_ variant), under statement_timeout,
+// in the READ ONLY catalog transaction; ok is false when peeking is not
+// safe or not useful, with the reason in Peek.SkipReason. The slot was
+// read in the first batch; the peek's own statement reads it again and
+// decodes only when no process holds it and its backlog is within
+// --peek-max-backlog, so that a connector that attached meanwhile is left
+// alone: the decoding is a subquery of a CASE, which PostgreSQL evaluates
+// only for the branch taken.
+func (g *gatherer) peekRead() (read, bool) {
+	p := &g.f.Peek
+	if p.SkipReason = peekSkipReason(g.f); p.SkipReason != "" {
+		return read{}, false
+	}
+	o := g.f.Options
+	r := &g.peekRow
+	r.slot.Name = o.Slot
+	// publication_names is parsed as a list of SQL identifiers, so the
+	// name goes in quoted: a mixed-case name would otherwise be folded.
+	return read{op: "peek at the replication slot", err: &p.Err, args: []any{o.Slot, o.Publication, o.PeekMaxBacklog},
+		sql: `WITH s AS (SELECT s.slot_name, s.active, coalesce(s.active_pid, 0) AS pid,
+	pg_wal_lsn_diff(CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() ELSE pg_current_wal_lsn() END, s.restart_lsn)::int8 AS behind
+	FROM pg_replication_slots s WHERE s.slot_name = $1)
+SELECT s.active, s.pid, s.behind,
+	CASE WHEN NOT s.active AND (s.behind IS NULL OR s.behind <= $3::int8) THEN (
+		SELECT count(*)::int FROM pg_logical_slot_peek_binary_changes(s.slot_name, NULL, 1,
+			'proto_version', '1', 'publication_names', quote_ident($2)))
+	END
+FROM s`,
+		scan: func(rows pgx.Rows) error {
+			err := rowsOne(rows, &r.slot.Active, &r.slot.ActivePID, &r.slot.RetainedBytes, &r.changes)
+			if errors.Is(err, pgx.ErrNoRows) {
+				return nil
+			}
+			r.found = err == nil
+			return err
+		},
+	}, true
+}
+
+// finishPeek records what the peek read found.
+func (g *gatherer) finishPeek() {
+	p := &g.f.Peek
+	r := g.peekRow
+	switch {
+	case p.Err != nil:
+		p.Attempted = true
+	case !r.found:
+		p.SkipReason = fmt.Sprintf("slot %s was dropped while checking", g.f.Options.Slot)
+	case r.changes == nil:
+		if p.SkipReason = slotBusy(g.f, r.slot); p.SkipReason == "" {
+			p.SkipReason = "the slot changed while checking"
 		}
-		found = err == nil
-		return err
-	})
-	return s, found, err
+	default:
+		p.Attempted = true
+		p.Changes = *r.changes
+	}
 }

@@ -1,7 +1,6 @@
 package gather
 
 import (
-	"context"
 	"slices"
 	"strings"
 
@@ -25,11 +24,12 @@ var platformRoles = []string{
 	"azure_pg_admin", "azuresu", "supabase_admin", "supabase_replication_admin",
 }
 
-func platformSignals(ctx context.Context, q pgx.Tx, s *Signals) error {
-	return q.QueryRow(ctx, `
+func (g *gatherer) platformSignals() read {
+	return read{op: "detect platform", err: &g.platformErr, sql: `
 SELECT array(SELECT rolname::text FROM pg_roles WHERE rolname = ANY($1) ORDER BY 1),
-       to_regproc('aurora_version') IS NOT NULL`, platformRoles,
-	).Scan(&s.Roles, &s.AuroraVersion)
+       to_regproc('aurora_version') IS NOT NULL`, args: []any{platformRoles},
+		scan: func(rows pgx.Rows) error { return rowsOne(rows, &g.platformRoles, &g.aurora) },
+	}
 }
 
 // DetectPlatform names the platform from its signs, most specific first

@@ -8,6 +8,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/cdcpreflight/cdcpreflight/rules"
 )
@@ -15,7 +16,8 @@ import (
 // DB is what applying needs of a connection; *pgx.Conn has it.
 type DB interface {
 	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
-	Begin(ctx context.Context) (pgx.Tx, error)
+	PgConn() *pgconn.PgConn
+	TypeMap() *pgtype.Map
 }
 
 // Timeouts bound every step on the server.
@@ -45,59 +47,172 @@ type Failure struct {
 	Err  error
 }
 
+// batchSize bounds the steps sent in one pipeline: thousands of steps
+// (a replica identity per table) cost a round trip per batch, not several
+// per step, while what waits in the server's input stays small.
+const batchSize = 500
+
 // Apply runs the plan's steps in order, each in its own transaction (or on
 // its own, outside any, when it cannot run in one), and stops at the first
 // failure: later steps depend on earlier ones. Steps already done stay done;
 // each was committed on its own. progress is told about each step as it ends.
+//
+// Consecutive transactional steps go to the server together, in a pipeline
+// with one Sync per batch: the server runs them back to back, each in its
+// own BEGIN … COMMIT under its own lock_timeout and statement_timeout, and
+// after an error it skips everything up to the Sync, so the steps after a
+// failing one do not run.
 func Apply(ctx context.Context, db DB, p Plan, t Timeouts, progress func(i int, s Step, err error)) Applied {
 	var a Applied
-	for i, s := range p.Steps {
-		err := runStep(ctx, db, s, t)
-		if progress != nil {
-			progress(i, s, err)
+	for i := 0; i < len(p.Steps); {
+		s := p.Steps[i]
+		n, batch := 1, !s.NonTransactional && !s.missingPassword()
+		for batch && n < batchSize && i+n < len(p.Steps) && !p.Steps[i+n].NonTransactional && !p.Steps[i+n].missingPassword() {
+			n++
 		}
-		if err != nil {
-			a.Failed = &Failure{Step: s, Err: explain(s, err, t)}
-			a.NotRun = p.Steps[i+1:]
-			return a
+		var errs []error
+		switch {
+		case s.missingPassword():
+			errs = []error{errNoPassword}
+		case batch:
+			errs = runBatch(ctx, db, p.Steps[i:i+n], t)
+		default:
+			errs = []error{runAlone(ctx, db, s, t)}
 		}
-		a.Done = append(a.Done, s)
+		for j, err := range errs {
+			s := p.Steps[i+j]
+			if progress != nil {
+				progress(i+j, s, err)
+			}
+			if err != nil {
+				a.Failed = &Failure{Step: s, Err: explain(s, err, t)}
+				a.NotRun = p.Steps[i+j+1:]
+				return a
+			}
+			a.Done = append(a.Done, s)
+		}
+		i += n
 	}
 	return a
 }
 
-func runStep(ctx context.Context, db DB, s Step, t Timeouts) error {
-	if s.password && s.exec == "" {
-		return errors.New("no password was given for the new role (the plan was built without one)")
-	}
+// setTimeouts sets both timeouts; $3 says whether only for the transaction.
+const setTimeouts = "SELECT set_config('lock_timeout', $1, $3), set_config('statement_timeout', $2, $3)"
+
+// stepSavepoint follows the step's SET LOCALs: a transaction statement,
+// after which the server arms statement_timeout afresh, with the value
+// just set, for the next statement, the step (without it, PostgreSQL 10
+// keeps the timer armed at BEGIN, with the session's value).
+const stepSavepoint = "SAVEPOINT cdcpreflight_step"
+
+func timeoutArgs(t Timeouts, local bool) []any {
+	return []any{fmt.Sprintf("%dms", t.Lock.Milliseconds()), fmt.Sprintf("%dms", t.Statement.Milliseconds()), local}
+}
+
+// runAlone runs a step that cannot run in a transaction block (a slot
+// being created waits for transactions that have written, and cannot be
+// created in one that has; ALTER SYSTEM refuses one). No transaction of
+// ours is open here: each earlier step committed.
+func runAlone(ctx context.Context, db DB, s Step, t Timeouts) error {
 	// The server bounds the step; the client deadline only guards against
 	// a server or network that stops answering.
 	ctx, cancel := context.WithTimeout(ctx, t.Lock+t.Statement+15*time.Second)
 	defer cancel()
-	lock, stmt := fmt.Sprintf("%dms", t.Lock.Milliseconds()), fmt.Sprintf("%dms", t.Statement.Milliseconds())
-	const set = "SELECT set_config('lock_timeout', $1, $3), set_config('statement_timeout', $2, $3)"
-	if s.NonTransactional {
-		// No transaction of ours is open here: each earlier step committed.
-		// A slot being created waits for transactions that have written,
-		// and cannot be created in one that has.
-		if _, err := db.Exec(ctx, set, lock, stmt, false); err != nil {
-			return fmt.Errorf("set timeouts: %w", err)
-		}
-		_, err := db.Exec(ctx, s.Exec())
-		return err
-	}
-	tx, err := db.Begin(ctx)
-	if err != nil {
-		return fmt.Errorf("begin: %w", err)
-	}
-	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
-	if _, err := tx.Exec(ctx, set, lock, stmt, true); err != nil {
+	if _, err := db.Exec(ctx, setTimeouts, timeoutArgs(t, false)...); err != nil {
 		return fmt.Errorf("set timeouts: %w", err)
 	}
-	if _, err := tx.Exec(ctx, s.Exec()); err != nil {
+	_, err := db.Exec(ctx, s.Exec())
+	return err
+}
+
+var errNoPassword = errors.New("no password was given for the new role (the plan was built without one)")
+
+// missingPassword: the step sets a password and none was given.
+func (s Step) missingPassword() bool { return s.password && s.exec == "" }
+
+// runBatch runs transactional steps in one pipeline and returns an error
+// (nil: done) for each step up to and including the first that failed;
+// the steps after it did not run.
+func runBatch(ctx context.Context, db DB, steps []Step, t Timeouts) []error {
+	var errs []error
+	ctx, cancel := context.WithTimeout(ctx, time.Duration(len(steps))*(t.Lock+t.Statement)+15*time.Second)
+	defer cancel()
+	conn := db.PgConn()
+	var eqb pgx.ExtendedQueryBuilder
+	if err := eqb.Build(db.TypeMap(), nil, timeoutArgs(t, true)); err != nil {
+		return []error{fmt.Errorf("set timeouts: %w", err)}
+	}
+	pl := conn.StartPipeline(ctx)
+	for _, s := range steps {
+		pl.SendQueryParams("BEGIN", nil, nil, nil, nil)
+		pl.SendQueryParams(setTimeouts, eqb.ParamValues, nil, eqb.ParamFormats, eqb.ResultFormats)
+		pl.SendQueryParams(stepSavepoint, nil, nil, nil, nil)
+		pl.SendQueryParams(s.Exec(), nil, nil, nil, nil)
+		pl.SendQueryParams("COMMIT", nil, nil, nil, nil)
+	}
+	pl.SendPipelineSync()
+	if err := pl.Flush(); err != nil {
+		return []error{err}
+	}
+	failed := false
+	for range steps {
+		var err error
+		for k, what := range []string{"begin", "set timeouts", "", "", "commit"} {
+			if err = result(pl); err != nil {
+				if what != "" && k != 3 {
+					err = fmt.Errorf("%s: %w", what, err)
+				}
+				break
+			}
+		}
+		errs = append(errs, err)
+		if err != nil {
+			failed = true
+			break
+		}
+	}
+	if err := pipelineEnd(pl); err != nil && !failed {
+		errs = append(errs[:len(errs)-1], err)
+		failed = true
+	}
+	if failed {
+		// The failed step's transaction block is still open (aborted)
+		// after the Sync: end it, so the connection is usable.
+		_, _ = db.Exec(context.WithoutCancel(ctx), "ROLLBACK")
+	}
+	return errs
+}
+
+// result takes the next statement's outcome from the pipeline.
+func result(pl *pgconn.Pipeline) error {
+	res, err := pl.GetResults()
+	if err != nil {
 		return err
 	}
-	return tx.Commit(ctx)
+	rr, ok := res.(*pgconn.ResultReader)
+	if !ok {
+		return fmt.Errorf("pipeline: expected a statement's result, got %T", res)
+	}
+	_, err = rr.Close()
+	return err
+}
+
+// pipelineEnd takes the batch's Sync and closes the pipeline.
+func pipelineEnd(pl *pgconn.Pipeline) error {
+	for {
+		res, err := pl.GetResults()
+		if err != nil {
+			var pgErr *pgconn.PgError
+			if errors.As(err, &pgErr) {
+				continue
+			}
+			_ = pl.Close()
+			return err
+		}
+		if _, ok := res.(*pgconn.PipelineSync); ok || res == nil {
+			return pl.Close()
+		}
+	}
 }
 
 // explain adds what to do to the errors a step commonly meets.
