@@ -13,7 +13,7 @@ import (
 // dmlLeaf is a table that rows live in (DML runs there, not on a partitioned
 // root), with the scope it inherits from the root it belongs to.
 type dmlLeaf struct {
-	*facts.Table // the fact itself: leaves are taken per rule, and copying 100,000 tables each time costs more than judging them
+	*facts.Table        // the fact itself: leaves are taken per rule, and copying 100,000 tables each time costs more than judging them
 	captured, published bool
 }
 
