@@ -101,7 +101,7 @@ func Gather(ctx context.Context, cfg *pgx.ConnConfig, opt Options) *facts.Facts 
 		// connector competes with.
 		f.Replication.WalSendersUsed = 0
 		for _, pid := range g.walSenders {
-			if uint32(pid) != g.probePID {
+			if pid != g.probePID {
 				f.Replication.WalSendersUsed++
 			}
 		}
@@ -116,7 +116,7 @@ type gatherer struct {
 
 	capturedOIDs []int64   // oids of captured tables, for the default-privileges read
 	notices      *[]string // server notices while collecting, nil otherwise
-	walSenders   []int32   // pids of the WAL senders, but Neon's walproposer
+	walSenders   []uint32  // pids of the WAL senders, but Neon's walproposer
 	probePID     uint32    // the replication probe's backend, 0 if it did not connect
 
 	platformRoles []string // platform roles that exist, for detection

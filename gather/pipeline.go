@@ -46,7 +46,7 @@ const savepoint = "cdcpreflight_read"
 // ignored. It returns an error only when the connection itself failed:
 // then every read that had not completed has recorded it.
 func (g *gatherer) runReads(ctx context.Context, conn *pgx.Conn, reads []read, tail ...string) error {
-	tracer, _ := conn.Config().Tracer.(pgx.QueryTracer)
+	tracer := conn.Config().Tracer
 	p := conn.PgConn().StartPipeline(ctx)
 	sent := make([]bool, len(reads))
 	for i, r := range reads {

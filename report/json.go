@@ -1,6 +1,8 @@
 package report
 
 import (
+	"bufio"
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -64,17 +66,60 @@ func NewJSONReport(run Run) JSONReport {
 	}
 }
 
-// JSON writes run as an indented JSON document ending in a newline.
+// JSON writes run as an indented JSON document ending in a newline. The
+// results are encoded one at a time, straight to w: at 100,000 tables a
+// result can list every table, and encoding the whole document in memory
+// first would hold it two or three times over.
 func JSON(w io.Writer, run Run) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	// SQL and messages are full of < > &: keep them readable, since the
-	// report is read by people as often as by programs.
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(NewJSONReport(run)); err != nil {
+	rep := NewJSONReport(run)
+	results := rep.Results
+	rep.Results = []JSONResult{}
+	var head bytes.Buffer
+	if err := encodeIndented(&head, rep, ""); err != nil {
+		return fmt.Errorf("write JSON report: %w", err)
+	}
+	// head ends `"results": []` + "\n}\n"; the results go between the brackets.
+	const tail = "[]\n}\n"
+	if len(results) == 0 || !bytes.HasSuffix(head.Bytes(), []byte(tail)) {
+		rep.Results = results
+		head.Reset()
+		if err := encodeIndented(&head, rep, ""); err != nil {
+			return fmt.Errorf("write JSON report: %w", err)
+		}
+		_, err := w.Write(head.Bytes())
+		return err
+	}
+	// A bufio.Writer keeps its first error and returns it from Flush.
+	bw := bufio.NewWriter(w)
+	_, _ = bw.Write(head.Bytes()[:head.Len()-len(tail)])
+	_, _ = bw.WriteString("[\n")
+	var one bytes.Buffer
+	for i, r := range results {
+		one.Reset()
+		if err := encodeIndented(&one, r, "    "); err != nil {
+			return fmt.Errorf("write JSON report: %w", err)
+		}
+		if i > 0 {
+			_, _ = bw.WriteString(",\n")
+		}
+		_, _ = bw.WriteString("    ")
+		_, _ = bw.Write(bytes.TrimSuffix(one.Bytes(), []byte("\n")))
+	}
+	_, _ = bw.WriteString("\n  ]\n}\n")
+	if err := bw.Flush(); err != nil {
 		return fmt.Errorf("write JSON report: %w", err)
 	}
 	return nil
+}
+
+// encodeIndented writes v indented by two spaces after prefix, as
+// json.Encoder does, without escaping < > &: SQL and messages are full of
+// them, and the report is read by people as often as by programs.
+func encodeIndented(w io.Writer, v any, prefix string) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent(prefix, "  ")
+	enc.SetEscapeHTML(false)
+	return enc.Encode(v)
 }
 
 // DecodeJSON reads a report JSON wrote. Unknown fields are ignored so that
