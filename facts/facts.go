@@ -146,6 +146,12 @@ const (
 	PlatformSelfHosted = "self-hosted"
 )
 
+// PlatformNames lists every platform name above: code that must say
+// something for each platform (checks' advice table) is tested against it.
+var PlatformNames = []string{
+	PlatformNeon, PlatformRDS, PlatformAurora, PlatformCloudSQL, PlatformAzure, PlatformSupabase, PlatformSelfHosted,
+}
+
 // Session describes the catalog connection itself.
 type Session struct {
 	SSL        bool   `json:"ssl"`
