@@ -98,10 +98,7 @@ func ownerNote(f *facts.Facts) string {
 		s += " (" + f.Publication.Owner + ")"
 	}
 	s += "; adding a table also needs ownership of that table (\"must be owner of table …\", 42501)."
-	if f.Platform.Name == facts.PlatformNeon {
-		s += " On Neon, that is the Console-created role that created the tables."
-	}
-	return s
+	return platformOf(f).publicationOwner.after(s)
 }
 
 func publicationExists() rules.Rule {
@@ -151,13 +148,8 @@ func createPublication(f *facts.Facts) (string, []rules.Step) {
 	if f.Tables.Err != nil {
 		b.WriteString(" (they could not be read: " + f.Tables.Err.Error() + ")")
 	}
-	b.WriteString(", as a role with CREATE on the database that owns every table listed (adding a table needs ownership).")
-	if f.Platform.Name == facts.PlatformNeon {
-		b.WriteString(" On Neon there is no superuser, so FOR ALL TABLES and FOR TABLES IN SCHEMA are not possible: list the tables.")
-	} else {
-		b.WriteString(" A superuser may use FOR ALL TABLES instead, which also covers tables created later, but it publishes keyless tables too: " +
-			"their UPDATE and DELETE then fail until they get a replica identity (see replica-identity).")
-	}
+	b.WriteString(", as a role with CREATE on the database that owns every table listed (adding a table needs ownership). ")
+	b.WriteString(platformOf(f).publishAll)
 	var names []string
 	add := func(n ...string) {
 		for _, s := range n {
