@@ -26,6 +26,8 @@ func pubObject(f *facts.Facts) string {
 // publishable: only permanent ordinary and partitioned tables can be in a
 // publication. Unlogged tables, views and the like are reported by
 // unlogged-tables and tables-exist; asking to add them would only fail.
+// Temporary and unlogged tables are never published either, so the replica
+// identity rules do not apply to them.
 func publishable(t facts.Table) bool {
 	return (t.Kind == "r" || t.Kind == "p") && t.Persistence == "p"
 }

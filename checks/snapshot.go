@@ -114,7 +114,7 @@ func varcharLength(typ string) (n int, ok bool) {
 // must run (fix never runs a statement that drops anything, not even a NOT
 // NULL), and notes on harmless differences.
 func signalShapeCheck(h facts.HelperTable, name string) (problems []string, steps []rules.Step, byHand, notes []string) {
-	if h.Kind != "r" && h.Kind != "p" {
+	if !isTableKind(h.Kind) {
 		kind := nonTableKinds[h.Kind]
 		if kind == "" {
 			kind = "relation of kind " + strconv.Quote(h.Kind)

@@ -62,10 +62,6 @@ func inDefaultScope(f *facts.Facts, o rules.Outcome, why string) rules.Outcome {
 	return o.WithSeverity(rules.Warning)
 }
 
-// canPublish: temporary and unlogged tables are never published, so
-// publication rules (and the replica identity check) do not apply to them.
-func canPublish(t facts.Table) bool { return t.Persistence != "u" && t.Persistence != "t" }
-
 func tablesExist() rules.Rule {
 	return rules.Rule{
 		ID: "tables-exist", Title: "Every table in the capture list exists and is a table",
@@ -193,7 +189,7 @@ so that it never queues in front of the application's queries.`,
 			if len(fixes) == 0 {
 				gaps := 0
 				for _, l := range dmlLeaves(f.Tables.Tables) {
-					if canPublish(l.Table) && (l.published || l.captured) && !l.UsableIdentity() {
+					if publishable(l.Table) && (l.published || l.captured) && !l.UsableIdentity() {
 						gaps++
 					}
 				}
@@ -280,7 +276,7 @@ but does not rewrite the table; retry it if the lock timeout fires.`,
 			var notFull []dmlLeaf
 			captured := 0
 			for _, l := range dmlLeaves(f.Tables.Tables) {
-				if !l.captured || !canPublish(l.Table) {
+				if !l.captured || !publishable(l.Table) {
 					continue
 				}
 				captured++
