@@ -263,7 +263,7 @@ func planIdentityFix(f *facts.Facts, l dmlLeaf, allOps bool) identityFix {
 // were checked. Unlogged and temporary tables are never published.
 func identityFixes(f *facts.Facts, allOps bool) (fixes []identityFix, checked int) {
 	for _, l := range dmlLeaves(f.Tables.Tables) {
-		if !publishable(l.Table) || (!l.published && !l.captured) {
+		if !l.Publishable() || (!l.published && !l.captured) {
 			continue
 		}
 		checked++

@@ -23,13 +23,13 @@ type dmlLeaf struct {
 func dmlLeaves(ts []facts.Table) []dmlLeaf {
 	roots := map[string]facts.Table{}
 	for _, t := range ts {
-		if t.Kind == "p" {
+		if t.IsPartitioned() {
 			roots[t.Quoted] = t
 		}
 	}
 	var out []dmlLeaf
 	for _, t := range ts {
-		if t.Kind != "r" {
+		if !t.IsOrdinary() {
 			continue
 		}
 		l := dmlLeaf{Table: t, captured: t.Captured, published: t.Published}
@@ -189,7 +189,7 @@ so that it never queues in front of the application's queries.`,
 			if len(fixes) == 0 {
 				gaps := 0
 				for _, l := range dmlLeaves(f.Tables.Tables) {
-					if publishable(l.Table) && (l.published || l.captured) && !l.UsableIdentity() {
+					if l.Publishable() && (l.published || l.captured) && !l.UsableIdentity() {
 						gaps++
 					}
 				}
@@ -276,7 +276,7 @@ but does not rewrite the table; retry it if the lock timeout fires.`,
 			var notFull []dmlLeaf
 			captured := 0
 			for _, l := range dmlLeaves(f.Tables.Tables) {
-				if !l.captured || !publishable(l.Table) {
+				if !l.captured || !l.Publishable() {
 					continue
 				}
 				captured++
@@ -343,7 +343,7 @@ tables), or remove it from the capture list.`,
 			}
 			var unlogged []string
 			for _, l := range dmlLeaves(f.Tables.Tables) {
-				if l.captured && l.Persistence == "u" {
+				if l.captured && l.Unlogged() {
 					unlogged = append(unlogged, l.Quoted)
 				}
 			}

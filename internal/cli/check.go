@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -71,7 +72,7 @@ func newCheckFlags(name string, errOut io.Writer) *checkFlags {
 	fs.StringVar(&c.publication, "publication", defaultPublication, "publication the connector uses")
 	fs.StringVar(&c.signalSchema, "signal-schema", defaultSignalSchema, "schema of the streamkap_signal table")
 	fs.StringVar(&c.heartbeat, "heartbeat-schema", "", "schema of the streamkap_heartbeat table, when heartbeats are configured")
-	fs.StringVar(&c.snapshotMode, "snapshot-mode", "auto", "how snapshots run: auto, read-only or signal-table")
+	fs.StringVar(&c.snapshotMode, "snapshot-mode", facts.SnapshotAuto, "how snapshots run: auto, read-only or signal-table")
 	fs.StringVar(&c.connectorUser, "connector-user", "", "judge this role's privileges instead of the connecting role's")
 	fs.BoolVar(&c.softDeletes, "soft-deletes", false, "the destination keeps deleted rows: every captured table needs REPLICA IDENTITY FULL")
 	fs.StringVar(&c.peekMaxBacklog, "peek-max-backlog", "256MB", "skip the slot peek when the slot is further behind than this")
@@ -129,7 +130,7 @@ func (c *checkFlags) resolve(args []string, env Env) (*checkOptions, error) {
 		Timeout: defaultTimeout,
 		Expect: facts.Options{
 			Slot: defaultSlot, Publication: defaultPublication, SignalSchema: defaultSignalSchema,
-			SnapshotMode: "auto", PeekMaxBacklog: gather.DefaultPeekMaxBacklog, RetainedWALWarn: gather.DefaultRetainedWALWarn,
+			SnapshotMode: facts.SnapshotAuto, PeekMaxBacklog: gather.DefaultPeekMaxBacklog, RetainedWALWarn: gather.DefaultRetainedWALWarn,
 		},
 	}
 	var file *fileConfig
@@ -218,9 +219,7 @@ func (c *checkFlags) resolve(args []string, env Env) (*checkOptions, error) {
 		}
 		opt.Expect.Tables = append(opt.Expect.Tables, refs...)
 	}
-	switch opt.Expect.SnapshotMode {
-	case "auto", "read-only", "signal-table":
-	default:
+	if !slices.Contains(facts.SnapshotModes, opt.Expect.SnapshotMode) {
 		return nil, fmt.Errorf("--snapshot-mode %q: want auto, read-only or signal-table", opt.Expect.SnapshotMode)
 	}
 	if opt.Timeout <= 0 {

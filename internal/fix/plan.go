@@ -112,7 +112,7 @@ func Evaluate(reg *rules.Registry, f *facts.Facts, cfg map[string]rules.RuleConf
 	return after
 }
 
-func unloggedCaptured(t facts.Table) bool { return t.Captured && t.Persistence == "u" }
+func unloggedCaptured(t facts.Table) bool { return t.Captured && t.Unlogged() }
 
 func needsRole(f *facts.Facts) bool {
 	return f.Connect.OK() && f.Role.Err == nil && !f.Role.Exists && f.ConnectorRole() != ""
