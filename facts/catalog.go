@@ -75,6 +75,56 @@ type Tables struct {
 	Err          *Error        `json:"error,omitempty"`
 }
 
+// Leaf is an ordinary table, where rows live and DML runs (not a
+// partitioned table), with the scope it has through the partitioned table
+// it belongs to: UPDATE and DELETE run on the partition, so its own replica
+// identity and persistence decide, whoever is named in the capture list or
+// the publication.
+type Leaf struct {
+	Table
+	// InCapture: the table is captured, or its partitioned table is.
+	InCapture bool
+	// InPublication: the table is published, or its partitioned table is.
+	InPublication bool
+}
+
+// Leaves returns the ordinary tables, in order, each with the scope it has
+// through the partitioned table PartitionOf names.
+func (ts Tables) Leaves() []Leaf {
+	roots := map[string]Table{}
+	for _, t := range ts.Tables {
+		if t.IsPartitioned() {
+			roots[t.Quoted] = t
+		}
+	}
+	var out []Leaf
+	for _, t := range ts.Tables {
+		if !t.IsOrdinary() {
+			continue
+		}
+		l := Leaf{Table: t, InCapture: t.Captured, InPublication: t.Published}
+		if root, ok := roots[t.PartitionOf]; ok {
+			l.InCapture = l.InCapture || root.Captured
+			l.InPublication = l.InPublication || root.Published
+		}
+		out = append(out, l)
+	}
+	return out
+}
+
+// UnloggedCaptured lists the captured leaves that are UNLOGGED, whose
+// changes never reach the connector: unlogged-tables reports them, and fix
+// --set-logged plans as if they were logged, so both must see the same.
+func (ts Tables) UnloggedCaptured() []Leaf {
+	var out []Leaf
+	for _, l := range ts.Leaves() {
+		if l.InCapture && l.Unlogged() {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
 // CaseVariant pairs a missing capture-list entry with what exists.
 type CaseVariant struct {
 	Listed TableRef `json:"listed"`

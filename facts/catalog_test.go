@@ -1,6 +1,7 @@
 package facts_test
 
 import (
+	"slices"
 	"testing"
 
 	"github.com/cdcpreflight/cdcpreflight/facts"
@@ -101,5 +102,47 @@ func TestHelperTableIsTable(t *testing.T) {
 		if got := (facts.HelperTable{Kind: tc.kind}).IsTable(); got != tc.want {
 			t.Errorf("kind %q: IsTable = %v, want %v", tc.kind, got, tc.want)
 		}
+	}
+}
+
+func TestTablesLeaves(t *testing.T) {
+	tables := facts.Tables{Tables: []facts.Table{
+		{Quoted: "public.orders", Kind: "r", Persistence: "p", Captured: true, Published: true},
+		{Quoted: "public.events", Kind: "p", Persistence: "p", Captured: true},
+		{Quoted: "public.events_2025", Kind: "r", Persistence: "p", PartitionOf: "public.events"},
+		{Quoted: "public.events_2026", Kind: "r", Persistence: "u", PartitionOf: "public.events"},
+		{Quoted: "public.logs", Kind: "p", Persistence: "p", Published: true},
+		{Quoted: "public.logs_1", Kind: "r", Persistence: "p", PartitionOf: "public.logs"},
+		{Quoted: "public.scratch", Kind: "r", Persistence: "u", Captured: true},
+		{Quoted: "public.cache", Kind: "r", Persistence: "u"}, // in the list, in no scope
+		{Quoted: "public.v", Kind: "v", Persistence: "p", Captured: true},
+	}}
+	want := []struct {
+		quoted                   string
+		inCapture, inPublication bool
+	}{
+		{"public.orders", true, true},
+		{"public.events_2025", true, false}, // captured through public.events
+		{"public.events_2026", true, false},
+		{"public.logs_1", false, true}, // published through public.logs
+		{"public.scratch", true, false},
+		{"public.cache", false, false},
+	}
+	got := tables.Leaves()
+	if len(got) != len(want) {
+		t.Fatalf("%d leaves, want %d: %+v", len(got), len(want), got)
+	}
+	for i, w := range want {
+		if l := got[i]; l.Quoted != w.quoted || l.InCapture != w.inCapture || l.InPublication != w.inPublication {
+			t.Errorf("leaf %d = %s (captured %v, published %v), want %s (%v, %v)",
+				i, l.Quoted, l.InCapture, l.InPublication, w.quoted, w.inCapture, w.inPublication)
+		}
+	}
+	var unlogged []string
+	for _, l := range tables.UnloggedCaptured() {
+		unlogged = append(unlogged, l.Quoted)
+	}
+	if want := []string{"public.events_2026", "public.scratch"}; !slices.Equal(unlogged, want) {
+		t.Errorf("UnloggedCaptured = %q, want %q", unlogged, want)
 	}
 }
