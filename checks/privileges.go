@@ -35,12 +35,8 @@ already have REPLICATION; on Neon PostgreSQL 14 and 15 it cannot be granted with
 			case !r.Exists:
 				return rules.Finding("role %s does not exist", sqlident.Quote(r.Name)).WithObjects(obj).
 					WithRemediation("Create the connector role first (Streamkap's script: CREATE USER streamkap_user PASSWORD '…'), or name the right one with --connector-user.")
-			case r.Super:
-				return rules.Pass("role %s is a superuser", sqlident.Quote(r.Name))
-			case r.Replication:
-				return rules.Pass("role %s has REPLICATION", sqlident.Quote(r.Name))
-			case r.RDSReplication:
-				return rules.Pass("role %s is a member of rds_replication", sqlident.Quote(r.Name))
+			case r.CanReplicate():
+				return rules.Pass("role %s %s", sqlident.Quote(r.Name), replicatesBy(r))
 			}
 			platform := platformOf(f)
 			msg := fmt.Sprintf("role %s %s", sqlident.Quote(r.Name), platform.replicationMissing)
@@ -56,6 +52,17 @@ already have REPLICATION; on Neon PostgreSQL 14 and 15 it cannot be granted with
 			return rules.Finding("%s", msg).WithObjects(obj).WithSteps(text, steps...)
 		},
 	}
+}
+
+// replicatesBy says what lets a role that CanReplicate replicate.
+func replicatesBy(r facts.Role) string {
+	switch {
+	case r.Super:
+		return "is a superuser"
+	case r.Replication:
+		return "has REPLICATION"
+	}
+	return "is a member of rds_replication"
 }
 
 // privilegeRules judge what the connector role may do.
@@ -95,7 +102,7 @@ func privReady(f *facts.Facts, sections ...*facts.Error) (rules.Outcome, bool) {
 func privCaptured(f *facts.Facts) []facts.Table {
 	var out []facts.Table
 	for _, t := range f.Tables.Tables {
-		if t.Captured && (t.Kind == "r" || t.Kind == "p") {
+		if t.Captured && t.IsTable() {
 			out = append(out, t)
 		}
 	}

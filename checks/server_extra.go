@@ -39,12 +39,12 @@ group, Cloud SQL flag, Azure server parameter).`,
 			}
 			obj := "server " + s.Version
 			major := s.Major()
-			if major < 16 {
+			if !s.CanDecode() {
 				return rules.Finding("connected to a standby running PostgreSQL %d: logical decoding on a standby needs PostgreSQL 16 or later", major).
 					WithObjects(obj).
 					WithRemediation("Point the connector at the primary (a direct, unpooled connection to it), or upgrade to PostgreSQL 16 or later.")
 			}
-			if snapshotMode(f) == snapshotSignalTable {
+			if f.Options.SnapshotModeInForce() == facts.SnapshotSignalTable {
 				return rules.Finding("connected to a standby: it is read-only, so signal-table snapshots cannot write the signal table").
 					WithObjects(obj).
 					WithRemediation("Set Read only = Yes in the connector (read-only snapshots) and run with --snapshot-mode read-only, or point the connector at the primary.")

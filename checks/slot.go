@@ -107,10 +107,10 @@ func createSlotStep(f *facts.Facts, name string) rules.Step {
 
 // slotBlocked says what must happen before the slot can be created, or "".
 func slotBlocked(f *facts.Facts) string {
-	if v, ok := f.Settings.Get("wal_level"); !ok || v != "logical" {
+	if !f.Settings.WalLevelLogical() {
 		return "after wal_level is logical and the server restarted (see wal-level)"
 	}
-	if s := f.Server; s.Err == nil && s.InRecovery && s.Major() < 16 {
+	if s := f.Server; s.Err == nil && !s.CanDecode() {
 		return "on the primary: a standby before PostgreSQL 16 cannot decode (see standby)"
 	}
 	if u := f.Replication; u.Err == nil && u.MaxReplicationSlots > 0 && u.SlotsUsed >= u.MaxReplicationSlots {
@@ -179,9 +179,9 @@ cdcpreflight never drops slots; these are manual steps.`,
 
 func slotConfigProblems(f *facts.Facts, s facts.Slot) []string {
 	var p []string
-	if s.Type != "logical" {
+	if !s.Logical() {
 		p = append(p, fmt.Sprintf("is a %s slot, not a logical one", s.Type))
-	} else if s.Plugin != "pgoutput" {
+	} else if !s.Pgoutput() {
 		p = append(p, fmt.Sprintf("uses the output plugin %s, not pgoutput", orNone(s.Plugin)))
 	}
 	if s.Temporary {
@@ -191,7 +191,7 @@ func slotConfigProblems(f *facts.Facts, s facts.Slot) []string {
 		}
 		p = append(p, "is temporary: it disappears when the session that created it"+owner+" ends")
 	}
-	if s.Type == "logical" && !s.InCurrentDatabase {
+	if s.Logical() && !s.InCurrentDatabase {
 		p = append(p, fmt.Sprintf("belongs to database %s, not %s: it can be decoded only there",
 			sqlident.Quote(s.Database), sqlident.Quote(f.Target.Database)))
 	}
@@ -249,8 +249,11 @@ so that a stalled connector cannot fill the disk.`,
 
 // invalidation explains why a slot is invalidated, or returns "".
 func invalidation(s facts.Slot) string {
+	if !s.Invalidated() {
+		return ""
+	}
 	switch s.InvalidationReason {
-	case "":
+	case "": // before 17: wal_status or conflicting says it
 	case "wal_removed":
 		return "invalidation_reason = wal_removed: the WAL it still needed was removed (it fell behind by more than max_slot_wal_keep_size)"
 	case "rows_removed":
@@ -265,10 +268,7 @@ func invalidation(s facts.Slot) string {
 	if s.WalStatus == "lost" {
 		return "wal_status = lost: the WAL it still needed was removed (it fell behind by more than max_slot_wal_keep_size)"
 	}
-	if s.Conflicting != nil && *s.Conflicting {
-		return "conflicting = true: catalog rows it needed were removed on the primary (on a standby: hot_standby_feedback is off or no physical slot)"
-	}
-	return ""
+	return "conflicting = true: catalog rows it needed were removed on the primary (on a standby: hot_standby_feedback is off or no physical slot)"
 }
 
 func invalidatedRemediation(f *facts.Facts, s facts.Slot) string {
@@ -588,7 +588,7 @@ drops slots. On PostgreSQL 13+ set max_slot_wal_keep_size so an abandoned slot c
 func staleSlots(f *facts.Facts) []facts.Slot {
 	var out []facts.Slot
 	for _, s := range f.Slots.Slots {
-		if s.Name != f.Options.Slot && !s.Active && s.Type == "logical" &&
+		if s.Name != f.Options.Slot && !s.Active && s.Logical() &&
 			s.RetainedBytes != nil && *s.RetainedBytes > f.Options.RetainedWALWarn {
 			out = append(out, s)
 		}

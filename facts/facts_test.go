@@ -1,50 +1,79 @@
-package facts
+package facts_test
 
 import (
-	"go/ast"
-	"go/parser"
-	"go/token"
-	"slices"
-	"strconv"
-	"strings"
 	"testing"
+
+	"github.com/cdcpreflight/cdcpreflight/facts"
 )
 
-// TestPlatformNamesListsEveryPlatform: a Platform… constant missing from
-// PlatformNames would escape the tests that every platform gets its own advice.
-func TestPlatformNamesListsEveryPlatform(t *testing.T) {
-	file, err := parser.ParseFile(token.NewFileSet(), "facts.go", nil, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var consts []string
-	for _, decl := range file.Decls {
-		d, ok := decl.(*ast.GenDecl)
-		if !ok || d.Tok != token.CONST {
-			continue
-		}
-		for _, spec := range d.Specs {
-			v := spec.(*ast.ValueSpec)
-			for i, name := range v.Names {
-				if !strings.HasPrefix(name.Name, "Platform") || i >= len(v.Values) {
-					continue
-				}
-				lit, ok := v.Values[i].(*ast.BasicLit)
-				if !ok || lit.Kind != token.STRING {
-					t.Fatalf("%s is not a string literal", name.Name)
-				}
-				s, err := strconv.Unquote(lit.Value)
-				if err != nil {
-					t.Fatal(err)
-				}
-				consts = append(consts, s)
-				if !slices.Contains(PlatformNames, s) {
-					t.Errorf("PlatformNames lacks %s (%q)", name.Name, s)
-				}
-			}
+func TestSnapshotModeInForce(t *testing.T) {
+	for _, tc := range []struct {
+		mode, want string
+	}{
+		{"", facts.SnapshotAuto}, // a snapshot saved without a mode
+		{facts.SnapshotAuto, facts.SnapshotAuto},
+		{facts.SnapshotReadOnly, facts.SnapshotReadOnly},
+		{facts.SnapshotSignalTable, facts.SnapshotSignalTable},
+	} {
+		if got := (facts.Options{SnapshotMode: tc.mode}).SnapshotModeInForce(); got != tc.want {
+			t.Errorf("SnapshotMode %q: in force %q, want %q", tc.mode, got, tc.want)
 		}
 	}
-	if len(consts) != len(PlatformNames) {
-		t.Errorf("PlatformNames = %q, but the constants are %q", PlatformNames, consts)
+}
+
+func TestServerCanDecode(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		s    facts.Server
+		want bool
+	}{
+		{"primary 10", facts.Server{VersionNum: 100023}, true},
+		{"primary 18", facts.Server{VersionNum: 180001}, true},
+		{"standby 15", facts.Server{VersionNum: 150018, InRecovery: true}, false},
+		{"standby 16", facts.Server{VersionNum: 160004, InRecovery: true}, true},
+		{"standby 17", facts.Server{VersionNum: 170002, InRecovery: true}, true},
+		{"standby, version unknown", facts.Server{InRecovery: true}, false},
+		{"primary, version unknown", facts.Server{}, true},
+	} {
+		if got := tc.s.CanDecode(); got != tc.want {
+			t.Errorf("%s: CanDecode = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}
+
+func TestSettingsWalLevelLogical(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		values map[string]string
+		want   bool
+	}{
+		{"logical", map[string]string{"wal_level": "logical"}, true},
+		{"replica", map[string]string{"wal_level": "replica"}, false},
+		{"minimal", map[string]string{"wal_level": "minimal"}, false},
+		{"not visible", map[string]string{"max_wal_senders": "10"}, false},
+		{"not read", nil, false},
+	} {
+		if got := (facts.Settings{Values: tc.values}).WalLevelLogical(); got != tc.want {
+			t.Errorf("%s: WalLevelLogical = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}
+
+func TestRoleCanReplicate(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		r    facts.Role
+		want bool
+	}{
+		{"REPLICATION", facts.Role{Exists: true, Replication: true}, true},
+		{"superuser", facts.Role{Exists: true, Super: true}, true},
+		{"rds_replication", facts.Role{Exists: true, RDSReplication: true}, true},
+		{"nothing", facts.Role{Exists: true, CanLogin: true, BypassRLS: true}, false},
+		// The attribute is not inherited through role membership.
+		{"only via a member-of role", facts.Role{Exists: true, MemberOf: []string{"streamkap_role"}, ReplicationVia: []string{"streamkap_role"}}, false},
+	} {
+		if got := tc.r.CanReplicate(); got != tc.want {
+			t.Errorf("%s: CanReplicate = %v, want %v", tc.name, got, tc.want)
+		}
 	}
 }

@@ -16,12 +16,6 @@ import (
 // fixed handful) whatever the number of tables, and branches on
 // server_version_num for columns that not every major has.
 
-// Names of the helper tables Streamkap recognises; it ignores any other name.
-const (
-	SignalTableName    = "streamkap_signal"
-	HeartbeatTableName = "streamkap_heartbeat"
-)
-
 // roleCTE resolves the connector role once; a missing role makes every
 // privilege function below NULL, which reads as "no privilege".
 const roleCTE = `role AS (SELECT (SELECT oid FROM pg_roles WHERE rolname = $1) AS oid)`

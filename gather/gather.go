@@ -175,12 +175,12 @@ func (g *gatherer) catalog(ctx context.Context, conn *pgx.Conn, host string) {
 	}
 	g.f.RoleSettings.Err = g.step(ctx, tx, "read role settings", g.roleSettings)
 	g.f.Slots.Err = g.step(ctx, tx, "read replication slots", g.slots)
-	g.f.SignalTable = facts.HelperTable{Schema: g.f.Options.SignalSchema, Name: SignalTableName}
+	g.f.SignalTable = facts.HelperTable{Schema: g.f.Options.SignalSchema, Name: facts.SignalTableName}
 	g.f.SignalTable.Err = g.step(ctx, tx, "read the signal table", func(ctx context.Context, q pgx.Tx) error {
 		return g.helperTable(ctx, q, &g.f.SignalTable)
 	})
 	if g.f.Options.HeartbeatSchema != "" {
-		g.f.Heartbeat = facts.HelperTable{Schema: g.f.Options.HeartbeatSchema, Name: HeartbeatTableName}
+		g.f.Heartbeat = facts.HelperTable{Schema: g.f.Options.HeartbeatSchema, Name: facts.HeartbeatTableName}
 		g.f.Heartbeat.Err = g.step(ctx, tx, "read the heartbeat table", func(ctx context.Context, q pgx.Tx) error {
 			return g.helperTable(ctx, q, &g.f.Heartbeat)
 		})

@@ -91,11 +91,11 @@ var checkOptionTable = options[checkOptions]{
 		help:  "schema of the streamkap_heartbeat table, when heartbeats are configured",
 		value: to(text, "", field(func(o *checkOptions) *string { return &o.Expect.HeartbeatSchema }))},
 	{flag: "snapshot-mode", key: "snapshot_mode",
-		help:  "how snapshots run: " + oneOf(snapshotModes),
-		value: to(text, "auto", field(func(o *checkOptions) *string { return &o.Expect.SnapshotMode })),
+		help:  "how snapshots run: " + oneOf(facts.SnapshotModes),
+		value: to(text, facts.SnapshotAuto, field(func(o *checkOptions) *string { return &o.Expect.SnapshotMode })),
 		check: func(o *checkOptions) error {
-			if !slices.Contains(snapshotModes, o.Expect.SnapshotMode) {
-				return fmt.Errorf("--snapshot-mode %q: want %s", o.Expect.SnapshotMode, oneOf(snapshotModes))
+			if !slices.Contains(facts.SnapshotModes, o.Expect.SnapshotMode) {
+				return fmt.Errorf("--snapshot-mode %q: want %s", o.Expect.SnapshotMode, oneOf(facts.SnapshotModes))
 			}
 			return nil
 		}},
@@ -136,8 +136,6 @@ var checkOptionTable = options[checkOptions]{
 		value: to(text, "", field(func(o *checkOptions) *string { return &o.FactsOut }))},
 }
 
-// snapshotModes are the values of --snapshot-mode.
-var snapshotModes = []string{"auto", "read-only", "signal-table"}
 
 // failOnLevels are the severities --fail-on accepts.
 var failOnLevels = []rules.Severity{rules.Error, rules.Warning}
