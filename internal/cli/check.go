@@ -136,7 +136,6 @@ var checkOptionTable = options[checkOptions]{
 		value: to(text, "", field(func(o *checkOptions) *string { return &o.FactsOut }))},
 }
 
-
 // failOnLevels are the severities --fail-on accepts.
 var failOnLevels = []rules.Severity{rules.Error, rules.Warning}
 
