@@ -179,7 +179,7 @@ func replicationRefused(f *facts.Facts, e *facts.Error) rules.Outcome {
 		return rules.Finding("a connection pooler refused the replication connection: %s", msg).
 			WithObjects(obj).WithRemediation(text)
 	case e.SQLState == "42501" || strings.Contains(msg, "replication role") || strings.Contains(msg, "REPLICATION attribute"):
-		text, steps := grantReplication(f.Platform.Name, f.Server.Major(), f.Target.User)
+		text, steps := platformOf(f).grantReplication(f.Server.Major(), f.Target.User)
 		return rules.Finding("the role may not open replication connections: %s", msg).
 			WithObjects(obj).WithSteps(text, steps...)
 	case e.SQLState == "28000" && strings.Contains(msg, "pg_hba.conf"):
@@ -188,7 +188,7 @@ func replicationRefused(f *facts.Facts, e *facts.Error) rules.Outcome {
 				"(SELECT pg_reload_conf()). Logical replication connections match ordinary database lines, not the \"replication\" keyword.",
 				hbaWord(f.Target.Database), hbaWord(f.Target.User)))
 	case e.SQLState == "53300":
-		text, steps := raiseLimit(f.Platform.Name, "max_wal_senders", walSendersWanted(f.Replication))
+		text, steps := platformOf(f).raiseLimit("max_wal_senders", walSendersWanted(f.Replication))
 		if f.Replication.Err != nil || f.Replication.MaxWalSenders == 0 {
 			// Without the current limit the value proposed could lower it.
 			steps = nil

@@ -119,7 +119,7 @@ func statements(update, del bool) string {
 
 // identityIssues lists why UPDATE and DELETE on l fail, or will once the
 // connector's publication takes l in, with replica identity id.
-func identityIssues(f *facts.Facts, l dmlLeaf, id replIdentity, a assume) []identityIssue {
+func identityIssues(f *facts.Facts, l facts.Leaf, id replIdentity, a assume) []identityIssue {
 	pub := f.Publication
 	// A publication not created yet publishes updates and deletes, as
 	// CREATE PUBLICATION does by default.
@@ -132,7 +132,7 @@ func identityIssues(f *facts.Facts, l dmlLeaf, id replIdentity, a assume) []iden
 	}()
 	if id.kind == "none" {
 		if s := statements(connUpdate, connDelete); s != "" {
-			out = append(out, identityIssue{kind: issueNoIdentity, stmts: s, pub: f.Options.Publication, connector: true, now: l.published})
+			out = append(out, identityIssue{kind: issueNoIdentity, stmts: s, pub: f.Options.Publication, connector: true, now: l.InPublication})
 		}
 	}
 	connectorList := false
@@ -187,7 +187,7 @@ func identityIssues(f *facts.Facts, l dmlLeaf, id replIdentity, a assume) []iden
 			}
 			if len(gen) > 0 {
 				out = append(out, identityIssue{kind: issueGenerated, stmts: s, pub: f.Options.Publication, connector: true,
-					cols: slices.Clone(gen), now: l.published})
+					cols: slices.Clone(gen), now: l.InPublication})
 			}
 		}
 	}
@@ -196,7 +196,7 @@ func identityIssues(f *facts.Facts, l dmlLeaf, id replIdentity, a assume) []iden
 
 // identityFix is what makes UPDATE and DELETE on one table work.
 type identityFix struct {
-	leaf   dmlLeaf
+	leaf   facts.Leaf
 	issues []identityIssue // as things are
 	// alter is the ALTER TABLE action giving the table a replica identity
 	// that works, "" to keep it.
@@ -214,7 +214,7 @@ type identityFix struct {
 // planIdentityFix picks the least change that cures l: keep its identity
 // and correct the connector's publication, else use its unique index,
 // else REPLICA IDENTITY FULL, each with the publication changes it needs.
-func planIdentityFix(f *facts.Facts, l dmlLeaf, allOps bool) identityFix {
+func planIdentityFix(f *facts.Facts, l facts.Leaf, allOps bool) identityFix {
 	cur := currentIdentity(*l.Table)
 	fx := identityFix{leaf: l, issues: identityIssues(f, l, cur, assume{allOps: allOps})}
 	if len(fx.issues) == 0 {
@@ -262,8 +262,8 @@ func planIdentityFix(f *facts.Facts, l dmlLeaf, allOps bool) identityFix {
 // it in (allOps: and publishes update and delete), with how many tables
 // were checked. Unlogged and temporary tables are never published.
 func identityFixes(f *facts.Facts, allOps bool) (fixes []identityFix, checked int) {
-	for _, l := range dmlLeaves(f.Tables.Tables) {
-		if !canPublish(*l.Table) || (!l.published && !l.captured) {
+	for _, l := range f.Tables.Leaves() {
+		if !l.Publishable() || (!l.InPublication && !l.InCapture) {
 			continue
 		}
 		checked++
@@ -416,7 +416,7 @@ func identityRemedy(fixes []identityFix) string {
 }
 
 // describeIssue says why one statement fails, for messages.
-func describeIssue(l dmlLeaf, is identityIssue) string {
+func describeIssue(l facts.Leaf, is identityIssue) string {
 	via := ""
 	if is.entry != "" && is.entry != l.Quoted {
 		via = " (the filter of " + is.entry + ", published via the partition root)"

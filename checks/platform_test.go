@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -93,4 +95,117 @@ func TestPlatformSnapshots(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestPlatformAdviceIsComplete: every platform facts names has an entry in
+// platforms, and every entry (unknownPlatform too) sets every field, so a
+// platform added or a field added without advice fails here rather than
+// falling through to another platform's advice. Each piece of advice is
+// also asked for on every supported major: none may come back empty, and
+// no managed platform may be told to run ALTER SYSTEM.
+func TestPlatformAdviceIsComplete(t *testing.T) {
+	entries := map[string]platformAdvice{"heroku": unknownPlatform} // a name platforms lacks
+	for _, name := range facts.PlatformNames {
+		p, ok := platforms[name]
+		if !ok {
+			t.Errorf("platforms has no entry for %s", name)
+			continue
+		}
+		entries[name] = p
+	}
+	for name := range platforms {
+		if !slices.Contains(facts.PlatformNames, name) {
+			t.Errorf("platforms has an entry for %q, which is not in facts.PlatformNames", name)
+		}
+	}
+	if _, ok := platforms["heroku"]; ok {
+		t.Fatal("heroku must be a name platforms lacks")
+	}
+
+	fields := adviceFields(reflect.TypeOf(platformAdvice{}), "")
+	for name, p := range entries {
+		v, complete := reflect.ValueOf(p), true
+		for _, field := range fields {
+			if v.FieldByIndex(field.Index).IsZero() {
+				t.Errorf("%s: %s is not set", name, field.Name)
+				complete = false
+			}
+		}
+		if !complete {
+			continue // calling a func that is not set would only panic
+		}
+		for _, major := range []int{0, 10, 13, 14, 15, 16, 17, 18} {
+			samples := sampleAdvice(p, name, major)
+			for _, field := range fields {
+				s, ok := samples[field.Name]
+				if !ok {
+					t.Errorf("sampleAdvice does not ask for %s", field.Name)
+					continue
+				}
+				if !s.set {
+					t.Errorf("%s, PostgreSQL %d: %s says nothing", name, major, field.Name)
+				}
+				for _, step := range s.steps {
+					if strings.HasPrefix(step.SQL, "ALTER SYSTEM") && name != facts.PlatformSelfHosted && name != "heroku" {
+						t.Errorf("%s, PostgreSQL %d: %s advises %s on a managed platform", name, major, field.Name, step.SQL)
+					}
+				}
+			}
+		}
+	}
+}
+
+// adviceField is a field of platformAdvice, or of a struct in it, that
+// holds one piece of advice: a note counts as one.
+type adviceField struct {
+	Name  string // "capWAL", "slotRemoval.risk"
+	Index []int
+}
+
+func adviceFields(typ reflect.Type, prefix string) []adviceField {
+	var out []adviceField
+	for i := range typ.NumField() {
+		f := typ.Field(i)
+		if f.Type.Kind() == reflect.Struct && f.Type != reflect.TypeOf(note{}) {
+			for _, sub := range adviceFields(f.Type, prefix+f.Name+".") {
+				out = append(out, adviceField{sub.Name, append([]int{i}, sub.Index...)})
+			}
+			continue
+		}
+		out = append(out, adviceField{prefix + f.Name, []int{i}})
+	}
+	return out
+}
+
+// adviceSample is what one field says: set when it says something (for a
+// note: when it is says or nothing).
+type adviceSample struct {
+	set   bool
+	steps []rules.Step
+}
+
+// sampleAdvice asks every field of p for its advice; reflection cannot
+// call a func in an unexported field, so the fields are listed here, and
+// the test fails when one is missing.
+func sampleAdvice(p platformAdvice, name string, major int) map[string]adviceSample {
+	text := func(s string, steps []rules.Step) adviceSample { return adviceSample{set: s != "", steps: steps} }
+	is := func(n note) adviceSample { return adviceSample{set: n.set} }
+	out := map[string]adviceSample{}
+	out["enableLogical"] = text(p.enableLogical())
+	out["raiseLimit"] = text(p.raiseLimit("max_replication_slots", 11))
+	out["grantReplication"] = text(p.grantReplication(major, "streamkap_user"))
+	out["replicationMissing"] = text(p.replicationMissing, nil)
+	out["grantBypassRLS"] = text(p.grantBypassRLS(major, "streamkap_user", "If BYPASSRLS cannot be granted, add a policy."))
+	out["hbaNote"] = text(p.hbaNote(name), nil)
+	out["standbyFeedback"] = text(p.standbyFeedback())
+	out["capWAL"] = text(p.capWAL())
+	out["idleSlotTimeout"] = text(p.idleSlotTimeout())
+	out["publishAll"] = text(p.publishAll, nil)
+	out["publicationOwner"] = is(p.publicationOwner)
+	out["slotCreatorNeeds"] = text(p.slotCreatorNeeds, nil)
+	out["slotCreator"] = text(p.slotCreator, nil)
+	out["slotRemoval.onCreate"] = is(p.slotRemoval.onCreate)
+	out["slotRemoval.risk"] = is(p.slotRemoval.risk(1))
+	out["slotRemoval.advice"] = is(p.slotRemoval.advice)
+	return out
 }

@@ -35,17 +35,11 @@ already have REPLICATION; on Neon PostgreSQL 14 and 15 it cannot be granted with
 			case !r.Exists:
 				return rules.Finding("role %s does not exist", sqlident.Quote(r.Name)).WithObjects(obj).
 					WithRemediation("Create the connector role first (Streamkap's script: CREATE USER streamkap_user PASSWORD '…'), or name the right one with --connector-user.")
-			case r.Super:
-				return rules.Pass("role %s is a superuser", sqlident.Quote(r.Name))
-			case r.Replication:
-				return rules.Pass("role %s has REPLICATION", sqlident.Quote(r.Name))
-			case r.RDSReplication:
-				return rules.Pass("role %s is a member of rds_replication", sqlident.Quote(r.Name))
+			case r.CanReplicate():
+				return rules.Pass("role %s %s", sqlident.Quote(r.Name), replicatesBy(r))
 			}
-			msg := fmt.Sprintf("role %s has neither REPLICATION nor superuser", sqlident.Quote(r.Name))
-			if f.Platform.Name == facts.PlatformRDS || f.Platform.Name == facts.PlatformAurora {
-				msg = fmt.Sprintf("role %s is not a member of rds_replication", sqlident.Quote(r.Name))
-			}
+			platform := platformOf(f)
+			msg := fmt.Sprintf("role %s %s", sqlident.Quote(r.Name), platform.replicationMissing)
 			if len(r.ReplicationVia) > 0 {
 				quoted := make([]string, len(r.ReplicationVia))
 				for i, v := range r.ReplicationVia {
@@ -54,10 +48,21 @@ already have REPLICATION; on Neon PostgreSQL 14 and 15 it cannot be granted with
 				msg += fmt.Sprintf("; it is a member of %s, which has REPLICATION, but role attributes are not inherited",
 					strings.Join(quoted, ", "))
 			}
-			text, steps := grantReplication(f.Platform.Name, f.Server.Major(), r.Name)
+			text, steps := platform.grantReplication(f.Server.Major(), r.Name)
 			return rules.Finding("%s", msg).WithObjects(obj).WithSteps(text, steps...)
 		},
 	}
+}
+
+// replicatesBy says what lets a role that CanReplicate replicate.
+func replicatesBy(r facts.Role) string {
+	switch {
+	case r.Super:
+		return "is a superuser"
+	case r.Replication:
+		return "has REPLICATION"
+	}
+	return "is a member of rds_replication"
 }
 
 // privilegeRules judge what the connector role may do.
@@ -97,7 +102,7 @@ func privReady(f *facts.Facts, sections ...*facts.Error) (rules.Outcome, bool) {
 func privCaptured(f *facts.Facts) []*facts.Table {
 	var out []*facts.Table
 	for i := range f.Tables.Tables {
-		if t := &f.Tables.Tables[i]; t.Captured && (t.Kind == "r" || t.Kind == "p") {
+		if t := &f.Tables.Tables[i]; t.Captured && t.IsTable() {
 			out = append(out, t)
 		}
 	}
@@ -244,15 +249,7 @@ func hbaRemedy(f *facts.Facts, msg, first string) string {
 		text += " This connection was not encrypted, and a hostssl line matches only TLS connections: connect with sslmode=require " +
 			"(the connector should use SSL mode require)."
 	}
-	switch f.Platform.Name {
-	case facts.PlatformSelfHosted, "":
-		text += " On a managed platform pg_hba.conf is not yours to edit: allow the client address through the platform's console " +
-			"(network access, firewall rules, IP allow list), which applies it itself."
-	default:
-		text += fmt.Sprintf(" On %s pg_hba.conf is not yours to edit: allow the client address through the platform's console "+
-			"(network access, firewall rules, IP allow list), which applies it itself, and connect with TLS.", f.Platform.Name)
-	}
-	return text
+	return text + " " + platformOf(f).hbaNote(f.Platform.Name)
 }
 
 func schemaUsage() rules.Rule {
@@ -517,7 +514,10 @@ policies still apply, and with row_security = off the role's row_security must b
 				}
 				return rules.Pass("row-level security hides no row from the connector: %s", strings.Join(why, "; "))
 			}
-			text, steps := grantBypassRLS(f.Platform.Name, f.Server.Major(), role, hit[0])
+			// Where BYPASSRLS cannot be had, a policy per table is the way out.
+			policy := fmt.Sprintf("If BYPASSRLS cannot be granted, add a permissive policy to each table instead, e.g. "+
+				"CREATE POLICY cdc_read_all ON %s FOR SELECT TO %s USING (true); (restrictive policies still apply).", hit[0], role)
+			text, steps := platformOf(f).grantBypassRLS(f.Server.Major(), role, policy)
 			if rsOff {
 				msg := fmt.Sprintf("role %s is subject to row-level security on %s (%s) and its sessions have row_security off (%s): "+
 					"a snapshot of them fails with \"query would be affected by row-level security policy for table\" (SQLSTATE 42501)",
@@ -539,39 +539,6 @@ policies still apply, and with row_security = off the role's row_security must b
 			return rules.Finding("%s", msg).WithObjects(hit...).WithSteps(text, steps...)
 		},
 	}
-}
-
-// grantBypassRLS says how the connector role gets BYPASSRLS on platform,
-// with a per-table policy as the way out where it cannot. role and table
-// are quoted already.
-func grantBypassRLS(platform string, major int, role, table string) (string, []rules.Step) {
-	sql := fmt.Sprintf("ALTER ROLE %s BYPASSRLS;", role)
-	alter := func(needs string) []rules.Step { return []rules.Step{roleStep(sql, needs)} }
-	policy := fmt.Sprintf("If BYPASSRLS cannot be granted, add a permissive policy to each table instead, e.g. "+
-		"CREATE POLICY cdc_read_all ON %s FOR SELECT TO %s USING (true); (restrictive policies still apply).", table, role)
-	before16 := major > 0 && major < 16
-	switch platform {
-	case facts.PlatformSelfHosted, "":
-		return "Run this as a superuser. " + policy, alter(needsSuperuser)
-	case facts.PlatformNeon:
-		if before16 {
-			return fmt.Sprintf("On Neon with PostgreSQL %d only a superuser may grant BYPASSRLS, and Neon gives none: "+
-				"create the connector role in the Neon Console, CLI or API (such roles have BYPASSRLS). %s", major, policy), nil
-		}
-		return "Run this as a Neon role created in the Console (it has CREATEROLE and BYPASSRLS) that administers the connector role. " + policy,
-			alter("a Neon role created in the Console (CREATEROLE and BYPASSRLS) that administers the connector role")
-	}
-	if before16 {
-		// Applying a statement the platform refuses would stop the whole
-		// plan, so a person decides between it and the policies.
-		step := roleStep(sql, needsSuperuser)
-		step.Manual = true
-		step.Note = "managed platforms give no superuser, so this is likely refused; if it is, add the permissive policy instead"
-		return "Before PostgreSQL 16 only a superuser may grant BYPASSRLS (\"must be superuser to change bypassrls attribute\"), " +
-			"and managed platforms give none: this statement is likely refused. " + policy, []rules.Step{step}
-	}
-	return "Run this as a role with CREATEROLE, BYPASSRLS itself and ADMIN on the connector role; managed platforms may refuse it. " + policy,
-		alter("a role with CREATEROLE, BYPASSRLS and ADMIN on the connector role")
 }
 
 // privTimeouts are the settings that end a long snapshot. lock_timeout is

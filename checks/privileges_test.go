@@ -236,6 +236,9 @@ var privilegeCases = []ruleCase{
 		mutate: func(f *facts.Facts) { f.Tables.Tables[1].RLS, f.Platform.Name = true, facts.PlatformNeon }},
 	{name: "rds 15", rule: "row-level-security", want: rules.StatusFail, contains: "must be superuser to change bypassrls attribute",
 		mutate: func(f *facts.Facts) { f.Tables.Tables[1].RLS, f.Platform.Name = true, facts.PlatformRDS }},
+	{name: "a platform this version does not know is managed", rule: "row-level-security", want: rules.StatusFail,
+		contains: "managed platforms give none",
+		mutate:   func(f *facts.Facts) { f.Tables.Tables[1].RLS, f.Platform.Name = true, "heroku" }},
 	{name: "hostile names", rule: "row-level-security", want: rules.StatusFail,
 		objects: []string{`public."x""; DROP TABLE y; --"`}, contains: `ALTER ROLE "Cdc ""; DROP TABLE x; --" BYPASSRLS;`,
 		mutate: func(f *facts.Facts) {

@@ -23,18 +23,14 @@ func pubObject(f *facts.Facts) string {
 	return "publication " + sqlident.Quote(f.Options.Publication)
 }
 
-// publishable: only permanent ordinary and partitioned tables can be in a
-// publication. Unlogged tables, views and the like are reported by
-// unlogged-tables and tables-exist; asking to add them would only fail.
-func publishable(t facts.Table) bool {
-	return (t.Kind == "r" || t.Kind == "p") && t.Persistence == "p"
-}
-
-// leaves are the publishable leaf partitions of a captured partitioned table.
+// leaves are the publishable leaf partitions of a captured partitioned
+// table. A table that cannot be published (facts.Table.Publishable:
+// unlogged tables, views and the like) is reported by unlogged-tables and
+// tables-exist; asking to add it would only fail.
 func leaves(f *facts.Facts, root facts.Table) []facts.Table {
 	var out []facts.Table
 	for _, t := range f.Tables.Tables {
-		if t.PartitionOf == root.Quoted && t.Kind == "r" && t.Persistence == "p" {
+		if t.PartitionOf == root.Quoted && t.IsOrdinary() && t.Publishable() {
 			out = append(out, t)
 		}
 	}
@@ -53,7 +49,7 @@ func covered(f *facts.Facts, t facts.Table) bool {
 	if t.Published {
 		return true
 	}
-	if t.Kind != "p" {
+	if !t.IsPartitioned() {
 		return false
 	}
 	p := f.Publication
@@ -68,7 +64,7 @@ func covered(f *facts.Facts, t facts.Table) bool {
 // before PostgreSQL 13, which cannot publish a partitioned table, its
 // partitions (only those not yet published unless all).
 func toAdd(f *facts.Facts, t facts.Table, all bool) []string {
-	if t.Kind != "p" || f.Server.Major() >= 13 {
+	if !t.IsPartitioned() || f.Server.Major() >= 13 {
 		return []string{t.Quoted}
 	}
 	var out []string
@@ -84,7 +80,7 @@ func toAdd(f *facts.Facts, t facts.Table, all bool) []string {
 func capturedPartitioned(f *facts.Facts) []facts.Table {
 	var out []facts.Table
 	for _, t := range f.Tables.Tables {
-		if t.Captured && t.Kind == "p" {
+		if t.Captured && t.IsPartitioned() {
 			out = append(out, t)
 		}
 	}
@@ -98,10 +94,7 @@ func ownerNote(f *facts.Facts) string {
 		s += " (" + f.Publication.Owner + ")"
 	}
 	s += "; adding a table also needs ownership of that table (\"must be owner of table …\", 42501)."
-	if f.Platform.Name == facts.PlatformNeon {
-		s += " On Neon, that is the Console-created role that created the tables."
-	}
-	return s
+	return platformOf(f).publicationOwner.after(s)
 }
 
 func publicationExists() rules.Rule {
@@ -151,13 +144,8 @@ func createPublication(f *facts.Facts) (string, []rules.Step) {
 	if f.Tables.Err != nil {
 		b.WriteString(" (they could not be read: " + f.Tables.Err.Error() + ")")
 	}
-	b.WriteString(", as a role with CREATE on the database that owns every table listed (adding a table needs ownership).")
-	if f.Platform.Name == facts.PlatformNeon {
-		b.WriteString(" On Neon there is no superuser, so FOR ALL TABLES and FOR TABLES IN SCHEMA are not possible: list the tables.")
-	} else {
-		b.WriteString(" A superuser may use FOR ALL TABLES instead, which also covers tables created later, but it publishes keyless tables too: " +
-			"their UPDATE and DELETE then fail until they get a replica identity (see replica-identity).")
-	}
+	b.WriteString(", as a role with CREATE on the database that owns every table listed (adding a table needs ownership). ")
+	b.WriteString(platformOf(f).publishAll)
 	var names []string
 	add := func(n ...string) {
 		for _, s := range n {
@@ -169,15 +157,15 @@ func createPublication(f *facts.Facts) (string, []rules.Step) {
 	partitioned := false
 	if f.Tables.Err == nil {
 		for _, t := range f.Tables.Tables {
-			if t.Captured && publishable(t) {
+			if t.Captured && t.Publishable() {
 				add(toAdd(f, t, true)...)
-				partitioned = partitioned || t.Kind == "p"
+				partitioned = partitioned || t.IsPartitioned()
 			}
 		}
 	}
-	if f.Options.SnapshotMode != "read-only" {
+	if f.Options.SnapshotModeInForce() != facts.SnapshotReadOnly {
 		switch s := f.SignalTable; {
-		case s.Err == nil && s.Exists && isTableKind(s.Kind):
+		case s.Err == nil && s.Exists && s.IsTable():
 			add(signalName(f))
 		case signalTableCreated(f):
 			add(signalName(f))
@@ -187,9 +175,9 @@ func createPublication(f *facts.Facts) (string, []rules.Step) {
 		}
 	}
 	if hb := f.Options.HeartbeatSchema; hb != "" && f.Heartbeat.Err == nil {
-		name := helperName(f.Heartbeat, hb, heartbeatTableName)
+		name := helperName(f.Heartbeat, hb, facts.HeartbeatTableName)
 		switch {
-		case f.Heartbeat.Exists && isTableKind(f.Heartbeat.Kind):
+		case f.Heartbeat.Exists && f.Heartbeat.IsTable():
 			add(name)
 		case !f.Heartbeat.Exists && f.Connect.OK():
 			add(name)
@@ -233,11 +221,6 @@ func createPublication(f *facts.Facts) (string, []rules.Step) {
 	return b.String(), []rules.Step{step}
 }
 
-// isTableKind: only ordinary and partitioned tables can be published; a
-// view or the like named in a publication makes the whole statement fail.
-// An empty kind (facts written before it was read) counts as a table.
-func isTableKind(kind string) bool { return kind == "" || kind == "r" || kind == "p" }
-
 func publicationCoverage() rules.Rule {
 	return rules.Rule{
 		ID: "publication-coverage", Title: "Every captured table is in the publication",
@@ -270,7 +253,7 @@ table was added were never published: trigger an incremental snapshot of the add
 			for _, t := range f.Tables.Tables {
 				switch {
 				case !t.Captured:
-				case !publishable(t):
+				case !t.Publishable():
 					unpublishable = append(unpublishable, t)
 				default:
 					n++
@@ -321,13 +304,13 @@ func publishedAsRoot(f *facts.Facts) []facts.Table {
 	}
 	published := map[string]bool{}
 	for _, t := range f.Tables.Tables {
-		if t.Kind == "p" && t.Published {
+		if t.IsPartitioned() && t.Published {
 			published[t.Quoted] = true
 		}
 	}
 	var out []facts.Table
 	for _, t := range f.Tables.Tables {
-		if t.Captured && publishable(t) && !t.Published && t.PartitionOf != "" && published[t.PartitionOf] {
+		if t.Captured && t.Publishable() && !t.Published && t.PartitionOf != "" && published[t.PartitionOf] {
 			out = append(out, t)
 		}
 	}
@@ -383,7 +366,7 @@ func viaRootFinding(f *facts.Facts, parts []facts.Table, n int, note string) rul
 	// should not while a partitioned table is captured by its own name.
 	filteredRoot := slices.ContainsFunc(f.Publication.Members, func(m facts.PublicationMember) bool {
 		return (m.Where != "" || len(m.Columns) > 0) && slices.ContainsFunc(f.Tables.Tables, func(t facts.Table) bool {
-			return t.Quoted == m.Table && t.Kind == "p"
+			return t.Quoted == m.Table && t.IsPartitioned()
 		})
 	})
 	if len(capturedPartitioned(f)) > 0 || filteredRoot {
@@ -410,7 +393,7 @@ func addTables(f *facts.Facts, missing []facts.Table) (string, []rules.Step) {
 	names := coverageAdds(f, missing)
 	text := "Add the missing tables to the publication. " + ownerNote(f) +
 		" Changes made before a table was added were never published: trigger an incremental snapshot of the added tables."
-	if f.Server.Major() > 0 && f.Server.Major() < 13 && slices.ContainsFunc(missing, func(t facts.Table) bool { return t.Kind == "p" }) {
+	if f.Server.Major() > 0 && f.Server.Major() < 13 && slices.ContainsFunc(missing, facts.Table.IsPartitioned) {
 		text += fmt.Sprintf(" PostgreSQL %d cannot publish a partitioned table: its partitions are added instead, and partitions created later must be added too.",
 			f.Server.Major())
 	}
@@ -435,7 +418,7 @@ func uncovered(f *facts.Facts) []facts.Table {
 	asRoot := publishedAsRoot(f)
 	var out []facts.Table
 	for _, t := range f.Tables.Tables {
-		if t.Captured && publishable(t) && !covered(f, t) && !slices.ContainsFunc(asRoot, func(x facts.Table) bool { return x.Quoted == t.Quoted }) {
+		if t.Captured && t.Publishable() && !covered(f, t) && !slices.ContainsFunc(asRoot, func(x facts.Table) bool { return x.Quoted == t.Quoted }) {
 			out = append(out, t)
 		}
 	}
@@ -462,13 +445,13 @@ ALTER PUBLICATION streamkap_pub ADD TABLE streamkap.streamkap_signal; then trigg
 			s := f.SignalTable
 			name := signalName(f)
 			switch {
-			case f.Options.SnapshotMode == "read-only":
+			case f.Options.SnapshotModeInForce() == facts.SnapshotReadOnly:
 				return rules.Skip("snapshot mode is read-only: the signal table is not used")
 			case !f.Publication.Exists:
 				return rules.Skip("publication %s does not exist (see publication-exists)", q)
 			case s.Exists && s.Published:
 				return rules.Pass("publication %s includes the signal table %s", q, name)
-			case !s.Exists && f.Options.SnapshotMode != "signal-table":
+			case !s.Exists && f.Options.SnapshotModeInForce() != facts.SnapshotSignalTable:
 				return rules.Skip("signal table %s does not exist (see signal-table)", name)
 			case !s.Exists && f.Publication.AllTables:
 				return rules.Pass("signal table %s does not exist yet; publication %s is FOR ALL TABLES and will include it", name, q)
@@ -480,7 +463,7 @@ ALTER PUBLICATION streamkap_pub ADD TABLE streamkap.streamkap_signal; then trigg
 					WithRemediation("Re-create the signal table as an ordinary, logged table (see signal-table).")
 			}
 			msg := fmt.Sprintf("publication %s does not include the signal table %s: snapshot requests would never be seen", q, name)
-			if s.Exists && !isTableKind(s.Kind) {
+			if s.Exists && !s.IsTable() {
 				// Adding a view or the like would only fail.
 				return rules.Finding("%s", msg).WithObjects(name).
 					WithRemediation("Re-create the signal table as an ordinary, logged table (see signal-table), then add it to the publication.")
@@ -774,12 +757,12 @@ func plannedAdds(f *facts.Facts) []string {
 		out = append(out, coverageAdds(f, uncovered(f))...)
 		out = append(out, quotedNames(rootsViaLeaves(f))...)
 	}
-	if s := f.SignalTable; snapshotMode(f) != snapshotReadOnly && s.Err == nil && publicationListsTables(f, f.Options.SignalSchema) &&
-		((s.Exists && !s.Published && isTableKind(s.Kind)) || signalTableCreated(f)) {
+	if s := f.SignalTable; f.Options.SnapshotModeInForce() != facts.SnapshotReadOnly && s.Err == nil && publicationListsTables(f, f.Options.SignalSchema) &&
+		((s.Exists && !s.Published && s.IsTable()) || signalTableCreated(f)) {
 		out = append(out, signalName(f))
 	}
 	if h, schema := f.Heartbeat, f.Options.HeartbeatSchema; schema != "" && h.Err == nil && !h.Published && publicationListsTables(f, schema) {
-		out = append(out, helperName(h, schema, heartbeatTableName))
+		out = append(out, helperName(h, schema, facts.HeartbeatTableName))
 	}
 	return out
 }

@@ -86,7 +86,7 @@ restart; self-hosted — ALTER SYSTEM SET wal_level = logical; then restart Post
 			if v == "logical" {
 				return rules.Pass("wal_level is logical")
 			}
-			text, steps := enableLogical(f.Platform.Name)
+			text, steps := platformOf(f).enableLogical()
 			return rules.Finding("wal_level is %s; logical decoding needs logical", v).
 				WithObjects("setting wal_level").WithSteps(text, steps...)
 		},
@@ -116,12 +116,12 @@ max_replication_slots / max_wal_senders the platform's way (a restart is needed)
 			if !u.SlotExists && u.SlotsUsed >= u.MaxReplicationSlots {
 				problems = append(problems, fmt.Sprintf("all %s are in use", plural(u.MaxReplicationSlots, "replication slot", "replication slots")))
 				objects = append(objects, "setting max_replication_slots")
-				text, steps = raiseLimit(f.Platform.Name, "max_replication_slots", u.SlotsUsed+1)
+				text, steps = platformOf(f).raiseLimit("max_replication_slots", u.SlotsUsed+1)
 			}
 			if u.WalSendersUsed >= u.MaxWalSenders {
 				problems = append(problems, fmt.Sprintf("all %s are busy", plural(u.MaxWalSenders, "WAL sender", "WAL senders")))
 				objects = append(objects, "setting max_wal_senders")
-				t, s := raiseLimit(f.Platform.Name, "max_wal_senders", walSendersWanted(u))
+				t, s := platformOf(f).raiseLimit("max_wal_senders", walSendersWanted(u))
 				text, steps = joinText(text, t), append(steps, s...)
 			}
 			if len(problems) > 0 {

@@ -39,12 +39,12 @@ group, Cloud SQL flag, Azure server parameter).`,
 			}
 			obj := "server " + s.Version
 			major := s.Major()
-			if major < 16 {
+			if !s.CanDecode() {
 				return rules.Finding("connected to a standby running PostgreSQL %d: logical decoding on a standby needs PostgreSQL 16 or later", major).
 					WithObjects(obj).
 					WithRemediation("Point the connector at the primary (a direct, unpooled connection to it), or upgrade to PostgreSQL 16 or later.")
 			}
-			if snapshotMode(f) == snapshotSignalTable {
+			if f.Options.SnapshotModeInForce() == facts.SnapshotSignalTable {
 				return rules.Finding("connected to a standby: it is read-only, so signal-table snapshots cannot write the signal table").
 					WithObjects(obj).
 					WithRemediation("Set Read only = Yes in the connector (read-only snapshots) and run with --snapshot-mode read-only, or point the connector at the primary.")
@@ -56,7 +56,7 @@ group, Cloud SQL flag, Azure server parameter).`,
 					feedback = v
 				}
 			}
-			text, steps := standbyFeedback(f.Platform.Name, feedback == "on")
+			text, steps := standbyFeedback(f, feedback == "on")
 			return rules.Finding("connected to a PostgreSQL %d standby: decoding works here with read-only snapshots only (Read only = Yes); hot_standby_feedback is %s",
 				major, feedback).
 				WithSeverity(rules.Warning).WithObjects(obj).WithSteps(text, steps...)
@@ -66,24 +66,14 @@ group, Cloud SQL flag, Azure server parameter).`,
 
 // standbyFeedback says how to keep a standby's logical slot from being
 // invalidated by the primary's VACUUM.
-func standbyFeedback(platform string, on bool) (string, []rules.Step) {
+func standbyFeedback(f *facts.Facts, on bool) (string, []rules.Step) {
 	text := "Use read-only snapshots (Read only = Yes). On the primary, create a physical replication slot for this standby " +
 		"(SELECT pg_create_physical_replication_slot('…');) and set primary_slot_name to it on the standby, so that the primary keeps what the standby needs."
 	if on {
 		return text + " hot_standby_feedback is already on.", nil
 	}
-	switch platform {
-	case facts.PlatformRDS, facts.PlatformAurora:
-		return text + " Set hot_standby_feedback = 1 in the read replica's DB parameter group (dynamic).", nil
-	case facts.PlatformCloudSQL:
-		return text + " Set the database flag hot_standby_feedback = on on the read replica.", nil
-	case facts.PlatformAzure:
-		return text + " Set the server parameter hot_standby_feedback = on on the read replica.", nil
-	case facts.PlatformNeon, facts.PlatformSupabase:
-		return text + " Ask the platform to run the replica with hot_standby_feedback = on.", nil
-	}
-	return text + " Turn on hot_standby_feedback on the standby (reloadable, no restart):",
-		setSystem("hot_standby_feedback", "on", false)
+	t, steps := platformOf(f).standbyFeedback()
+	return text + " " + t, steps
 }
 
 // suggestedWALCap is the max_slot_wal_keep_size the remedies propose:
@@ -125,7 +115,7 @@ it: watch the slot's lag instead (slot-health) and drop slots nobody consumes.`,
 			if err != nil {
 				return rules.Errored(&facts.Error{Op: "read settings", Message: fmt.Sprintf("max_slot_wal_keep_size = %q is not a number of megabytes", v)})
 			}
-			text, steps := capWAL(f.Platform.Name)
+			text, steps := platformOf(f).capWAL()
 			switch {
 			case mb < 0:
 				return rules.Finding("max_slot_wal_keep_size = -1: slots may retain unlimited WAL, so a stalled connector can fill the disk").
@@ -137,30 +127,6 @@ it: watch the slot's lag instead (slot-health) and drop slots nobody consumes.`,
 			return rules.Pass("max_slot_wal_keep_size = %s", facts.Bytes(mb<<20))
 		},
 	}
-}
-
-// capWAL says how to set max_slot_wal_keep_size on each platform.
-func capWAL(platform string) (string, []rules.Step) {
-	switch platform {
-	case facts.PlatformRDS:
-		return "Set max_slot_wal_keep_size (in MB, e.g. 10240) in the instance's custom DB parameter group; it is dynamic (no reboot).", nil
-	case facts.PlatformAurora:
-		return "Set max_slot_wal_keep_size (in MB, e.g. 10240) in the DB cluster parameter group if your Aurora version offers it; " +
-			"otherwise watch the slot's lag (slot-health) and drop slots nobody consumes.", nil
-	case facts.PlatformCloudSQL:
-		return "Set the database flag max_slot_wal_keep_size (in MB, e.g. 10240) on the instance.", nil
-	case facts.PlatformAzure:
-		return "Set the server parameter max_slot_wal_keep_size (in MB, e.g. 10240); it is dynamic (no restart).", nil
-	case facts.PlatformNeon:
-		return "Neon does not let you change max_slot_wal_keep_size; it removes inactive slots itself. " +
-			"Watch the slot's lag (slot-health) and drop slots nobody consumes.", nil
-	case facts.PlatformSupabase:
-		return "Set max_slot_wal_keep_size through Supabase's custom Postgres configuration (supabase postgres-config update) or ask Supabase support; " +
-			"meanwhile watch the slot's lag (slot-health).", nil
-	}
-	return "Cap what slots may retain below the free space of the WAL volume (" + suggestedWALCap + " here; adjust). " +
-			"It is reloadable: no restart. A slot that falls further behind is invalidated and needs a new snapshot, but the server keeps running.",
-		setSystem("max_slot_wal_keep_size", "'"+suggestedWALCap+"'", false)
 }
 
 // serverExtraRules are the server rules about standbys and WAL retention.

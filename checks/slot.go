@@ -95,11 +95,8 @@ confirms it: do not create it days before the connector starts.`,
 // When the server cannot create it yet, a person runs it once it can.
 func createSlotStep(f *facts.Facts, name string) rules.Step {
 	step := rules.Step{
-		Phase: rules.PhaseSlot, SQL: createSlotSQL(name), Needs: needsReplication, NonTransactional: true,
+		Phase: rules.PhaseSlot, SQL: createSlotSQL(name), Needs: platformOf(f).slotCreatorNeeds, NonTransactional: true,
 		Note: "from then on the slot retains WAL until the connector consumes it: start the connector soon",
-	}
-	if f.Platform.Name == facts.PlatformRDS || f.Platform.Name == facts.PlatformAurora {
-		step.Needs = "a member of rds_replication or the RDS master user"
 	}
 	if blocked := slotBlocked(f); blocked != "" {
 		step.Manual = true
@@ -110,10 +107,10 @@ func createSlotStep(f *facts.Facts, name string) rules.Step {
 
 // slotBlocked says what must happen before the slot can be created, or "".
 func slotBlocked(f *facts.Facts) string {
-	if v, ok := f.Settings.Get("wal_level"); !ok || v != "logical" {
+	if !f.Settings.WalLevelLogical() {
 		return "after wal_level is logical and the server restarted (see wal-level)"
 	}
-	if s := f.Server; s.Err == nil && s.InRecovery && s.Major() < 16 {
+	if s := f.Server; s.Err == nil && !s.CanDecode() {
 		return "on the primary: a standby before PostgreSQL 16 cannot decode (see standby)"
 	}
 	if u := f.Replication; u.Err == nil && u.MaxReplicationSlots > 0 && u.SlotsUsed >= u.MaxReplicationSlots {
@@ -128,21 +125,14 @@ func createSlotText(f *facts.Facts) string {
 	if f.Target.Database != "" {
 		db = "database " + sqlident.Quote(f.Target.Database)
 	}
-	who := "a role with REPLICATION (or a superuser)"
-	if f.Platform.Name == facts.PlatformRDS || f.Platform.Name == facts.PlatformAurora {
-		who = "a member of rds_replication (or the master user)"
-	}
+	p := platformOf(f)
 	text := fmt.Sprintf("Create the slot as %s, connected to %s, after the publication %s exists (a slot older than its publication "+
 		"cannot decode the changes made in between; see slot-peek), in a session that has not written in its current transaction "+
 		"(ERROR 25001 otherwise). It waits for every transaction writing at that moment to finish: if it hangs, look for "+
 		"idle-in-transaction sessions in pg_stat_activity. The slot retains WAL from the moment it exists until the connector "+
 		"confirms changes, so create it shortly before starting the connector.",
-		who, db, sqlident.Quote(f.Options.Publication))
-	if f.Platform.Name == facts.PlatformNeon {
-		text += " On Neon, restoring a branch removes its replication slots (re-create this one afterwards), and inactive slots " +
-			"are removed after about 40 hours when other slots are active: start the connector soon after."
-	}
-	return text
+		p.slotCreator, db, sqlident.Quote(f.Options.Publication))
+	return p.slotRemoval.onCreate.after(text)
 }
 
 func orNone(s string) string {
@@ -189,9 +179,9 @@ cdcpreflight never drops slots; these are manual steps.`,
 
 func slotConfigProblems(f *facts.Facts, s facts.Slot) []string {
 	var p []string
-	if s.Type != "logical" {
+	if !s.Logical() {
 		p = append(p, fmt.Sprintf("is a %s slot, not a logical one", s.Type))
-	} else if s.Plugin != "pgoutput" {
+	} else if !s.Pgoutput() {
 		p = append(p, fmt.Sprintf("uses the output plugin %s, not pgoutput", orNone(s.Plugin)))
 	}
 	if s.Temporary {
@@ -201,7 +191,7 @@ func slotConfigProblems(f *facts.Facts, s facts.Slot) []string {
 		}
 		p = append(p, "is temporary: it disappears when the session that created it"+owner+" ends")
 	}
-	if s.Type == "logical" && !s.InCurrentDatabase {
+	if s.Logical() && !s.InCurrentDatabase {
 		p = append(p, fmt.Sprintf("belongs to database %s, not %s: it can be decoded only there",
 			sqlident.Quote(s.Database), sqlident.Quote(f.Target.Database)))
 	}
@@ -259,8 +249,11 @@ so that a stalled connector cannot fill the disk.`,
 
 // invalidation explains why a slot is invalidated, or returns "".
 func invalidation(s facts.Slot) string {
+	if !s.Invalidated() {
+		return ""
+	}
 	switch s.InvalidationReason {
-	case "":
+	case "": // before 17: wal_status or conflicting says it
 	case "wal_removed":
 		return "invalidation_reason = wal_removed: the WAL it still needed was removed (it fell behind by more than max_slot_wal_keep_size)"
 	case "rows_removed":
@@ -275,10 +268,7 @@ func invalidation(s facts.Slot) string {
 	if s.WalStatus == "lost" {
 		return "wal_status = lost: the WAL it still needed was removed (it fell behind by more than max_slot_wal_keep_size)"
 	}
-	if s.Conflicting != nil && *s.Conflicting {
-		return "conflicting = true: catalog rows it needed were removed on the primary (on a standby: hot_standby_feedback is off or no physical slot)"
-	}
-	return ""
+	return "conflicting = true: catalog rows it needed were removed on the primary (on a standby: hot_standby_feedback is off or no physical slot)"
 }
 
 func invalidatedRemediation(f *facts.Facts, s facts.Slot) string {
@@ -368,12 +358,13 @@ stopped for long on Neon, expect to re-create the slot and re-snapshot when it s
 			if s.Active {
 				return rules.Pass("slot %s is active (PID %d): nothing removes an active slot", name, s.ActivePID)
 			}
-			risks, steps := lifetimeRisks(f, s)
+			risks := lifetimeRisks(f, s)
 			if len(risks) == 0 {
 				return rules.Pass("slot %s is inactive, but nothing here removes inactive slots (%s)", name, noReaperReason(f))
 			}
+			text, steps := lifetimeRemediation(f)
 			return rules.Finding("slot %s is inactive and %s", name, strings.Join(risks, "; and ")).
-				WithObjects(slotObject(s.Name)).WithSteps(lifetimeRemediation(f), steps...)
+				WithObjects(slotObject(s.Name)).WithSteps(text, steps...)
 		},
 	}
 }
@@ -392,21 +383,16 @@ func idleTimeout(f *facts.Facts) time.Duration {
 	return time.Duration(n) * time.Second
 }
 
-func lifetimeRisks(f *facts.Facts, s facts.Slot) ([]string, []rules.Step) {
+func lifetimeRisks(f *facts.Facts, s facts.Slot) []string {
 	var risks []string
-	var steps []rules.Step
-	if f.Platform.Name == facts.PlatformNeon {
-		others := 0
-		for _, o := range f.Slots.Slots {
-			if o.Name != s.Name && o.Active {
-				others++
-			}
+	others := 0
+	for _, o := range f.Slots.Slots {
+		if o.Name != s.Name && o.Active {
+			others++
 		}
-		risk := "Neon removes inactive slots after about 40 hours when other slots are active"
-		if others > 0 {
-			risk += fmt.Sprintf(" (%s active now)", plural(others, "other slot is", "other slots are"))
-		}
-		risks = append(risks, risk+", and its logical replication monitor drops slots that hold back too much WAL")
+	}
+	if risk := platformOf(f).slotRemoval.risk(others); risk.text != "" {
+		risks = append(risks, risk.text)
 	}
 	if t := idleTimeout(f); t > 0 {
 		risk := fmt.Sprintf("idle_replication_slot_timeout is %s: PostgreSQL invalidates a slot unused for longer, at a checkpoint", t)
@@ -419,11 +405,8 @@ func lifetimeRisks(f *facts.Facts, s facts.Slot) ([]string, []rules.Step) {
 			}
 		}
 		risks = append(risks, risk)
-		if f.Platform.Name == facts.PlatformSelfHosted {
-			steps = setSystem("idle_replication_slot_timeout", "0", false)
-		}
 	}
-	return risks, steps
+	return risks
 }
 
 func noReaperReason(f *facts.Facts) string {
@@ -440,21 +423,16 @@ func noReaperReason(f *facts.Facts) string {
 	return platform + ", no idle_replication_slot_timeout"
 }
 
-func lifetimeRemediation(f *facts.Facts) string {
-	text := "Start the connector soon after creating the slot and keep it running: an active slot is never removed. "
-	if f.Platform.Name == facts.PlatformNeon {
-		text += "On Neon, if the connector must stay stopped for long, expect the slot to be gone and plan to re-create it " +
-			"(after the publication) and re-snapshot when it starts; keep the connector's lag small so that the logical replication " +
-			"monitor does not drop the slot. "
-	}
+// lifetimeRemediation: an active slot is safe; what the platform and
+// idle_replication_slot_timeout do to an inactive one is said its way.
+func lifetimeRemediation(f *facts.Facts) (string, []rules.Step) {
+	p := platformOf(f)
+	text := p.slotRemoval.advice.after("Start the connector soon after creating the slot and keep it running: an active slot is never removed.")
 	if idleTimeout(f) > 0 {
-		if f.Platform.Name == facts.PlatformSelfHosted {
-			text += "Or disable (0) or raise idle_replication_slot_timeout; it takes effect on reload."
-		} else {
-			text += "Or disable (0) or raise idle_replication_slot_timeout in the platform's parameter settings."
-		}
+		t, steps := p.idleSlotTimeout()
+		return text + " " + t, steps
 	}
-	return strings.TrimSpace(text)
+	return text, nil
 }
 
 func slotPeek() rules.Rule {
@@ -610,7 +588,7 @@ drops slots. On PostgreSQL 13+ set max_slot_wal_keep_size so an abandoned slot c
 func staleSlots(f *facts.Facts) []facts.Slot {
 	var out []facts.Slot
 	for _, s := range f.Slots.Slots {
-		if s.Name != f.Options.Slot && !s.Active && s.Type == "logical" &&
+		if s.Name != f.Options.Slot && !s.Active && s.Logical() &&
 			s.RetainedBytes != nil && *s.RetainedBytes > f.Options.RetainedWALWarn {
 			out = append(out, s)
 		}

@@ -164,6 +164,18 @@ var slotCases = []ruleCase{
 	{name: "pg18 idle timeout fix sql on self-hosted", rule: "slot-lifetime", want: rules.StatusWarn,
 		contains: "ALTER SYSTEM SET idle_replication_slot_timeout = 0;",
 		mutate:   func(f *facts.Facts) { pg18(f); f.Settings.Values["idle_replication_slot_timeout"] = "60" }},
+	{name: "pg18 idle timeout without a platform name is self-hosted", rule: "slot-lifetime", want: rules.StatusWarn,
+		contains: "ALTER SYSTEM SET idle_replication_slot_timeout = 0;",
+		mutate: func(f *facts.Facts) {
+			pg18(f)
+			f.Settings.Values["idle_replication_slot_timeout"], f.Platform.Name = "60", ""
+		}},
+	{name: "pg18 idle timeout on a platform this version does not know", rule: "slot-lifetime", want: rules.StatusWarn,
+		contains: "in the platform's parameter settings",
+		mutate: func(f *facts.Facts) {
+			pg18(f)
+			f.Settings.Values["idle_replication_slot_timeout"], f.Platform.Name = "60", "heroku"
+		}},
 	{name: "missing", rule: "slot-lifetime", mutate: noSlot, want: rules.StatusSkip},
 	{name: "settings unreadable", rule: "slot-lifetime", want: rules.StatusError,
 		mutate: func(f *facts.Facts) { f.Settings.Err = &facts.Error{Op: "read settings", Message: "timeout"} }},

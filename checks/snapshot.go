@@ -11,26 +11,6 @@ import (
 	"github.com/cdcpreflight/cdcpreflight/rules"
 )
 
-// Snapshot modes (--snapshot-mode).
-const (
-	snapshotAuto        = "auto"
-	snapshotReadOnly    = "read-only"
-	snapshotSignalTable = "signal-table"
-)
-
-func snapshotMode(f *facts.Facts) string {
-	if f.Options.SnapshotMode == "" {
-		return snapshotAuto
-	}
-	return f.Options.SnapshotMode
-}
-
-// Names Streamkap recognises; it ignores tables of any other name.
-const (
-	signalTableName    = "streamkap_signal"
-	heartbeatTableName = "streamkap_heartbeat"
-)
-
 // signalColumn is one column of the guide's signal table. Debezium reads a
 // signal row's three columns by position and as strings, and drops a
 // signal whose row has any other number of columns ("should have 3 fields");
@@ -53,7 +33,7 @@ func helperName(h facts.HelperTable, schema, table string) string {
 }
 
 func signalName(f *facts.Facts) string {
-	return helperName(f.SignalTable, f.Options.SignalSchema, signalTableName)
+	return helperName(f.SignalTable, f.Options.SignalSchema, facts.SignalTableName)
 }
 
 // createSignalSteps is the guide's script with quoted names, granting to
@@ -75,7 +55,7 @@ func createSignalSteps(f *facts.Facts) []rules.Step {
 // signal table: publication-exists then lists it, since helper tables are
 // created in an earlier phase than the publication.
 func signalTableCreated(f *facts.Facts) bool {
-	return f.Connect.OK() && f.Server.Err == nil && snapshotMode(f) != snapshotReadOnly &&
+	return f.Connect.OK() && f.Server.Err == nil && f.Options.SnapshotModeInForce() != facts.SnapshotReadOnly &&
 		f.SignalTable.Err == nil && !f.SignalTable.Exists
 }
 
@@ -114,7 +94,7 @@ func varcharLength(typ string) (n int, ok bool) {
 // must run (fix never runs a statement that drops anything, not even a NOT
 // NULL), and notes on harmless differences.
 func signalShapeCheck(h facts.HelperTable, name string) (problems []string, steps []rules.Step, byHand, notes []string) {
-	if h.Kind != "r" && h.Kind != "p" {
+	if !h.IsTable() {
 		kind := nonTableKinds[h.Kind]
 		if kind == "" {
 			kind = "relation of kind " + strconv.Quote(h.Kind)
@@ -211,9 +191,9 @@ Read only = Yes in the connector instead and not use the table.`,
 			if o, ok := needDB(f, f.Server.Err); !ok {
 				return o
 			}
-			mode, major := snapshotMode(f), f.Server.Major()
+			mode, major := f.Options.SnapshotModeInForce(), f.Server.Major()
 			name := signalName(f)
-			if mode == snapshotReadOnly {
+			if mode == facts.SnapshotReadOnly {
 				if major < 13 {
 					// The table is of use only once the connector stops taking
 					// read-only snapshots: a person decides that, not fix.
@@ -267,7 +247,7 @@ func missingSignalTable(f *facts.Facts, mode string, major int, name string) rul
 	}
 	text += "."
 	switch {
-	case mode == snapshotSignalTable:
+	case mode == facts.SnapshotSignalTable:
 		return rules.Finding("signal table %s does not exist; snapshots in signal-table mode need it", name).
 			WithObjects(name).WithSteps(text, steps...)
 	case major < 13:
@@ -308,7 +288,7 @@ connector instead (PostgreSQL 13+) and check with --snapshot-mode read-only.`,
 			if o, ok := needDB(f); !ok {
 				return o
 			}
-			if snapshotMode(f) == snapshotReadOnly {
+			if f.Options.SnapshotModeInForce() == facts.SnapshotReadOnly {
 				return rules.Skip("read-only snapshots do not use the signal table")
 			}
 			if o, ok := needDB(f, f.SignalTable.Err, f.RoleSettings.Err); !ok {
@@ -434,7 +414,7 @@ the database, ALTER ROLE ALL or the server sets it).`,
 			}
 			where, entries, readOnly := privReadOnly(f)
 			h := f.Heartbeat
-			name := helperName(h, o.HeartbeatSchema, heartbeatTableName)
+			name := helperName(h, o.HeartbeatSchema, facts.HeartbeatTableName)
 			schema, role := sqlident.Quote(o.HeartbeatSchema), sqlident.Quote(o.ConnectorUser)
 			addToPub := addToPublication(sqlident.Quote(o.Publication), name)
 			// A missing publication is created by publication-exists with
@@ -449,7 +429,7 @@ the database, ALTER ROLE ALL or the server sets it).`,
 					helperStep(fmt.Sprintf("GRANT USAGE ON SCHEMA %s TO %s;", schema, role), ownerOf("schema "+schema)),
 					helperStep(fmt.Sprintf("GRANT SELECT, INSERT, UPDATE ON TABLE %s TO %s;", name, role), owner),
 					// Beyond Streamkap's script: an INSERT by the connector also draws from the id sequence.
-					helperStep(fmt.Sprintf("GRANT USAGE ON SEQUENCE %s TO %s;", sqlident.Qualified(o.HeartbeatSchema, heartbeatTableName+"_id_seq"), role), owner),
+					helperStep(fmt.Sprintf("GRANT USAGE ON SEQUENCE %s TO %s;", sqlident.Qualified(o.HeartbeatSchema, facts.HeartbeatTableName+"_id_seq"), role), owner),
 					helperStep(fmt.Sprintf("INSERT INTO %s (text) VALUES ('test_heartbeat');", name), owner),
 				}
 				if pubListsTables {

@@ -223,7 +223,7 @@ func TestStepsComposeWithoutPublication(t *testing.T) {
 			}
 			snapNoSignal(f)
 			f.Options.HeartbeatSchema = "beat"
-			f.Heartbeat = facts.HelperTable{Schema: "beat", Name: heartbeatTableName, Quoted: "beat.streamkap_heartbeat"}
+			f.Heartbeat = facts.HelperTable{Schema: "beat", Name: facts.HeartbeatTableName, Quoted: "beat.streamkap_heartbeat"}
 			results := evalAll(t, f)
 
 			create := stepsOf(t, results, "publication-exists")

@@ -10,39 +10,6 @@ import (
 	"github.com/cdcpreflight/cdcpreflight/rules"
 )
 
-// dmlLeaf is a table that rows live in (DML runs there, not on a partitioned
-// root), with the scope it inherits from the root it belongs to.
-type dmlLeaf struct {
-	*facts.Table        // the fact itself: leaves are taken per rule, and copying 100,000 tables each time costs more than judging them
-	captured, published bool
-}
-
-// dmlLeaves returns the ordinary tables among ts. A partition counts as
-// captured or published when its partitioned root is: UPDATE and DELETE
-// run on the partition, whose own replica identity then decides.
-func dmlLeaves(ts []facts.Table) []dmlLeaf {
-	roots := map[string]*facts.Table{}
-	for i := range ts {
-		if t := &ts[i]; t.Kind == "p" {
-			roots[t.Quoted] = t
-		}
-	}
-	var out []dmlLeaf
-	for i := range ts {
-		t := &ts[i]
-		if t.Kind != "r" {
-			continue
-		}
-		l := dmlLeaf{Table: t, captured: t.Captured, published: t.Published}
-		if root, ok := roots[t.PartitionOf]; ok {
-			l.captured = l.captured || root.Captured
-			l.published = l.published || root.Published
-		}
-		out = append(out, l)
-	}
-	return out
-}
-
 // defaultScopeNote marks findings softened because the tables are merely
 // in the default scope.
 const defaultScopeNote = "(in the default all-tables scope, not listed explicitly)"
@@ -62,10 +29,6 @@ func inDefaultScope(f *facts.Facts, o rules.Outcome, why string) rules.Outcome {
 	}
 	return o.WithSeverity(rules.Warning)
 }
-
-// canPublish: temporary and unlogged tables are never published, so
-// publication rules (and the replica identity check) do not apply to them.
-func canPublish(t facts.Table) bool { return t.Persistence != "u" && t.Persistence != "t" }
 
 func tablesExist() rules.Rule {
 	return rules.Rule{
@@ -145,7 +108,7 @@ func identityProblem(t facts.Table) string {
 	return "no primary key"
 }
 
-func leafNames(ts []dmlLeaf) []string {
+func leafNames(ts []facts.Leaf) []string {
 	out := make([]string, len(ts))
 	for i, t := range ts {
 		out[i] = t.Quoted
@@ -193,8 +156,8 @@ so that it never queues in front of the application's queries.`,
 			fixes, checked := identityFixes(f, false)
 			if len(fixes) == 0 {
 				gaps := 0
-				for _, l := range dmlLeaves(f.Tables.Tables) {
-					if canPublish(*l.Table) && (l.published || l.captured) && !l.UsableIdentity() {
+				for _, l := range f.Tables.Leaves() {
+					if l.Publishable() && (l.InPublication || l.InCapture) && !l.UsableIdentity() {
 						gaps++
 					}
 				}
@@ -278,10 +241,10 @@ but does not rewrite the table; retry it if the lock timeout fires.`,
 			if o, ok := needDB(f, f.Tables.Err); !ok {
 				return o
 			}
-			var notFull []dmlLeaf
+			var notFull []facts.Leaf
 			captured := 0
-			for _, l := range dmlLeaves(f.Tables.Tables) {
-				if !l.captured || !canPublish(*l.Table) {
+			for _, l := range f.Tables.Leaves() {
+				if !l.InCapture || !l.Publishable() {
 					continue
 				}
 				captured++
@@ -346,12 +309,7 @@ tables), or remove it from the capture list.`,
 			if o, ok := needDB(f, f.Tables.Err); !ok {
 				return o
 			}
-			var unlogged []string
-			for _, l := range dmlLeaves(f.Tables.Tables) {
-				if l.captured && l.Persistence == "u" {
-					unlogged = append(unlogged, l.Quoted)
-				}
-			}
+			unlogged := leafNames(f.Tables.UnloggedCaptured())
 			if len(unlogged) == 0 {
 				return rules.Pass("no captured table is UNLOGGED")
 			}

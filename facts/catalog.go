@@ -75,6 +75,60 @@ type Tables struct {
 	Err          *Error        `json:"error,omitempty"`
 }
 
+// Leaf is an ordinary table, where rows live and DML runs (not a
+// partitioned table), with the scope it has through the partitioned table
+// it belongs to: UPDATE and DELETE run on the partition, so its own replica
+// identity and persistence decide, whoever is named in the capture list or
+// the publication.
+type Leaf struct {
+	// The table itself, not a copy: rules take the leaves of 100,000
+	// tables several times over, and copying each costs more than
+	// judging it.
+	*Table
+	// InCapture: the table is captured, or its partitioned table is.
+	InCapture bool
+	// InPublication: the table is published, or its partitioned table is.
+	InPublication bool
+}
+
+// Leaves returns the ordinary tables, in order, each with the scope it has
+// through the partitioned table PartitionOf names.
+func (ts Tables) Leaves() []Leaf {
+	roots := map[string]*Table{}
+	for i := range ts.Tables {
+		if t := &ts.Tables[i]; t.IsPartitioned() {
+			roots[t.Quoted] = t
+		}
+	}
+	var out []Leaf
+	for i := range ts.Tables {
+		t := &ts.Tables[i]
+		if !t.IsOrdinary() {
+			continue
+		}
+		l := Leaf{Table: t, InCapture: t.Captured, InPublication: t.Published}
+		if root, ok := roots[t.PartitionOf]; ok {
+			l.InCapture = l.InCapture || root.Captured
+			l.InPublication = l.InPublication || root.Published
+		}
+		out = append(out, l)
+	}
+	return out
+}
+
+// UnloggedCaptured lists the captured leaves that are UNLOGGED, whose
+// changes never reach the connector: unlogged-tables reports them, and fix
+// --set-logged plans as if they were logged, so both must see the same.
+func (ts Tables) UnloggedCaptured() []Leaf {
+	var out []Leaf
+	for _, l := range ts.Leaves() {
+		if l.InCapture && l.Unlogged() {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
 // CaseVariant pairs a missing capture-list entry with what exists.
 type CaseVariant struct {
 	Listed TableRef `json:"listed"`
@@ -154,6 +208,29 @@ type PublicationFilter struct {
 	// Columns is the column list, as named in Table; empty when there is none.
 	Columns []string `json:"columns,omitempty"`
 }
+
+// IsOrdinary reports whether t is an ordinary table (relkind r), where rows
+// live and DML runs: a partition is one, a partitioned table is not.
+func (t Table) IsOrdinary() bool { return t.Kind == "r" }
+
+// IsPartitioned reports whether t is a partitioned table (relkind p), which
+// holds no rows itself: its partitions do.
+func (t Table) IsPartitioned() bool { return t.Kind == "p" }
+
+// IsTable reports whether t is a table, ordinary or partitioned: views,
+// materialized views and foreign tables have no changes in the WAL, so no
+// publication can hold them and the connector cannot capture them.
+func (t Table) IsTable() bool { return t.IsOrdinary() || t.IsPartitioned() }
+
+// Unlogged reports whether t is UNLOGGED: it writes nothing to the WAL, so
+// decoding never sees its changes.
+func (t Table) Unlogged() bool { return t.Persistence == "u" }
+
+// Publishable reports whether t can be in a publication: only permanent
+// (neither unlogged nor temporary) tables can. Adding anything else fails
+// (SQLSTATE 22023), FOR ALL TABLES skips it, and the replica identity rules
+// do not apply to it, since its UPDATE and DELETE are never published.
+func (t Table) Publishable() bool { return t.IsTable() && t.Persistence == "p" }
 
 // UsableIdentity reports whether UPDATE and DELETE can be published.
 func (t Table) UsableIdentity() bool {
@@ -240,6 +317,30 @@ type Slot struct {
 	Failover           *bool      `json:"failover,omitempty"`       // 17+
 }
 
+// Logical reports whether s is a logical slot (not a physical one): only a
+// logical slot can be decoded.
+func (s Slot) Logical() bool { return s.Type == "logical" }
+
+// Pgoutput reports whether s is a logical slot for the pgoutput plugin,
+// the one Streamkap (Debezium with plugin.name = pgoutput) decodes with;
+// output of another plugin is unreadable to it.
+func (s Slot) Pgoutput() bool { return s.Logical() && s.Plugin == "pgoutput" }
+
+// Invalidated reports whether s can no longer be decoded, whatever the
+// version says it with: wal_status lost (13+), conflicting (16+, catalog
+// rows removed) or any invalidation_reason (17+). Decoding it fails with
+// SQLSTATE 55000 "can no longer get changes"; it cannot be repaired.
+func (s Slot) Invalidated() bool {
+	return s.WalStatus == "lost" || s.InvalidationReason != "" || (s.Conflicting != nil && *s.Conflicting)
+}
+
+// Names of the helper tables Streamkap recognises, each in the schema the
+// options name; it ignores tables of any other name.
+const (
+	SignalTableName    = "streamkap_signal"
+	HeartbeatTableName = "streamkap_heartbeat"
+)
+
 // HelperTable is the signal or heartbeat table the connector writes to.
 type HelperTable struct {
 	Schema       string   `json:"schema"`
@@ -257,6 +358,13 @@ type HelperTable struct {
 	Published    bool     `json:"published"`
 	Err          *Error   `json:"error,omitempty"`
 }
+
+// IsTable reports whether h is an ordinary or partitioned table, which a
+// publication can hold and the connector can write to; a view or the like
+// named in a publication makes the whole statement fail. An empty kind
+// (what gather writes for a table that does not exist, or a hand-written
+// snapshot without one) counts as a table.
+func (h HelperTable) IsTable() bool { return h.Kind == "" || h.Kind == "r" || h.Kind == "p" }
 
 // Column is one column of a helper table.
 type Column struct {

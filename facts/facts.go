@@ -77,7 +77,7 @@ type Options struct {
 	Publication     string     `json:"publication"`
 	SignalSchema    string     `json:"signal_schema"`
 	HeartbeatSchema string     `json:"heartbeat_schema,omitempty"`
-	SnapshotMode    string     `json:"snapshot_mode"`
+	SnapshotMode    string     `json:"snapshot_mode"` // one of SnapshotModes; "" is SnapshotAuto
 	ConnectorUser   string     `json:"connector_user"`
 	Tables          []TableRef `json:"tables,omitempty"` // empty: the default scope
 	SoftDeletes     bool       `json:"soft_deletes,omitempty"`
@@ -86,6 +86,33 @@ type Options struct {
 	PeekMaxBacklog int64 `json:"peek_max_backlog"`
 	// RetainedWALWarn: slots retaining more WAL than this are reported.
 	RetainedWALWarn int64 `json:"retained_wal_warn"`
+}
+
+// Snapshot modes (--snapshot-mode): how the connector takes incremental
+// snapshots, which decides whether it needs the signal table.
+const (
+	// SnapshotAuto: the signal table when it exists, read-only snapshots
+	// (PostgreSQL 13+) otherwise.
+	SnapshotAuto = "auto"
+	// SnapshotReadOnly: Read only = Yes in the connector; nothing is
+	// written, the signal table is not used.
+	SnapshotReadOnly = "read-only"
+	// SnapshotSignalTable: the connector writes watermarks to the signal
+	// table, which must exist.
+	SnapshotSignalTable = "signal-table"
+)
+
+// SnapshotModes are the values SnapshotMode may take.
+var SnapshotModes = []string{SnapshotAuto, SnapshotReadOnly, SnapshotSignalTable}
+
+// SnapshotModeInForce is the snapshot mode the rules judge: SnapshotMode,
+// or SnapshotAuto, the default, when a snapshot saved without one leaves it
+// empty.
+func (o Options) SnapshotModeInForce() string {
+	if o.SnapshotMode == "" {
+		return SnapshotAuto
+	}
+	return o.SnapshotMode
 }
 
 // TableRef names a captured table, or a whole schema when Table is empty.
@@ -115,6 +142,12 @@ type Server struct {
 // Major returns the major version (10, 11, …), or 0 when unknown.
 func (s Server) Major() int { return s.VersionNum / 10000 }
 
+// CanDecode reports whether logical decoding can run on this server, as far
+// as its role goes: always on a primary, on a standby only from PostgreSQL
+// 16 (before, creating or reading a slot there fails with SQLSTATE 0A000).
+// wal_level is Settings.WalLevelLogical's business.
+func (s Server) CanDecode() bool { return !s.InRecovery || s.Major() >= 16 }
+
 // Settings are the pg_settings rows the rules read. A setting missing from
 // Values was not visible to the role (pg_settings hides superuser-only rows)
 // or does not exist on this version.
@@ -127,6 +160,13 @@ type Settings struct {
 func (s Settings) Get(name string) (string, bool) {
 	v, ok := s.Values[name]
 	return v, ok
+}
+
+// WalLevelLogical reports whether wal_level is logical, which logical
+// decoding needs; a wal_level that was not seen is not logical.
+func (s Settings) WalLevelLogical() bool {
+	v, ok := s.Get("wal_level")
+	return ok && v == "logical"
 }
 
 // Platform names where the server runs and why we think so.
@@ -145,6 +185,12 @@ const (
 	PlatformSupabase   = "supabase"
 	PlatformSelfHosted = "self-hosted"
 )
+
+// PlatformNames lists every platform name above: code that must say
+// something for each platform (checks' advice table) is tested against it.
+var PlatformNames = []string{
+	PlatformNeon, PlatformRDS, PlatformAurora, PlatformCloudSQL, PlatformAzure, PlatformSupabase, PlatformSelfHosted,
+}
 
 // Session describes the catalog connection itself.
 type Session struct {
@@ -170,6 +216,13 @@ type Role struct {
 	ReplicationVia []string `json:"replication_via,omitempty"`
 	Err            *Error   `json:"error,omitempty"`
 }
+
+// CanReplicate reports whether the role may create and read replication
+// slots: superuser, the REPLICATION attribute on the role itself (it is not
+// inherited, so ReplicationVia does not count), or on RDS and Aurora, where
+// the attribute cannot be set, membership in rds_replication. Whether the
+// role exists is Exists's business.
+func (r Role) CanReplicate() bool { return r.Super || r.Replication || r.RDSReplication }
 
 // ConnectorRole is the name of the role the connector logs in as: the role
 // judged, or the one --connector-user names when it could not be read.

@@ -15,12 +15,6 @@ import (
 // fixed handful) whatever the number of tables, and branches on
 // server_version_num for columns that not every major has.
 
-// Names of the helper tables Streamkap recognises; it ignores any other name.
-const (
-	SignalTableName    = "streamkap_signal"
-	HeartbeatTableName = "streamkap_heartbeat"
-)
-
 // relCols are the columns of pg_class c and pg_namespace n that the
 // tables read carries from its one scan of pg_class to its result.
 const relCols = `c.oid, c.relname, c.relkind, c.relpersistence, c.relreplident, c.relowner, c.relrowsecurity,

@@ -237,10 +237,10 @@ func (g *gatherer) firstReads() []read {
 	reads = append(reads, g.tables()...)
 	reads = append(reads, g.roleSettings()...)
 	reads = append(reads, g.slots()...)
-	f.SignalTable = facts.HelperTable{Schema: f.Options.SignalSchema, Name: SignalTableName}
+	f.SignalTable = facts.HelperTable{Schema: f.Options.SignalSchema, Name: facts.SignalTableName}
 	reads = append(reads, g.helperTable("read the signal table", &f.SignalTable))
 	if f.Options.HeartbeatSchema != "" {
-		f.Heartbeat = facts.HelperTable{Schema: f.Options.HeartbeatSchema, Name: HeartbeatTableName}
+		f.Heartbeat = facts.HelperTable{Schema: f.Options.HeartbeatSchema, Name: facts.HeartbeatTableName}
 		reads = append(reads, g.helperTable("read the heartbeat table", &f.Heartbeat))
 	}
 	return reads

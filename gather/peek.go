@@ -34,24 +34,23 @@ func peekSkipReason(f *facts.Facts) string {
 		return reason
 	}
 	switch {
-	case slot.Type != "logical" || slot.Plugin != "pgoutput":
+	case !slot.Pgoutput():
 		return fmt.Sprintf("slot %s is not a pgoutput logical slot (see slot-config)", o.Slot)
 	case !slot.InCurrentDatabase:
 		return fmt.Sprintf("slot %s belongs to database %s; decoding works only there (see slot-config)", o.Slot, slot.Database)
-	case slot.WalStatus == "lost" || slot.InvalidationReason != "" || (slot.Conflicting != nil && *slot.Conflicting):
+	case slot.Invalidated():
 		return fmt.Sprintf("slot %s is invalidated (see slot-health)", o.Slot)
 	case f.Server.Err != nil:
 		return "the server version could not be read"
-	case f.Server.InRecovery && f.Server.Major() < 16:
+	case !f.Server.CanDecode():
 		return fmt.Sprintf("PostgreSQL %d cannot decode on a standby", f.Server.Major())
-	case f.Settings.Values["wal_level"] != "logical":
+	case !f.Settings.WalLevelLogical():
 		return "wal_level is not logical (see wal-level)"
 	case f.Publication.Err != nil:
 		return "the publication could not be read"
 	case !f.Publication.Exists:
 		return fmt.Sprintf("publication %s does not exist (see publication-exists)", o.Publication)
-	case f.Role.Err == nil && f.Role.Name == f.Target.User && f.Role.Exists &&
-		!f.Role.Super && !f.Role.Replication && !f.Role.RDSReplication:
+	case f.Role.Err == nil && f.Role.Name == f.Target.User && f.Role.Exists && !f.Role.CanReplicate():
 		return "the role lacks REPLICATION (see replication-privilege)"
 	}
 	return ""

@@ -7,7 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strconv"
+	"slices"
 	"strings"
 	"time"
 
@@ -21,13 +21,8 @@ import (
 	"github.com/cdcpreflight/cdcpreflight/rules"
 )
 
-// Defaults follow Streamkap's PostgreSQL setup guide.
-const (
-	defaultSlot         = "streamkap_pgoutput_slot"
-	defaultPublication  = "streamkap_pub"
-	defaultSignalSchema = "streamkap"
-	defaultTimeout      = 60 * time.Second
-)
+// defaultTimeout is check's overall time limit.
+const defaultTimeout = 60 * time.Second
 
 // checkOptions is the resolved configuration of a check run: defaults,
 // then the config file, then flags.
@@ -44,43 +39,118 @@ type checkOptions struct {
 	FactsOut   string // save the gathered facts
 }
 
+// checkOptionTable declares check's options, which fix and demo take too.
+// The slot, publication and signal schema defaults follow Streamkap's
+// PostgreSQL setup guide.
+var checkOptionTable = options[checkOptions]{
+	{flag: "dsn", key: "dsn",
+		help:  "connection string, URI or key=value (default: PG* environment variables, .pgpass, service file)",
+		value: to(text, "", field(func(o *checkOptions) *string { return &o.DSN }))},
+	// resolve reads --config itself, before the file it names.
+	{flag: "config", short: "c",
+		help:  "YAML config file (flags override it)",
+		value: to[checkOptions](text, "", nil)},
+	{flag: "output", short: "o", key: "outputs", errs: namesFlag,
+		help: "report FORMAT[=PATH]: " + oneOf(report.Formats()) +
+			"; repeatable; no PATH writes to stdout (default " + string(report.FormatTable) + ")",
+		value: to(repeated, nil, func(o *checkOptions, v []string) (err error) {
+			o.Outputs, err = parseOutputs(v)
+			return err
+		})},
+	{flag: "fail-on", key: "fail_on", errs: namesFlag,
+		help: "lowest severity that makes the exit code 1: " + oneOf(failOnLevels),
+		value: to(text, rules.Error.String(), func(o *checkOptions, v string) (err error) {
+			o.FailOn, err = parseFailOn(v)
+			return err
+		})},
+	{flag: "exit-zero",
+		help:  "exit 0 even when findings are at or above --fail-on (an incomplete assessment still exits 2)",
+		value: to(boolean, false, field(func(o *checkOptions) *bool { return &o.ExitZero }))},
+	{flag: "timeout", key: "timeout",
+		help:  "overall time limit for the check",
+		value: to(duration, defaultTimeout, field(func(o *checkOptions) *time.Duration { return &o.Timeout })),
+		check: func(o *checkOptions) error {
+			if o.Timeout <= 0 {
+				return fmt.Errorf("--timeout must be positive, got %s", o.Timeout)
+			}
+			return nil
+		}},
+	{flag: "no-color",
+		help:  "never colour the table (NO_COLOR is honoured too)",
+		value: to(boolean, false, field(func(o *checkOptions) *bool { return &o.NoColor }))},
+	{flag: "slot", key: "slot",
+		help:  "replication slot the connector uses",
+		value: to(text, "streamkap_pgoutput_slot", field(func(o *checkOptions) *string { return &o.Expect.Slot }))},
+	{flag: "publication", key: "publication",
+		help:  "publication the connector uses",
+		value: to(text, "streamkap_pub", field(func(o *checkOptions) *string { return &o.Expect.Publication }))},
+	{flag: "signal-schema", key: "signal_schema",
+		help:  "schema of the streamkap_signal table",
+		value: to(text, "streamkap", field(func(o *checkOptions) *string { return &o.Expect.SignalSchema }))},
+	{flag: "heartbeat-schema", key: "heartbeat_schema",
+		help:  "schema of the streamkap_heartbeat table, when heartbeats are configured",
+		value: to(text, "", field(func(o *checkOptions) *string { return &o.Expect.HeartbeatSchema }))},
+	{flag: "snapshot-mode", key: "snapshot_mode",
+		help:  "how snapshots run: " + oneOf(facts.SnapshotModes),
+		value: to(text, facts.SnapshotAuto, field(func(o *checkOptions) *string { return &o.Expect.SnapshotMode })),
+		check: func(o *checkOptions) error {
+			if !slices.Contains(facts.SnapshotModes, o.Expect.SnapshotMode) {
+				return fmt.Errorf("--snapshot-mode %q: want %s", o.Expect.SnapshotMode, oneOf(facts.SnapshotModes))
+			}
+			return nil
+		}},
+	{flag: "connector-user", key: "connector_user",
+		help:  "judge this role's privileges instead of the connecting role's",
+		value: to(text, "", field(func(o *checkOptions) *string { return &o.Expect.ConnectorUser }))},
+	{flag: "soft-deletes", key: "soft_deletes",
+		help:  "the destination keeps deleted rows: every captured table needs REPLICA IDENTITY FULL",
+		value: to(boolean, false, field(func(o *checkOptions) *bool { return &o.Expect.SoftDeletes }))},
+	{flag: "peek-max-backlog", key: "peek_max_backlog",
+		help:  "skip the slot peek when the slot is further behind than this",
+		value: to(size, gather.DefaultPeekMaxBacklog, field(func(o *checkOptions) *int64 { return &o.Expect.PeekMaxBacklog }))},
+	{flag: "retained-wal-warn", key: "retained_wal_warn",
+		help:  "report slots retaining more WAL than this",
+		value: to(size, gather.DefaultRetainedWALWarn, field(func(o *checkOptions) *int64 { return &o.Expect.RetainedWALWarn }))},
+	// --tables replaces the list; --tables-file, after it, adds to it.
+	{flag: "tables", key: "tables",
+		help: "captured tables: schema.table or schema, comma-separated (default: all user tables)",
+		value: to(list, nil, func(o *checkOptions, v []string) (err error) {
+			o.Expect.Tables, err = scope.ParseList(strings.Join(v, ","))
+			return err
+		})},
+	{flag: "tables-file", key: "tables_file", errs: namesFile,
+		help: "captured tables from a Streamkap bulk-upload CSV (schema,table rows, no header)",
+		value: to(text, "", func(o *checkOptions, v string) error {
+			refs, err := scope.ParseFile(v)
+			if err != nil {
+				return err
+			}
+			o.Expect.Tables = append(o.Expect.Tables, refs...)
+			return nil
+		})},
+	{flag: "facts",
+		help:  "judge a facts snapshot (JSON from --save-facts) instead of connecting",
+		value: to(text, "", field(func(o *checkOptions) *string { return &o.FactsIn }))},
+	{flag: "save-facts",
+		help:  "write the gathered facts to this JSON file (it holds no password)",
+		value: to(text, "", field(func(o *checkOptions) *string { return &o.FactsOut }))},
+}
+
+// failOnLevels are the severities --fail-on accepts.
+var failOnLevels = []rules.Severity{rules.Error, rules.Warning}
+
+// checkFlags is check's flag set, defined by checkOptionTable; fix adds
+// its own flags to it.
 type checkFlags struct {
-	fs                                            *pflag.FlagSet
-	dsn, config, failOn, snapshotMode, tablesFile string
-	slot, publication, signalSchema, heartbeat    string
-	connectorUser, factsIn, factsOut              string
-	outputs, tables                               []string
-	peekMaxBacklog, retainedWALWarn               string
-	exitZero, noColor, softDeletes                bool
-	timeout                                       time.Duration
+	fs *pflag.FlagSet
 }
 
 func newCheckFlags(name string, errOut io.Writer) *checkFlags {
-	c := &checkFlags{fs: pflag.NewFlagSet(name, pflag.ContinueOnError)}
-	fs := c.fs
+	fs := pflag.NewFlagSet(name, pflag.ContinueOnError)
 	fs.SetOutput(errOut)
 	fs.SortFlags = false
-	fs.StringVar(&c.dsn, "dsn", "", "connection string, URI or key=value (default: PG* environment variables, .pgpass, service file)")
-	fs.StringVarP(&c.config, "config", "c", "", "YAML config file (flags override it)")
-	fs.StringArrayVarP(&c.outputs, "output", "o", nil, "report FORMAT[=PATH]: table, json or junit; repeatable; no PATH writes to stdout (default table)")
-	fs.StringVar(&c.failOn, "fail-on", "error", "lowest severity that makes the exit code 1: error or warning")
-	fs.BoolVar(&c.exitZero, "exit-zero", false, "exit 0 even when findings are at or above --fail-on (an incomplete assessment still exits 2)")
-	fs.DurationVar(&c.timeout, "timeout", defaultTimeout, "overall time limit for the check")
-	fs.BoolVar(&c.noColor, "no-color", false, "never colour the table (NO_COLOR is honoured too)")
-	fs.StringVar(&c.slot, "slot", defaultSlot, "replication slot the connector uses")
-	fs.StringVar(&c.publication, "publication", defaultPublication, "publication the connector uses")
-	fs.StringVar(&c.signalSchema, "signal-schema", defaultSignalSchema, "schema of the streamkap_signal table")
-	fs.StringVar(&c.heartbeat, "heartbeat-schema", "", "schema of the streamkap_heartbeat table, when heartbeats are configured")
-	fs.StringVar(&c.snapshotMode, "snapshot-mode", "auto", "how snapshots run: auto, read-only or signal-table")
-	fs.StringVar(&c.connectorUser, "connector-user", "", "judge this role's privileges instead of the connecting role's")
-	fs.BoolVar(&c.softDeletes, "soft-deletes", false, "the destination keeps deleted rows: every captured table needs REPLICA IDENTITY FULL")
-	fs.StringVar(&c.peekMaxBacklog, "peek-max-backlog", "256MB", "skip the slot peek when the slot is further behind than this")
-	fs.StringVar(&c.retainedWALWarn, "retained-wal-warn", "1GB", "report slots retaining more WAL than this")
-	fs.StringSliceVar(&c.tables, "tables", nil, "captured tables: schema.table or schema, comma-separated (default: all user tables)")
-	fs.StringVar(&c.tablesFile, "tables-file", "", "captured tables from a Streamkap bulk-upload CSV (schema,table rows, no header)")
-	fs.StringVar(&c.factsIn, "facts", "", "judge a facts snapshot (JSON from --save-facts) instead of connecting")
-	fs.StringVar(&c.factsOut, "save-facts", "", "write the gathered facts to this JSON file (it holds no password)")
-	return c
+	checkOptionTable.define(fs)
+	return &checkFlags{fs: fs}
 }
 
 const checkUsage = `Usage: cdcpreflight check [DSN] [flags]
@@ -124,175 +194,60 @@ func (c *checkFlags) resolve(args []string, env Env) (*checkOptions, error) {
 	if err != nil {
 		return nil, err
 	}
-	opt := &checkOptions{
-		FailOn:  rules.Error,
-		Timeout: defaultTimeout,
-		Expect: facts.Options{
-			Slot: defaultSlot, Publication: defaultPublication, SignalSchema: defaultSignalSchema,
-			SnapshotMode: "auto", PeekMaxBacklog: gather.DefaultPeekMaxBacklog, RetainedWALWarn: gather.DefaultRetainedWALWarn,
-		},
+	opt, err := checkOptionTable.defaults()
+	if err != nil {
+		return nil, err
 	}
-	var file *fileConfig
-	if c.config != "" {
-		if file, err = loadConfig(c.config); err != nil {
+	if path, _ := c.fs.GetString("config"); path != "" {
+		file, err := loadConfig(path)
+		if err != nil {
 			return nil, err
 		}
-		if err := opt.applyFile(c.config, file, reg); err != nil {
+		if err := checkOptionTable.applyFile(path, file.values, &opt); err != nil {
+			return nil, err
+		}
+		if opt.RuleConfig, err = ruleConfig(path, file.Rules, reg); err != nil {
 			return nil, err
 		}
 	}
-	changed := c.fs.Changed
+	// The DSN is also the one positional argument.
 	pos := c.fs.Args()
 	switch {
 	case len(pos) > 1:
 		return nil, fmt.Errorf("expected at most one DSN argument, got %d (quote a key=value DSN)", len(pos))
-	case len(pos) == 1 && changed("dsn"):
+	case len(pos) == 1 && c.fs.Changed("dsn"):
 		return nil, errors.New("give the DSN either as an argument or with --dsn, not both")
 	case len(pos) == 1:
 		if !strings.Contains(pos[0], "=") && !strings.Contains(pos[0], "://") {
 			return nil, fmt.Errorf("%q is neither a command nor a connection string (commands: check, fix, rules, explain, demo, version)", pos[0])
 		}
 		opt.DSN = pos[0]
-	case changed("dsn"):
-		opt.DSN = c.dsn
+	}
+	if err := checkOptionTable.applyFlags(c.fs, &opt); err != nil {
+		return nil, err
 	}
 	if opt.DSN == "" {
 		opt.DSN = env.Getenv("CDCPREFLIGHT_DSN")
 	}
-	set := func(name string, dst *string, v string) {
-		if changed(name) {
-			*dst = v
-		}
-	}
-	set("slot", &opt.Expect.Slot, c.slot)
-	set("publication", &opt.Expect.Publication, c.publication)
-	set("signal-schema", &opt.Expect.SignalSchema, c.signalSchema)
-	set("heartbeat-schema", &opt.Expect.HeartbeatSchema, c.heartbeat)
-	set("snapshot-mode", &opt.Expect.SnapshotMode, c.snapshotMode)
-	set("connector-user", &opt.Expect.ConnectorUser, c.connectorUser)
-	set("facts", &opt.FactsIn, c.factsIn)
-	if changed("soft-deletes") {
-		opt.Expect.SoftDeletes = c.softDeletes
-	}
-	for _, sz := range []struct {
-		flag string
-		val  string
-		dst  *int64
-	}{{"peek-max-backlog", c.peekMaxBacklog, &opt.Expect.PeekMaxBacklog}, {"retained-wal-warn", c.retainedWALWarn, &opt.Expect.RetainedWALWarn}} {
-		if changed(sz.flag) {
-			if *sz.dst, err = parseSize(sz.val); err != nil {
-				return nil, fmt.Errorf("--%s: %w", sz.flag, err)
-			}
-		}
-	}
-	set("save-facts", &opt.FactsOut, c.factsOut)
-	if changed("fail-on") {
-		if opt.FailOn, err = parseFailOn(c.failOn); err != nil {
-			return nil, err
-		}
-	}
-	if changed("timeout") {
-		opt.Timeout = c.timeout
-	}
-	if changed("exit-zero") {
-		opt.ExitZero = c.exitZero
-	}
-	opt.NoColor = c.noColor || env.Getenv("NO_COLOR") != ""
-	if changed("output") {
-		if opt.Outputs, err = parseOutputs(c.outputs); err != nil {
-			return nil, err
-		}
-	}
+	opt.NoColor = opt.NoColor || env.Getenv("NO_COLOR") != ""
+	// The table on stdout is not --output's declared default, which pflag
+	// would show as "[table]"; the help says "(default table)" instead.
 	if len(opt.Outputs) == 0 {
 		opt.Outputs = []outputSpec{{Format: report.FormatTable}}
 	}
-	if changed("tables") {
-		if opt.Expect.Tables, err = scope.ParseList(strings.Join(c.tables, ",")); err != nil {
-			return nil, fmt.Errorf("--tables: %w", err)
-		}
+	if err := checkOptionTable.check(&opt); err != nil {
+		return nil, err
 	}
-	if changed("tables-file") {
-		refs, err := scope.ParseFile(c.tablesFile)
-		if err != nil {
-			return nil, err
-		}
-		opt.Expect.Tables = append(opt.Expect.Tables, refs...)
-	}
-	switch opt.Expect.SnapshotMode {
-	case "auto", "read-only", "signal-table":
-	default:
-		return nil, fmt.Errorf("--snapshot-mode %q: want auto, read-only or signal-table", opt.Expect.SnapshotMode)
-	}
-	if opt.Timeout <= 0 {
-		return nil, fmt.Errorf("--timeout must be positive, got %s", opt.Timeout)
-	}
-	return opt, nil
-}
-
-func (opt *checkOptions) applyFile(path string, f *fileConfig, reg *rules.Registry) error {
-	var err error
-	setIf := func(dst *string, v string) {
-		if v != "" {
-			*dst = v
-		}
-	}
-	setIf(&opt.DSN, f.DSN)
-	setIf(&opt.Expect.Slot, f.Slot)
-	setIf(&opt.Expect.Publication, f.Publication)
-	setIf(&opt.Expect.SignalSchema, f.SignalSchema)
-	setIf(&opt.Expect.HeartbeatSchema, f.HeartbeatSchema)
-	setIf(&opt.Expect.SnapshotMode, f.SnapshotMode)
-	setIf(&opt.Expect.ConnectorUser, f.ConnectorUser)
-	if f.SoftDeletes != nil {
-		opt.Expect.SoftDeletes = *f.SoftDeletes
-	}
-	if f.PeekMaxBacklog != "" {
-		if opt.Expect.PeekMaxBacklog, err = parseSize(f.PeekMaxBacklog); err != nil {
-			return fmt.Errorf("config %s: peek_max_backlog: %w", path, err)
-		}
-	}
-	if f.RetainedWALWarn != "" {
-		if opt.Expect.RetainedWALWarn, err = parseSize(f.RetainedWALWarn); err != nil {
-			return fmt.Errorf("config %s: retained_wal_warn: %w", path, err)
-		}
-	}
-	if f.FailOn != "" {
-		if opt.FailOn, err = parseFailOn(f.FailOn); err != nil {
-			return fmt.Errorf("config %s: fail_on: %w", path, err)
-		}
-	}
-	if f.Timeout != "" {
-		opt.Timeout, _ = time.ParseDuration(f.Timeout) // validated by loadConfig
-	}
-	if len(f.Outputs) > 0 {
-		if opt.Outputs, err = parseOutputs(f.Outputs); err != nil {
-			return fmt.Errorf("config %s: outputs: %w", path, err)
-		}
-	}
-	if len(f.Tables) > 0 {
-		if opt.Expect.Tables, err = scope.ParseList(strings.Join(f.Tables, ",")); err != nil {
-			return fmt.Errorf("config %s: tables: %w", path, err)
-		}
-	}
-	if f.TablesFile != "" {
-		refs, err := scope.ParseFile(f.TablesFile)
-		if err != nil {
-			return fmt.Errorf("config %s: %w", path, err)
-		}
-		opt.Expect.Tables = append(opt.Expect.Tables, refs...)
-	}
-	opt.RuleConfig, err = ruleConfig(path, f.Rules, reg)
-	return err
+	return &opt, nil
 }
 
 func parseFailOn(s string) (rules.Severity, error) {
-	switch s {
-	case "error":
-		return rules.Error, nil
-	case "warning":
-		return rules.Warning, nil
+	for _, l := range failOnLevels {
+		if s == l.String() {
+			return l, nil
+		}
 	}
-	return 0, fmt.Errorf("--fail-on %q: want error or warning", s)
+	return 0, fmt.Errorf("--fail-on %q: want %s", s, oneOf(failOnLevels))
 }
 
 // check gathers (or loads) the facts, judges them and writes the reports.
@@ -381,25 +336,4 @@ func writeJSONFile(path string, v any) error {
 		return err
 	}
 	return os.WriteFile(path, append(data, '\n'), 0o600)
-}
-
-// parseSize reads a byte size: 1048576, 512kB, 256MB, 1GB, 2TB (powers of
-// 1024, as PostgreSQL's memory units are).
-func parseSize(s string) (int64, error) {
-	t := strings.TrimSpace(s)
-	mult := int64(1)
-	for _, u := range []struct {
-		suffix string
-		mult   int64
-	}{{"TB", 1 << 40}, {"GB", 1 << 30}, {"MB", 1 << 20}, {"KB", 1 << 10}, {"B", 1}} {
-		if rest, ok := strings.CutSuffix(strings.ToUpper(t), u.suffix); ok {
-			t, mult = strings.TrimSpace(rest), u.mult
-			break
-		}
-	}
-	n, err := strconv.ParseInt(t, 10, 64)
-	if err != nil || n < 0 || n > (1<<62)/mult {
-		return 0, fmt.Errorf("%q is not a size (e.g. 256MB, 1GB)", s)
-	}
-	return n * mult, nil
 }

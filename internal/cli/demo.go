@@ -14,7 +14,6 @@ import (
 
 	"github.com/spf13/pflag"
 
-	"github.com/cdcpreflight/cdcpreflight/internal/fix"
 	"github.com/cdcpreflight/cdcpreflight/internal/pglocal"
 	"github.com/cdcpreflight/cdcpreflight/internal/sqlident"
 )
@@ -98,8 +97,13 @@ func runDemo(args []string, env Env) int {
 	fixOpt := *opt
 	fixOpt.DSN = admin
 	fixOpt.Expect.ConnectorUser = "streamkap_user"
-	if code := runFixWith(&fixOpt, fixFlags{apply: true, yes: true, noRecheck: true,
-		lockTimeout: fix.DefaultTimeouts.Lock, stmtTimeout: fix.DefaultTimeouts.Statement}, env); code == exitError {
+	xf, err := fixOptionTable.defaults()
+	if err != nil {
+		fmt.Fprintf(env.Stderr, "cdcpreflight demo: %v\n", err)
+		return exitError
+	}
+	xf.apply, xf.yes, xf.noRecheck = true, true, true
+	if code := runFixWith(&fixOpt, xf, env); code == exitError {
 		return exitError
 	}
 

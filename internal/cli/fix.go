@@ -66,26 +66,44 @@ type fixFlags struct {
 	noRecheck                      bool // the demo checks as the connector instead
 }
 
-func (x *fixFlags) register(fs *pflag.FlagSet) *pflag.FlagSet {
-	own := pflag.NewFlagSet("fix", pflag.ContinueOnError)
-	own.SortFlags = false
-	own.BoolVar(&x.apply, "apply", false, "apply the plan after showing it (asks for a typed 'yes' on a terminal)")
-	own.BoolVar(&x.yes, "yes", false, "with --apply: do not ask; for CI, after the plan was reviewed")
-	own.StringVar(&x.sqlOut, "sql-out", "", "also write the plan's SQL script to this file")
-	own.BoolVar(&x.createUser, "create-user", false, "create the connector role (--connector-user) when it does not exist; password from "+passwordEnv+" or a prompt")
-	own.BoolVar(&x.identityFull, "replica-identity-full", false, "set REPLICA IDENTITY FULL on every captured table, not only those without a usable identity")
-	own.BoolVar(&x.alterSys, "allow-alter-system", false, "run ALTER SYSTEM for server settings (a restart, which fix never does, may still be needed)")
-	own.BoolVar(&x.logged, "set-logged", false, "make UNLOGGED captured tables logged (rewrites each table under an ACCESS EXCLUSIVE lock)")
-	own.DurationVar(&x.lockTimeout, "lock-timeout", fix.DefaultTimeouts.Lock, "how long a step may wait for a lock the application holds")
-	own.DurationVar(&x.stmtTimeout, "statement-timeout", fix.DefaultTimeouts.Statement, "how long a step may run (slot creation included)")
-	fs.AddFlagSet(own)
-	return own
+// fixOptionTable declares fix's own options. None has a config key (a
+// test keeps it so): the config file is check's, which fix reads too.
+var fixOptionTable = options[fixFlags]{
+	{flag: "apply",
+		help:  "apply the plan after showing it (asks for a typed 'yes' on a terminal)",
+		value: to(boolean, false, field(func(x *fixFlags) *bool { return &x.apply }))},
+	{flag: "yes",
+		help:  "with --apply: do not ask; for CI, after the plan was reviewed",
+		value: to(boolean, false, field(func(x *fixFlags) *bool { return &x.yes }))},
+	{flag: "sql-out",
+		help:  "also write the plan's SQL script to this file",
+		value: to(text, "", field(func(x *fixFlags) *string { return &x.sqlOut }))},
+	{flag: "create-user",
+		help:  "create the connector role (--connector-user) when it does not exist; password from " + passwordEnv + " or a prompt",
+		value: to(boolean, false, field(func(x *fixFlags) *bool { return &x.createUser }))},
+	{flag: "replica-identity-full",
+		help:  "set REPLICA IDENTITY FULL on every captured table, not only those without a usable identity",
+		value: to(boolean, false, field(func(x *fixFlags) *bool { return &x.identityFull }))},
+	{flag: "allow-alter-system",
+		help:  "run ALTER SYSTEM for server settings (a restart, which fix never does, may still be needed)",
+		value: to(boolean, false, field(func(x *fixFlags) *bool { return &x.alterSys }))},
+	{flag: "set-logged",
+		help:  "make UNLOGGED captured tables logged (rewrites each table under an ACCESS EXCLUSIVE lock)",
+		value: to(boolean, false, field(func(x *fixFlags) *bool { return &x.logged }))},
+	{flag: "lock-timeout",
+		help:  "how long a step may wait for a lock the application holds",
+		value: to(duration, fix.DefaultTimeouts.Lock, field(func(x *fixFlags) *time.Duration { return &x.lockTimeout }))},
+	{flag: "statement-timeout",
+		help:  "how long a step may run (slot creation included)",
+		value: to(duration, fix.DefaultTimeouts.Statement, field(func(x *fixFlags) *time.Duration { return &x.stmtTimeout }))},
 }
 
 func runFix(args []string, env Env) int {
 	cf := newCheckFlags("fix", env.Stderr)
-	var xf fixFlags
-	own := xf.register(cf.fs)
+	own := pflag.NewFlagSet("fix", pflag.ContinueOnError)
+	own.SortFlags = false
+	fixOptionTable.define(own)
+	cf.fs.AddFlagSet(own)
 	cf.fs.Usage = func() {
 		fmt.Fprint(env.Stdout, fixUsage)
 		fmt.Fprint(env.Stdout, own.FlagUsages())
@@ -108,6 +126,10 @@ Exit codes:
 	opt, err := cf.resolve(args, env)
 	if errors.Is(err, pflag.ErrHelp) {
 		return exitOK
+	}
+	var xf fixFlags
+	if err == nil {
+		xf, err = fixOptionTable.fromFlags(cf.fs)
 	}
 	if err == nil {
 		err = xf.validate(opt)

@@ -238,3 +238,38 @@ func TestBuildDeclinedWarnings(t *testing.T) {
 		t.Errorf("opted in: %v", p.Steps)
 	}
 }
+
+// TestEvaluateSeesUnloggedPartitionsLogged: with --set-logged, a partition
+// captured through its partitioned table is judged logged like any other
+// captured table unlogged-tables makes logged, so the one plan also holds
+// the steps it needs once logged (here: its replica identity).
+func TestEvaluateSeesUnloggedPartitionsLogged(t *testing.T) {
+	reg, err := rules.NewRegistry(rules.Rule{ID: "probe", Title: "Probe", Category: rules.CategoryTables, Severity: rules.Error,
+		Since: "0.1.0", Why: "w", Fix: "f", Eval: func(f *facts.Facts) rules.Outcome {
+			for _, l := range f.Tables.Leaves() {
+				if l.InCapture && !l.Unlogged() && !l.UsableIdentity() {
+					return rules.Finding("%s has no replica identity", l.Quoted).
+						WithSteps("Give it one.", rules.Step{Phase: rules.PhaseIdentity, SQL: "ALTER TABLE " + l.Quoted + " REPLICA IDENTITY FULL;"})
+				}
+			}
+			return rules.Pass("fine")
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := connected()
+	f.Tables.Tables = []facts.Table{
+		{Quoted: "public.events", Kind: "p", Persistence: "p", Captured: true, ReplicaIdentity: "d"},
+		{Quoted: "public.events_2026", Kind: "r", Persistence: "u", PartitionOf: "public.events", ReplicaIdentity: "d"},
+	}
+	setLogged := Options{OptIns: map[string]bool{rules.OptInSetLogged: true}}
+	if got := Evaluate(reg, f, nil, setLogged)[0].Status; got != rules.StatusFail {
+		t.Errorf("with --set-logged: %s, want the partition judged as logged", got)
+	}
+	if got := Evaluate(reg, f, nil, Options{})[0].Status; got != rules.StatusPass {
+		t.Errorf("without: %s", got)
+	}
+	if f.Tables.Tables[1].Persistence != "u" {
+		t.Error("Evaluate changed the caller's facts")
+	}
+}

@@ -93,13 +93,20 @@ func Evaluate(reg *rules.Registry, f *facts.Facts, cfg map[string]rules.RuleConf
 		f = &planned
 	}
 	results := rules.Evaluate(reg, f, cfg)
-	if !opt.OptIns[rules.OptInSetLogged] || !slices.ContainsFunc(f.Tables.Tables, unloggedCaptured) {
+	unlogged := f.Tables.UnloggedCaptured()
+	if !opt.OptIns[rules.OptInSetLogged] || len(unlogged) == 0 {
 		return results
+	}
+	// The tables unlogged-tables makes logged: partitions captured through
+	// their partitioned table too.
+	setLogged := map[string]bool{}
+	for _, l := range unlogged {
+		setLogged[l.Quoted] = true
 	}
 	logged := *f
 	logged.Tables.Tables = slices.Clone(f.Tables.Tables)
 	for i, t := range logged.Tables.Tables {
-		if unloggedCaptured(t) {
+		if setLogged[t.Quoted] {
 			logged.Tables.Tables[i].Persistence = "p"
 		}
 	}
@@ -111,8 +118,6 @@ func Evaluate(reg *rules.Registry, f *facts.Facts, cfg map[string]rules.RuleConf
 	}
 	return after
 }
-
-func unloggedCaptured(t facts.Table) bool { return t.Captured && t.Persistence == "u" }
 
 func needsRole(f *facts.Facts) bool {
 	return f.Connect.OK() && f.Role.Err == nil && !f.Role.Exists && f.ConnectorRole() != ""
