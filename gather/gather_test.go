@@ -225,3 +225,39 @@ CREATE PUBLICATION streamkap_pub FOR TABLE public.orders;`)
 	}
 	t.Logf("check with an ACCESS EXCLUSIVE lock held: %s", elapsed)
 }
+
+// TestCatalogTimeoutNamesTheReadAndTheFlag: statement_timeout bounds each
+// pipelined read on its own, and the read it cancels says which it was,
+// the limit, and the flag that raises it.
+func TestCatalogTimeoutNamesTheReadAndTheFlag(t *testing.T) {
+	c := pgtest.Cluster(t)
+	db := pgtest.NewDatabase(t, c)
+	pgtest.Exec(t, c, db, `DO $$ BEGIN
+FOR i IN 1..2000 LOOP
+	EXECUTE format('CREATE TABLE public.t%s (id int PRIMARY KEY, v text)', i);
+END LOOP; END $$;
+CREATE PUBLICATION streamkap_pub FOR ALL TABLES;`)
+	user := connectorRole(t, c, db)
+	cfg, err := gather.ParseDSN(c.DSN(user, password, db, "require"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	f := gather.Gather(ctx, cfg, gather.Options{
+		Expect:   facts.Options{Slot: "streamkap_pgoutput_slot", Publication: "streamkap_pub", SignalSchema: "streamkap", SnapshotMode: "auto"},
+		Timeouts: gather.Timeouts{Statement: 2 * time.Millisecond, Lock: time.Second, IdleInTransaction: time.Minute},
+	})
+	e := f.Tables.Err
+	if e == nil || e.SQLState != "57014" {
+		t.Fatalf("reading 2,000 tables within 2ms: want a statement timeout (57014), got %v", e)
+	}
+	for _, want := range []string{"read tables", "2ms", "--catalog-timeout", "catalog_timeout"} {
+		if !strings.Contains(e.Error(), want) {
+			t.Errorf("the timeout's message does not say %q: %s", want, e.Error())
+		}
+	}
+	if f.Connect.Err != nil {
+		t.Errorf("a read's timeout failed the connection: %v", f.Connect.Err)
+	}
+}

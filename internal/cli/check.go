@@ -27,16 +27,19 @@ const defaultTimeout = 60 * time.Second
 // checkOptions is the resolved configuration of a check run: defaults,
 // then the config file, then flags.
 type checkOptions struct {
-	DSN        string
-	Expect     facts.Options
-	FailOn     rules.Severity
-	ExitZero   bool
-	Timeout    time.Duration
-	NoColor    bool
-	Outputs    []outputSpec
-	RuleConfig map[string]rules.RuleConfig
-	FactsIn    string // judge a saved snapshot instead of connecting
-	FactsOut   string // save the gathered facts
+	DSN      string
+	Expect   facts.Options
+	FailOn   rules.Severity
+	ExitZero bool
+	Timeout  time.Duration
+	// CatalogTimeout bounds each catalog read (statement_timeout), within
+	// Timeout.
+	CatalogTimeout time.Duration
+	NoColor        bool
+	Outputs        []outputSpec
+	RuleConfig     map[string]rules.RuleConfig
+	FactsIn        string // judge a saved snapshot instead of connecting
+	FactsOut       string // save the gathered facts
 }
 
 // checkOptionTable declares check's options, which fix and demo take too.
@@ -72,6 +75,15 @@ var checkOptionTable = options[checkOptions]{
 		check: func(o *checkOptions) error {
 			if o.Timeout <= 0 {
 				return fmt.Errorf("--timeout must be positive, got %s", o.Timeout)
+			}
+			return nil
+		}},
+	{flag: "catalog-timeout", key: "catalog_timeout",
+		help:  "time limit for each catalog read (statement_timeout); raise it for very large or slow servers",
+		value: to(duration, gather.DefaultTimeouts.Statement, field(func(o *checkOptions) *time.Duration { return &o.CatalogTimeout })),
+		check: func(o *checkOptions) error {
+			if o.CatalogTimeout <= 0 {
+				return fmt.Errorf("--catalog-timeout must be positive, got %s", o.CatalogTimeout)
 			}
 			return nil
 		}},
@@ -314,12 +326,15 @@ func obtainFacts(opt *checkOptions, env Env) (*facts.Facts, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), opt.Timeout)
 	defer cancel()
 	_ = env
-	return gather.Gather(ctx, cfg, gather.Options{Expect: opt.Expect, Timeouts: timeoutsWithin(opt.Timeout)}), nil
+	return gather.Gather(ctx, cfg, gather.Options{Expect: opt.Expect, Timeouts: timeoutsWithin(opt.Timeout, opt.CatalogTimeout)}), nil
 }
 
 // timeoutsWithin keeps server-side timeouts inside the overall limit.
-func timeoutsWithin(total time.Duration) gather.Timeouts {
+func timeoutsWithin(total, catalog time.Duration) gather.Timeouts {
 	t := gather.DefaultTimeouts
+	if catalog > 0 {
+		t.Statement = catalog
+	}
 	t.Statement = min(t.Statement, total)
 	t.Lock = min(t.Lock, total)
 	t.IdleInTransaction = max(t.IdleInTransaction, total)
