@@ -160,7 +160,7 @@ SELECT c.oid::int8, c.nspname::text, c.relname::text, quote_ident(c.nspname) || 
 	c.captured, c.published,
 	` + filters + `,
 	coalesce(filt.filters, '[]'::json),
-	count(*) OVER ()
+	(SELECT count(*) FROM rels)
 FROM rels c CROSS JOIN role
 	LEFT JOIN idx ON idx.oid = c.oid
 	LEFT JOIN cand ON cand.oid = c.oid
