@@ -41,19 +41,20 @@ func (g *gatherer) tables() []read {
 	if o.HeartbeatSchema != "" {
 		excluded = append(excluded, o.HeartbeatSchema)
 	}
-	// Generated columns: one aggregate per table over its attributes,
-	// probed by index (pg_attribute has no index on attgenerated, and a
-	// scan of all of it costs more than the probes).
+	// Generated columns are rare: one scan of pg_attribute keeps the few
+	// there are (it has no index on attgenerated), cheaper than probing
+	// the attributes of every table for them.
 	generated, virtual := `'{}'::text[]`, `'{}'::text[]`
-	genJoin := ``
+	genCTE := `gen AS (SELECT NULL::oid AS oid, NULL::text[] AS cols, NULL::text[] AS virt WHERE false)`
 	if g.ver() >= 120000 {
 		generated, virtual = `coalesce(gen.cols, '{}')`, `coalesce(gen.virt, '{}')`
 		virt := `'{}'::text[]`
 		if g.ver() >= 180000 {
 			virt = `coalesce(array_agg(a.attname::text ORDER BY a.attnum) FILTER (WHERE a.attgenerated = 'v'), '{}')`
 		}
-		genJoin = `LEFT JOIN LATERAL (SELECT array_agg(a.attname::text ORDER BY a.attnum) AS cols, ` + virt + ` AS virt
-		FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated <> '') gen ON true`
+		genCTE = `gen AS (SELECT a.attrelid AS oid, array_agg(a.attname::text ORDER BY a.attnum) AS cols, ` + virt + ` AS virt
+	FROM pg_attribute a WHERE a.attgenerated <> '' AND a.attnum > 0 AND NOT a.attisdropped
+	GROUP BY a.attrelid)`
 	}
 	nkey := `i.indnatts`
 	if g.ver() >= 110000 {
@@ -117,12 +118,14 @@ ix AS (
 		i.indpred IS NULL AND i.indexprs IS NULL AS plain, i.indnatts,
 		CASE r.relreplident WHEN 'd' THEN i.indisprimary AND i.indimmediate
 			WHEN 'i' THEN i.indisreplident AND i.indisvalid ELSE false END AS identity,
-		array(SELECT (SELECT a.attname::text FROM pg_attribute a WHERE a.attrelid = i.indrelid AND a.attnum = k.attnum)
-			FROM unnest(i.indkey::int2[]) WITH ORDINALITY AS k(attnum, ord)
-			WHERE k.ord <= ` + nkey + ` AND k.attnum > 0 ORDER BY k.ord) AS cols,
-		NOT EXISTS (SELECT 1 FROM pg_attribute a
-			WHERE a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey::int2[]) AND NOT a.attnotnull) AS notnull
+		coalesce(array_agg(a.attname::text ORDER BY k.ord) FILTER (WHERE k.ord <= ` + nkey + ` AND a.attname IS NOT NULL), '{}') AS cols,
+		coalesce(bool_and(a.attnotnull), true) AS notnull
 	FROM rels r JOIN pg_index i ON i.indrelid = r.oid
+		CROSS JOIN LATERAL unnest(i.indkey::int2[]) WITH ORDINALITY AS k(attnum, ord)
+		LEFT JOIN LATERAL (SELECT a.attname, a.attnotnull FROM pg_attribute a
+			WHERE a.attrelid = i.indrelid AND a.attnum = k.attnum LIMIT 1) AS a ON true
+	GROUP BY i.indrelid, i.indexrelid, i.indisprimary, i.indimmediate, i.indisreplident, i.indisvalid, i.indisunique,
+		i.indpred IS NULL AND i.indexprs IS NULL, i.indnatts, r.relreplident
 ),
 -- Per table: its keys, the key columns of the index its replica identity
 -- uses, and a unique index that ALTER TABLE … REPLICA IDENTITY USING INDEX
@@ -142,6 +145,7 @@ cand AS (
 	WHERE ix.indisunique AND ix.indimmediate AND ix.indisvalid AND ix.plain AND ix.notnull
 	ORDER BY ix.indrelid, ix.indisprimary DESC, ix.indnatts, ic.relname
 ),
+` + genCTE + `,
 ` + pubEntries + `,
 ` + allFilters + `
 SELECT c.oid::int8, c.nspname::text, c.relname::text, quote_ident(c.nspname) || '.' || quote_ident(c.relname),
@@ -164,7 +168,7 @@ SELECT c.oid::int8, c.nspname::text, c.relname::text, quote_ident(c.nspname) || 
 FROM rels c CROSS JOIN role
 	LEFT JOIN idx ON idx.oid = c.oid
 	LEFT JOIN cand ON cand.oid = c.oid
-	` + genJoin + `
+	LEFT JOIN gen ON gen.oid = c.oid
 	LEFT JOIN pe ON pe.oid = c.oid
 	LEFT JOIN filt ON filt.oid = c.oid
 ORDER BY 2, 3`
