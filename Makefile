@@ -1,4 +1,4 @@
-.PHONY: test test-matrix demo lint deps
+.PHONY: test test-matrix demo lint deps bench
 
 # test installs what the tests need when it is missing (as root, from
 # Debian's packages) and runs every test against real PostgreSQL, with the
@@ -20,3 +20,11 @@ deps:
 # cached in .cache/); MAJORS="10 15 18" picks some.
 test-matrix: deps
 	@bash scripts/test-matrix.sh $(MAJORS)
+
+# bench runs `cdcpreflight check` beside psql's floor on 10k-, 50k- and
+# 100k-table databases and through a 50 ms round-trip delay proxy, and
+# prints the medians and ratios (scripts/bench.sh; SIZES, RUNS, DELAY,
+# BENCH_DIR, CDCPREFLIGHT_BIN). It reports; it never fails on slowness.
+bench:
+	@bash scripts/deps.sh bench
+	@bash scripts/bench.sh

@@ -3,6 +3,7 @@ package gather_test
 import (
 	"context"
 	"fmt"
+	"net"
 	"os"
 	"regexp"
 	"strings"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/cdcpreflight/cdcpreflight/facts"
 	"github.com/cdcpreflight/cdcpreflight/gather"
+	"github.com/cdcpreflight/cdcpreflight/internal/netdelay"
 	"github.com/cdcpreflight/cdcpreflight/internal/pglocal"
 	"github.com/cdcpreflight/cdcpreflight/internal/pgtest"
 	"github.com/cdcpreflight/cdcpreflight/internal/sqlident"
@@ -260,4 +262,55 @@ CREATE PUBLICATION streamkap_pub FOR ALL TABLES;`)
 	if f.Connect.Err != nil {
 		t.Errorf("a read's timeout failed the connection: %v", f.Connect.Err)
 	}
+}
+
+// TestRoundTripsDoNotGrowWithReads: behind a proxy that counts client
+// bursts answered by the server, a check's catalog connection costs its
+// handshake and two batches of reads, and the replication probe its
+// handshake and IDENTIFY_SYSTEM: a bound that would break if any read went
+// back to a round trip of its own.
+func TestRoundTripsDoNotGrowWithReads(t *testing.T) {
+	c := pgtest.Cluster(t)
+	db := pgtest.NewDatabase(t, c)
+	pgtest.Exec(t, c, db, `CREATE TABLE public.orders (id int PRIMARY KEY);
+CREATE PUBLICATION streamkap_pub FOR ALL TABLES;`)
+	user := connectorRole(t, c, db)
+	pgtest.Exec(t, c, db, `SELECT pg_create_logical_replication_slot('streamkap_pgoutput_slot', 'pgoutput')`)
+	p, err := netdelay.Listen(t.Context(), "127.0.0.1:0", fmt.Sprintf("127.0.0.1:%d", c.Port), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = p.Serve() }()
+	t.Cleanup(p.Close)
+	cfg, err := gather.ParseDSN(c.DSN(user, password, db, "require"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Host, cfg.Port = "127.0.0.1", uint16(p.Addr().(*net.TCPAddr).Port)
+	cfg.Fallbacks = nil
+	f := gather.Gather(t.Context(), cfg, gather.Options{Expect: facts.Options{Slot: "streamkap_pgoutput_slot",
+		Publication: "streamkap_pub", SignalSchema: "streamkap", SnapshotMode: "auto"}})
+	if f.Connect.Err != nil || f.Tables.Err != nil || !f.Peek.Attempted || f.ReplProbe.Err != nil {
+		t.Fatalf("the check through the proxy did not complete: connect %v, tables %v, peek %+v, probe %v",
+			f.Connect.Err, f.Tables.Err, f.Peek, f.ReplProbe.Err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	var s netdelay.Stats
+	for time.Now().Before(deadline) { // connections end asynchronously
+		if s = p.Stats(); len(s.Connections) == 2 && !s.Total.Open {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if len(s.Connections) != 2 {
+		t.Fatalf("%d connections through the proxy, want 2 (catalog and replication probe)", len(s.Connections))
+	}
+	// TLS (SSLRequest, handshake), startup and SCRAM take about six; the
+	// reads two more.
+	for _, cs := range s.Connections {
+		if cs.RoundTrips > 9 {
+			t.Errorf("connection %d took %d round trips, want at most 9", cs.ID, cs.RoundTrips)
+		}
+	}
+	t.Logf("round trips: %d and %d", s.Connections[0].RoundTrips, s.Connections[1].RoundTrips)
 }

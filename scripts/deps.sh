@@ -1,12 +1,26 @@
 #!/usr/bin/env bash
 # Installs what the tests need and a fresh machine lacks: PostgreSQL server
 # binaries, PgBouncer and xmllint. Only as root, only what is missing.
+#
+#   scripts/deps.sh         # what `make test` needs
+#   scripts/deps.sh bench   # also what `make bench` needs (scripts/bench.sh):
+#                           # PostgreSQL 15's server and psql, GNU time, jq, openssl
 set -euo pipefail
 
 missing=()
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v pg_ctl >/dev/null 2>&1 || [ -n "${CDCPREFLIGHT_PG_BIN:-}" ] || missing+=(postgresql)
 command -v pgbouncer >/dev/null 2>&1 || [ -x /usr/sbin/pgbouncer ] || missing+=(pgbouncer)
 command -v xmllint >/dev/null 2>&1 || missing+=(libxml2-utils)
+
+if [ "${1:-}" = bench ]; then
+  # The benchmark's default server is /usr/lib/postgresql/15/bin (PG_BIN
+  # picks another); psql runs the floor it is compared with.
+  if [ -z "${PG_BIN:-}" ] && [ ! -x /usr/lib/postgresql/15/bin/initdb ]; then missing+=(postgresql-15); fi
+  command -v psql >/dev/null 2>&1 || missing+=(postgresql-client)
+  [ -x /usr/bin/time ] || missing+=(time)
+  command -v jq >/dev/null 2>&1 || missing+=(jq)
+  command -v openssl >/dev/null 2>&1 || missing+=(openssl)
+fi
 
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0
