@@ -12,7 +12,7 @@ func standby() rules.Rule {
 	return rules.Rule{
 		ID: "standby", Title: "The server is a primary, or a standby that can decode",
 		Category: rules.CategoryServer, Severity: rules.Error, Since: since,
-		Needs: []string{"server", "settings", "options"},
+		Needs: []facts.Section{facts.SectionServer},
 		Why: `Logical decoding on a standby (a hot standby, a read replica) exists only from PostgreSQL 16: on
 older majors creating the connector's slot there fails ("logical decoding cannot be used while in
 recovery", SQLSTATE 0A000). From 16 it works, with conditions. A standby is read-only, so the signal
@@ -30,9 +30,6 @@ is reloadable); on the primary create a physical slot for the standby
 standby. Managed read replicas: set hot_standby_feedback in the replica's parameters (RDS parameter
 group, Cloud SQL flag, Azure server parameter).`,
 		Eval: func(f *facts.Facts) rules.Outcome {
-			if o, ok := needDB(f, f.Server.Err); !ok {
-				return o
-			}
 			s := f.Server
 			if !s.InRecovery {
 				return rules.Pass("connected to a primary (not in recovery)")
@@ -95,7 +92,7 @@ func walRetentionLimit() rules.Rule {
 	return rules.Rule{
 		ID: "wal-retention-limit", Title: "max_slot_wal_keep_size caps the WAL a slot can retain",
 		Category: rules.CategoryServer, Severity: rules.Warning, Since: since,
-		Needs: []string{"server", "settings", "platform"},
+		Needs: []facts.Section{facts.SectionServer, facts.SectionSettings},
 		Why: `A replication slot keeps every WAL segment from its restart point on. When the connector stops or falls
 behind (paused pipeline, deleted connector that left its slot, a destination outage) WAL accumulates
 until the volume holding pg_wal is full, and then the whole server stops accepting writes (PANIC: could
@@ -111,9 +108,6 @@ RDS: max_slot_wal_keep_size (MB) in the DB parameter group (dynamic). Cloud SQL:
 Azure: the server parameter. Supabase: its custom Postgres configuration, or support. Neon does not expose
 it: watch the slot's lag instead (slot-health) and drop slots nobody consumes.`,
 		Eval: func(f *facts.Facts) rules.Outcome {
-			if o, ok := needDB(f, f.Server.Err, f.Settings.Err); !ok {
-				return o
-			}
 			if major := f.Server.Major(); major < 13 {
 				return rules.Skip("PostgreSQL %d has no max_slot_wal_keep_size (13+)", major)
 			}
