@@ -1,6 +1,6 @@
-// Package rules is the engine: rule metadata, statuses and severities, the
-// registry, and the runner that judges gathered facts. The rules themselves
-// live in package checks.
+// Package rules is the engine: rule metadata and its documentation pages,
+// statuses and severities, the registry, and the runner that judges
+// gathered facts. The rules themselves live in package checks.
 package rules
 
 import (
