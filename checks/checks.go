@@ -19,8 +19,8 @@ const since = "0.1.0"
 func All() []rules.Rule {
 	var all []rules.Rule
 	for _, family := range [][]rules.Rule{
-		serverRules(), connectionRules(), privilegeRules(), snapshotRules(),
-		publicationRules(), slotRules(), tableRules(),
+		serverRules(), standbyRules(), walRetentionRules(), connectionRules(),
+		privilegeRules(), snapshotRules(), publicationRules(), slotRules(), tableRules(),
 	} {
 		all = append(all, family...)
 	}

@@ -143,5 +143,5 @@ func joinText(a, b string) string {
 
 // serverRules are the server-wide settings and state.
 func serverRules() []rules.Rule {
-	return append([]rules.Rule{serverVersion(), walLevel(), replicationCapacity()}, serverExtraRules()...)
+	return []rules.Rule{serverVersion(), walLevel(), replicationCapacity()}
 }
