@@ -188,7 +188,7 @@ func createPublication(f *facts.Facts) (string, []rules.Step) {
 		switch {
 		case f.Heartbeat.Exists && isTableKind(f.Heartbeat.Kind):
 			add(name)
-		case !f.Heartbeat.Exists && f.Connect.OK():
+		case heartbeatTableCreated(f):
 			add(name)
 			fmt.Fprintf(&b, " It lists the heartbeat table %s, which does not exist yet: create it first (see heartbeat-table).", name)
 		}
@@ -412,15 +412,6 @@ func addTables(f *facts.Facts, missing []facts.Table) (string, []rules.Step) {
 		return text, nil
 	}
 	return text, []rules.Step{addToPublication(sqlident.Quote(f.Options.Publication), names...)}
-}
-
-// coverageAdds are the names publication-coverage adds for missing tables.
-func coverageAdds(f *facts.Facts, missing []facts.Table) []string {
-	var names []string
-	for _, t := range missing {
-		names = append(names, toAdd(f, t, false)...)
-	}
-	return names
 }
 
 // uncovered are the captured tables a publication could hold but does not
@@ -698,75 +689,6 @@ func filtered(f *facts.Facts) ([]facts.Table, []string) {
 		desc = append(desc, t.Quoted+" ("+strings.Join(what, ", ")+")")
 	}
 	return ts, desc
-}
-
-// setTable rewrites the publication's whole table list without the
-// filters and column lists of drop, keeping every other entry as it is:
-// SET TABLE replaces the list in one statement, so no change slips
-// through a gap the way it would between DROP TABLE and ADD TABLE. It also
-// names the tables other rules add earlier in the same plan, which it
-// would otherwise take out again.
-func setTable(f *facts.Facts, drop []facts.Table) rules.Step {
-	strip := map[string]bool{}
-	for _, t := range drop {
-		strip[t.Quoted] = true
-	}
-	var tables []string
-	for _, m := range f.Publication.Members {
-		entry := m.Table
-		if !strip[m.Table] {
-			if len(m.Columns) > 0 {
-				entry += " (" + strings.Join(m.Columns, ", ") + ")"
-			}
-			if m.Where != "" {
-				entry += " WHERE (" + m.Where + ")"
-			}
-		}
-		tables = append(tables, entry)
-	}
-	for _, t := range plannedAdds(f) {
-		if !isMember(f, t) && !slices.Contains(tables, t) {
-			tables = append(tables, t)
-		}
-	}
-	var objs []string
-	if len(tables) > 0 {
-		objs = append(objs, "TABLE "+strings.Join(tables, ", "))
-	}
-	if len(f.Publication.Schemas) > 0 {
-		objs = append(objs, "TABLES IN SCHEMA "+strings.Join(f.Publication.Schemas, ", "))
-	}
-	needs := "the publication's owner, owning each table listed (or a superuser)"
-	if len(f.Publication.Schemas) > 0 {
-		needs = needsSuperuser
-	}
-	return rules.Step{
-		Phase: rules.PhasePublication, SQL: fmt.Sprintf("ALTER PUBLICATION %s SET %s;", sqlident.Quote(f.Options.Publication), strings.Join(objs, ", ")),
-		Needs: needs, Locks: locksPublished,
-	}
-}
-
-// plannedAdds are the tables that other rules' steps add by name to the
-// existing publication: publication-coverage, publication-partitions,
-// publication-signal-table, signal-table and heartbeat-table.
-func plannedAdds(f *facts.Facts) []string {
-	p := f.Publication
-	if p.Err != nil || !p.Exists || p.AllTables {
-		return nil
-	}
-	var out []string
-	if f.Tables.Err == nil {
-		out = append(out, coverageAdds(f, uncovered(f))...)
-		out = append(out, quotedNames(rootsViaLeaves(f))...)
-	}
-	if s := f.SignalTable; snapshotMode(f) != snapshotReadOnly && s.Err == nil && publicationListsTables(f, f.Options.SignalSchema) &&
-		((s.Exists && !s.Published && isTableKind(s.Kind)) || signalTableCreated(f)) {
-		out = append(out, signalName(f))
-	}
-	if h, schema := f.Heartbeat, f.Options.HeartbeatSchema; schema != "" && h.Err == nil && !h.Published && publicationListsTables(f, schema) {
-		out = append(out, helperName(h, schema, heartbeatTableName))
-	}
-	return out
 }
 
 func publicationFilters() rules.Rule {

@@ -127,13 +127,6 @@ max_replication_slots / max_wal_senders the platform's way (a restart is needed)
 	}
 }
 
-// walSendersWanted is one more WAL sender than are busy, and never fewer
-// than configured: replication-capacity and replication-connection both
-// propose it, and the same value makes them one step.
-func walSendersWanted(u facts.ReplicationUsage) int {
-	return max(u.MaxWalSenders, u.WalSendersUsed) + 1
-}
-
 func joinText(a, b string) string {
 	if a == "" {
 		return b

@@ -71,30 +71,6 @@ func createSignalSteps(f *facts.Facts) []rules.Step {
 	}
 }
 
-// signalTableCreated reports whether signal-table's steps create the
-// signal table: publication-exists then lists it, since helper tables are
-// created in an earlier phase than the publication.
-func signalTableCreated(f *facts.Facts) bool {
-	return f.Connect.OK() && f.Server.Err == nil && snapshotMode(f) != snapshotReadOnly &&
-		f.SignalTable.Err == nil && !f.SignalTable.Exists
-}
-
-// addSignalToPublication is the one ALTER PUBLICATION for the signal table,
-// shared by signal-table (which creates it) and publication-signal-table,
-// so that a plan holding both runs it once.
-func addSignalToPublication(f *facts.Facts) rules.Step {
-	return addToPublication(sqlident.Quote(f.Options.Publication), signalName(f))
-}
-
-// publicationListsTables reports whether a table in schema must be added to
-// the existing publication by name: FOR ALL TABLES and FOR TABLES IN SCHEMA
-// take it in by themselves, and a missing publication is created by
-// publication-exists with every table listed.
-func publicationListsTables(f *facts.Facts, schema string) bool {
-	p := f.Publication
-	return p.Err == nil && p.Exists && !p.AllTables && !slices.Contains(p.Schemas, sqlident.Quote(schema))
-}
-
 // varcharLength reads a format_type string: the length of a character
 // varying column, 0 for unbounded text, ok false for non-string types
 // (character(n) pads values, which would change signal ids).
