@@ -19,8 +19,8 @@ const since = "0.1.0"
 func All() []rules.Rule {
 	var all []rules.Rule
 	for _, family := range [][]rules.Rule{
-		serverRules(), connectionRules(), privilegeRules(), snapshotRules(),
-		publicationRules(), slotRules(), tableRules(),
+		serverRules(), standbyRules(), walRetentionRules(), connectionRules(),
+		privilegeRules(), snapshotRules(), publicationRules(), slotRules(), tableRules(),
 	} {
 		all = append(all, family...)
 	}
@@ -30,27 +30,6 @@ func All() []rules.Rule {
 // Registry returns the validated registry of All.
 func Registry() (*rules.Registry, error) {
 	return rules.NewRegistry(All()...)
-}
-
-// needDB returns an error outcome when the catalog connection failed or one
-// of the sections a rule reads could not be gathered.
-func needDB(f *facts.Facts, sections ...*facts.Error) (rules.Outcome, bool) {
-	if f.Connect.Err != nil {
-		return couldNotConnect(f), false
-	}
-	if !f.Connect.Attempted {
-		return rules.Errored(&facts.Error{Op: "gather", Message: "no connection was attempted"}), false
-	}
-	for _, e := range sections {
-		if e != nil {
-			return rules.Errored(e), false
-		}
-	}
-	return rules.Outcome{}, true
-}
-
-func couldNotConnect(f *facts.Facts) rules.Outcome {
-	return rules.Errored(&facts.Error{Op: "could not connect", Message: f.Connect.Err.Message, SQLState: f.Connect.Err.SQLState})
 }
 
 // plural picks a word form for n.

@@ -12,7 +12,7 @@ func ssl() rules.Rule {
 	return rules.Rule{
 		ID: "ssl", Title: "The connection is encrypted with TLS",
 		Category: rules.CategoryConnection, Severity: rules.Error, Since: since,
-		Needs: []string{"session", "settings"},
+		Needs: []facts.Section{facts.SectionSession},
 		Why: `The connector streams every row of every captured table; unencrypted, that is the whole database on
 the wire, passwords included. Streamkap connects with SSL mode "require" by default, so a server
 without TLS refuses it, and Neon refuses any connection without TLS. This rule reads pg_stat_ssl for
@@ -21,9 +21,6 @@ cdcpreflight's own session, which connected with the same parameters the connect
 enabled: ssl = on with a certificate (self-hosted: ssl_cert_file/ssl_key_file in postgresql.conf,
 then SELECT pg_reload_conf()). Managed platforms enable TLS by default.`,
 		Eval: func(f *facts.Facts) rules.Outcome {
-			if o, ok := needDB(f, f.Session.Err); !ok {
-				return o
-			}
 			s := f.Session
 			if s.SSL {
 				return rules.Pass("encrypted: %s, cipher %s", s.SSLVersion, s.Cipher)
@@ -103,7 +100,7 @@ func poolerHostname() rules.Rule {
 	return rules.Rule{
 		ID: "pooler-hostname", Title: "The host is the database, not a connection pooler",
 		Category: rules.CategoryConnection, Severity: rules.Error, Since: since,
-		Needs: []string{"target"},
+		Needs: []facts.Section{facts.SectionTarget},
 		Why: `Connection poolers (PgBouncer, Neon's -pooler endpoints, Supabase's Supavisor, RDS Proxy) hand out
 server connections per transaction and reject or mangle the replication=database startup parameter:
 the connector fails with "unsupported startup parameter: replication", or worse, appears to connect and
@@ -136,7 +133,7 @@ func replicationConnection() rules.Rule {
 	return rules.Rule{
 		ID: "replication-connection", Title: "A replication connection opens and runs IDENTIFY_SYSTEM",
 		Category: rules.CategoryConnection, Severity: rules.Error, Since: since,
-		Needs: []string{"replication_probe"},
+		Needs: []facts.Section{facts.SectionConnect},
 		Why: `The connector does not stream over an ordinary connection: it opens a replication=database
 connection and speaks the replication protocol. That connection can be refused where an ordinary one
 is accepted: pg_hba.conf, a missing REPLICATION attribute, max_wal_senders, or a connection pooler
@@ -146,9 +143,6 @@ reads nothing and changes nothing.`,
 replication-privilege); for "no pg_hba.conf entry" add a host line for the database and user (logical
 replication connections match ordinary database lines, not the "replication" keyword) and reload.`,
 		Eval: func(f *facts.Facts) rules.Outcome {
-			if o, ok := needDB(f); !ok {
-				return o
-			}
 			p := f.ReplProbe
 			if !p.Attempted {
 				return rules.Errored(&facts.Error{Op: "open a replication connection", Message: "not attempted"})

@@ -296,22 +296,6 @@ func identityStrips(f *facts.Facts) []string {
 	return out
 }
 
-// filterStrip is the one SET TABLE that publication-filters,
-// replica-identity and publication-operations all plan: the connector
-// publication's tables re-listed without the filters and column lists of
-// captured tables and of tables whose writes they break. One statement
-// for all, byte-identical whichever rule asks, so a plan runs it once and
-// no rule's SET TABLE puts back a filter another's took out.
-func filterStrip(f *facts.Facts) rules.Step {
-	drop, _ := filtered(f)
-	for _, t := range identityStrips(f) {
-		if !slices.ContainsFunc(drop, func(d facts.Table) bool { return d.Quoted == t }) {
-			drop = append(drop, facts.Table{Quoted: t})
-		}
-	}
-	return setTable(f, drop)
-}
-
 // identitySteps are the steps of fixes: ALTER TABLE in the identity
 // phase, then the publication changes.
 func identitySteps(f *facts.Facts, fixes []identityFix) []rules.Step {

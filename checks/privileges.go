@@ -15,7 +15,7 @@ func replicationPrivilege() rules.Rule {
 	return rules.Rule{
 		ID: "replication-privilege", Title: "The connector role may replicate",
 		Category: rules.CategoryPrivileges, Severity: rules.Error, Since: since,
-		Needs: []string{"role", "platform", "server"},
+		Needs: []facts.Section{facts.SectionRole},
 		Why: `Creating and reading a replication slot needs the REPLICATION attribute on the login role itself,
 superuser, or (on RDS and Aurora, where the attribute cannot be set) membership in rds_replication.
 Role attributes are not inherited: GRANT streamkap_role TO streamkap_user does not pass on
@@ -26,9 +26,6 @@ REPLICATION. Without it the connector fails with "must be superuser or replicati
 RDS and Aurora: GRANT rds_replication TO <user>;. Neon: roles created in the Console, CLI or API
 already have REPLICATION; on Neon PostgreSQL 14 and 15 it cannot be granted with SQL.`,
 		Eval: func(f *facts.Facts) rules.Outcome {
-			if o, ok := needDB(f, f.Role.Err); !ok {
-				return o
-			}
 			r := f.Role
 			obj := "role " + sqlident.Quote(r.Name)
 			switch {
@@ -85,12 +82,9 @@ func privDatabase(f *facts.Facts) string {
 }
 
 // privReady returns an outcome when the connector role's privileges cannot
-// be judged: facts are missing, or the role does not exist, which
-// replication-privilege reports once rather than every rule here.
-func privReady(f *facts.Facts, sections ...*facts.Error) (rules.Outcome, bool) {
-	if o, ok := needDB(f, append([]*facts.Error{f.Role.Err}, sections...)...); !ok {
-		return o, false
-	}
+// be judged because the role does not exist, which replication-privilege
+// reports once rather than every rule here.
+func privReady(f *facts.Facts) (rules.Outcome, bool) {
 	if !f.Role.Exists {
 		return rules.Skip("role %s does not exist (see replication-privilege)", privRole(f)), false
 	}
@@ -113,7 +107,7 @@ func databaseConnect() rules.Rule {
 	return rules.Rule{
 		ID: "database-connect", Title: "The connector role may connect to the database",
 		Category: rules.CategoryPrivileges, Severity: rules.Error, Since: since,
-		Needs: []string{"connect", "role", "privileges"},
+		Needs: []facts.Section{facts.SectionTarget}, MayNeed: []facts.Section{facts.SectionRole, facts.SectionPrivileges},
 		Why: `Every connection the connector opens, the replication connection included, is refused without the
 CONNECT privilege on the database: FATAL: permission denied for database "app", DETAIL: User does
 not have CONNECT privilege. (SQLSTATE 42501). PUBLIC has CONNECT by default, so this fails only where
@@ -139,7 +133,7 @@ without LOGIN: ALTER ROLE <role> LOGIN;.`,
 			if o, ok := connectRefused(f); ok {
 				return o
 			}
-			if o, ok := needDB(f, f.Role.Err, f.Privileges.Err); !ok {
+			if o, ok := rules.Need(f, facts.SectionRole, facts.SectionPrivileges); !ok {
 				return o
 			}
 			if !f.Role.Exists {
@@ -256,7 +250,7 @@ func schemaUsage() rules.Rule {
 	return rules.Rule{
 		ID: "schema-usage", Title: "The connector role may use the schemas of captured tables",
 		Category: rules.CategoryPrivileges, Severity: rules.Error, Since: since,
-		Needs: []string{"role", "privileges"},
+		Needs: []facts.Section{facts.SectionRole, facts.SectionPrivileges},
 		Why: `Without USAGE on a schema a role cannot reach any object in it, not even tables it has SELECT on:
 every snapshot query fails with "permission denied for schema sales" (SQLSTATE 42501). PUBLIC has
 USAGE on the public schema by default but on no schema created later, and Streamkap's script grants
@@ -267,7 +261,7 @@ role membership, pg_read_all_data (14+), ownership or superuser.`,
 Granting it to a role the connector is a member of (streamkap_role) works too. Reading does not need
 the CREATE privilege that Streamkap's script also grants.`,
 		Eval: func(f *facts.Facts) rules.Outcome {
-			if o, ok := privReady(f, f.Privileges.Err); !ok {
+			if o, ok := privReady(f); !ok {
 				return o
 			}
 			role := privRole(f)
@@ -306,7 +300,7 @@ func tableSelect() rules.Rule {
 	return rules.Rule{
 		ID: "table-select", Title: "The connector role may read every captured table",
 		Category: rules.CategoryPrivileges, Severity: rules.Error, Since: since,
-		Needs: []string{"role", "tables"},
+		Needs: []facts.Section{facts.SectionRole, facts.SectionTables},
 		Why: `Snapshots read each captured table with SELECT: Streamkap's incremental snapshots chunk by chunk, a
 blocking or initial snapshot in one pass. Without SELECT the read fails with "permission denied for
 table orders" (SQLSTATE 42501) and the table is never snapshotted. Logical decoding reads the WAL, not
@@ -319,7 +313,7 @@ GRANT SELECT ON ALL TABLES IN SCHEMA <schema> TO <connector role>; (which also c
 tables outside the capture scope). Both cover existing tables only: for tables created later see
 default-privileges.`,
 		Eval: func(f *facts.Facts) rules.Outcome {
-			if o, ok := privReady(f, f.Tables.Err); !ok {
+			if o, ok := privReady(f); !ok {
 				return o
 			}
 			role := privRole(f)
@@ -379,7 +373,7 @@ func defaultPrivileges() rules.Rule {
 	return rules.Rule{
 		ID: "default-privileges", Title: "Tables created later in captured schemas will be readable",
 		Category: rules.CategoryPrivileges, Severity: rules.Warning, Since: since,
-		Needs: []string{"role", "privileges", "tables"},
+		Needs: []facts.Section{facts.SectionRole, facts.SectionPrivileges, facts.SectionTables},
 		Why: `GRANT SELECT ON ALL TABLES covers the tables that exist when it runs. Tables created later are
 readable only through default privileges, and ALTER DEFAULT PRIVILEGES applies only to tables created
 by the role that ran it, or by the role named in FOR ROLE. Streamkap's script runs "ALTER DEFAULT
@@ -395,7 +389,7 @@ PUBLIC; by membership in the owner role; or by pg_read_all_data (14+).`,
 for each owner and schema, as the owner, a member of it, or a superuser. psql's \ddp lists the
 entries that exist. Tables that exist already need GRANT SELECT (see table-select).`,
 		Eval: func(f *facts.Facts) rules.Outcome {
-			if o, ok := privReady(f, f.Privileges.Err, f.Tables.Err); !ok {
+			if o, ok := privReady(f); !ok {
 				return o
 			}
 			role := privRole(f)
@@ -433,7 +427,7 @@ func rowLevelSecurity() rules.Rule {
 	return rules.Rule{
 		ID: "row-level-security", Title: "Row-level security does not hide rows from the connector",
 		Category: rules.CategoryPrivileges, Severity: rules.Error, Since: since,
-		Needs: []string{"role", "tables", "role_settings", "platform", "server"},
+		Needs: []facts.Section{facts.SectionRole, facts.SectionTables}, MayNeed: []facts.Section{facts.SectionRoleSettings},
 		Why: `With row-level security enabled, a SELECT returns only the rows the table's policies let the role
 see, and none when no policy applies to it; no error is raised. A snapshot taken by a role subject to
 RLS silently copies part of the table, while the change stream (logical decoding reads the WAL, where
@@ -454,7 +448,7 @@ BYPASSRLS. Where the attribute cannot be had, give the connector a permissive po
 CREATE POLICY cdc_read_all ON <table> FOR SELECT TO <connector role> USING (true); (restrictive
 policies still apply, and with row_security = off the role's row_security must be reset too).`,
 		Eval: func(f *facts.Facts) rules.Outcome {
-			if o, ok := privReady(f, f.Tables.Err); !ok {
+			if o, ok := privReady(f); !ok {
 				return o
 			}
 			role := privRole(f)
@@ -467,7 +461,7 @@ policies still apply, and with row_security = off the role's row_security must b
 			rsOff, rsWhere := false, ""
 			var rsEntries map[string]string
 			if slices.ContainsFunc(tables, func(t *facts.Table) bool { return t.RLS && t.RLSReadAll }) {
-				if o, ok := needDB(f, f.RoleSettings.Err); !ok && !f.Role.Super && !f.Role.BypassRLS {
+				if o, ok := rules.Need(f, facts.SectionRoleSettings); !ok && !f.Role.Super && !f.Role.BypassRLS {
 					return o
 				}
 			}
@@ -553,7 +547,7 @@ func roleTimeouts() rules.Rule {
 	return rules.Rule{
 		ID: "role-timeouts", Title: "No role or database timeout cuts a snapshot short",
 		Category: rules.CategoryPrivileges, Severity: rules.Warning, Since: since,
-		Needs: []string{"role", "role_settings"},
+		Needs: []facts.Section{facts.SectionRole, facts.SectionRoleSettings},
 		Why: `ALTER ROLE … SET and ALTER DATABASE … SET values apply to every session of the connector role, its
 snapshots included. A blocking snapshot (and Debezium's initial snapshot) reads each table with one
 long SELECT inside one long REPEATABLE READ transaction, idle between fetches while rows are shipped.
@@ -576,7 +570,7 @@ idle_in_transaction_session_timeout and transaction_timeout. The connector role 
 itself; so may a superuser or a role allowed to alter it. New values apply to new sessions: restart
 the connector.`,
 		Eval: func(f *facts.Facts) rules.Outcome {
-			if o, ok := privReady(f, f.RoleSettings.Err); !ok {
+			if o, ok := privReady(f); !ok {
 				return o
 			}
 			role, db := privRole(f), sqlident.Quote(privDatabase(f))

@@ -101,7 +101,7 @@ func publicationExists() rules.Rule {
 	return rules.Rule{
 		ID: "publication-exists", Title: "The connector's publication exists",
 		Category: rules.CategoryPublication, Severity: rules.Error, Since: since,
-		Needs: []string{"publication", "tables", "signal_table", "heartbeat_table", "slots", "platform", "server"},
+		Needs: []facts.Section{facts.SectionPublication},
 		Why: `pgoutput sends only the changes of tables in the publication the connector names (Streamkap's
 default: streamkap_pub). Without it the connector cannot stream: decoding fails with
 ERROR: publication "streamkap_pub" does not exist (42704) on PostgreSQL 10-17; PostgreSQL 18 only
@@ -116,9 +116,6 @@ which Neon never gives; on PostgreSQL 15+ FOR TABLES IN SCHEMA needs a superuser
 WITH (publish_via_partition_root = true) when partitioned tables are captured. If the slot already
 exists, re-create it after the publication.`,
 		Eval: func(f *facts.Facts) rules.Outcome {
-			if o, ok := needDB(f, f.Publication.Err); !ok {
-				return o
-			}
 			p := f.Publication
 			q := sqlident.Quote(f.Options.Publication)
 			if p.Exists {
@@ -179,7 +176,7 @@ func createPublication(f *facts.Facts) (string, []rules.Step) {
 		switch {
 		case f.Heartbeat.Exists && f.Heartbeat.IsTable():
 			add(name)
-		case !f.Heartbeat.Exists && f.Connect.OK():
+		case heartbeatTableCreated(f):
 			add(name)
 			fmt.Fprintf(&b, " It lists the heartbeat table %s, which does not exist yet: create it first (see heartbeat-table).", name)
 		}
@@ -225,7 +222,7 @@ func publicationCoverage() rules.Rule {
 	return rules.Rule{
 		ID: "publication-coverage", Title: "Every captured table is in the publication",
 		Category: rules.CategoryPublication, Severity: rules.Error, Since: since,
-		Needs: []string{"publication", "tables", "server", "platform"},
+		Needs: []facts.Section{facts.SectionPublication, facts.SectionTables},
 		Why: `The connector receives changes only for tables in its publication. A captured table missing from
 it is snapshotted (the snapshot reads it with SELECT) and then silently never updated: inserts,
 updates and deletes after the snapshot never arrive, and nothing errors. FOR ALL TABLES and, on
@@ -239,9 +236,6 @@ ALTER PUBLICATION streamkap_pub ADD TABLE public.orders, public."Order Items";
 Before PostgreSQL 13 add each partition of a partitioned table instead. Changes made before the
 table was added were never published: trigger an incremental snapshot of the added tables.`,
 		Eval: func(f *facts.Facts) rules.Outcome {
-			if o, ok := needDB(f, f.Publication.Err, f.Tables.Err); !ok {
-				return o
-			}
 			q := sqlident.Quote(f.Options.Publication)
 			if !f.Publication.Exists {
 				return rules.Skip("publication %s does not exist (see publication-exists)", q)
@@ -403,15 +397,6 @@ func addTables(f *facts.Facts, missing []facts.Table) (string, []rules.Step) {
 	return text, []rules.Step{addToPublication(sqlident.Quote(f.Options.Publication), names...)}
 }
 
-// coverageAdds are the names publication-coverage adds for missing tables.
-func coverageAdds(f *facts.Facts, missing []facts.Table) []string {
-	var names []string
-	for _, t := range missing {
-		names = append(names, toAdd(f, t, false)...)
-	}
-	return names
-}
-
 // uncovered are the captured tables a publication could hold but does not
 // carry, as publication-coverage finds them.
 func uncovered(f *facts.Facts) []facts.Table {
@@ -429,7 +414,7 @@ func publicationSignalTable() rules.Rule {
 	return rules.Rule{
 		ID: "publication-signal-table", Title: "The publication includes the signal table",
 		Category: rules.CategoryPublication, Severity: rules.Error, Since: since,
-		Needs: []string{"publication", "signal_table", "options", "server"},
+		Needs: []facts.Section{facts.SectionPublication, facts.SectionSignalTable},
 		Why: `Incremental and ad-hoc snapshots are started by a row inserted into the signal table
 (streamkap.streamkap_signal), and the connector reads that row from the change stream: the table must
 be in the publication. A per-table publication that omits it makes every snapshot request hang with no
@@ -438,9 +423,6 @@ schema (15+), includes it. Not needed with --snapshot-mode read-only.`,
 		Fix: `As the owner of the publication and of the table run
 ALTER PUBLICATION streamkap_pub ADD TABLE streamkap.streamkap_signal; then trigger the snapshot again.`,
 		Eval: func(f *facts.Facts) rules.Outcome {
-			if o, ok := needDB(f, f.Publication.Err, f.SignalTable.Err); !ok {
-				return o
-			}
 			q := sqlident.Quote(f.Options.Publication)
 			s := f.SignalTable
 			name := signalName(f)
@@ -487,7 +469,7 @@ func publicationOperations() rules.Rule {
 	return rules.Rule{
 		ID: "publication-operations", Title: "The publication publishes inserts, updates and deletes",
 		Category: rules.CategoryPublication, Severity: rules.Error, Since: since,
-		Needs: []string{"publication", "server", "tables"},
+		Needs: []facts.Section{facts.SectionPublication},
 		Why: `A publication created WITH (publish = 'insert') (or without update or delete) sends only those
 operations: the other changes are dropped at the source, with no error, and the destination drifts
 from the source. That is an error: changes of every captured table silently go missing. If an
@@ -502,9 +484,6 @@ filters and column lists: otherwise UPDATE and DELETE on it fail with "cannot up
 because it does not have a replica identity and publishes updates" (55000), or 42P10 for a filter
 (see replica-identity). Then re-snapshot the tables: changes dropped so far are lost.`,
 		Eval: func(f *facts.Facts) rules.Outcome {
-			if o, ok := needDB(f, f.Publication.Err); !ok {
-				return o
-			}
 			p := f.Publication
 			q := sqlident.Quote(f.Options.Publication)
 			if !p.Exists {
@@ -569,7 +548,7 @@ func publicationPartitions() rules.Rule {
 	return rules.Rule{
 		ID: "publication-partitions", Title: "Captured partitioned tables publish through their root",
 		Category: rules.CategoryPublication, Severity: rules.Error, Since: since,
-		Needs: []string{"publication", "tables", "server"},
+		Needs: []facts.Section{facts.SectionPublication, facts.SectionTables, facts.SectionServer},
 		Why: `With publish_via_partition_root off (the default), changes to a partitioned table are published
 under each partition's own name (public.measurements_2025_01), not the table's: a connector that
 captures the partitioned table by name sees none of them, and every new partition is a new table
@@ -585,9 +564,6 @@ and make sure the partitioned table itself, not only its partitions, is in the p
 topic that partition changes arrive on changes with it: re-snapshot the tables. Before 13, add every
 partition to the publication and capture the partitions, or upgrade.`,
 		Eval: func(f *facts.Facts) rules.Outcome {
-			if o, ok := needDB(f, f.Publication.Err, f.Tables.Err, f.Server.Err); !ok {
-				return o
-			}
 			parts := capturedPartitioned(f)
 			q := sqlident.Quote(f.Options.Publication)
 			major := f.Server.Major()
@@ -698,80 +674,11 @@ func filtered(f *facts.Facts) ([]facts.Table, []string) {
 	return ts, desc
 }
 
-// setTable rewrites the publication's whole table list without the
-// filters and column lists of drop, keeping every other entry as it is:
-// SET TABLE replaces the list in one statement, so no change slips
-// through a gap the way it would between DROP TABLE and ADD TABLE. It also
-// names the tables other rules add earlier in the same plan, which it
-// would otherwise take out again.
-func setTable(f *facts.Facts, drop []facts.Table) rules.Step {
-	strip := map[string]bool{}
-	for _, t := range drop {
-		strip[t.Quoted] = true
-	}
-	var tables []string
-	for _, m := range f.Publication.Members {
-		entry := m.Table
-		if !strip[m.Table] {
-			if len(m.Columns) > 0 {
-				entry += " (" + strings.Join(m.Columns, ", ") + ")"
-			}
-			if m.Where != "" {
-				entry += " WHERE (" + m.Where + ")"
-			}
-		}
-		tables = append(tables, entry)
-	}
-	for _, t := range plannedAdds(f) {
-		if !isMember(f, t) && !slices.Contains(tables, t) {
-			tables = append(tables, t)
-		}
-	}
-	var objs []string
-	if len(tables) > 0 {
-		objs = append(objs, "TABLE "+strings.Join(tables, ", "))
-	}
-	if len(f.Publication.Schemas) > 0 {
-		objs = append(objs, "TABLES IN SCHEMA "+strings.Join(f.Publication.Schemas, ", "))
-	}
-	needs := "the publication's owner, owning each table listed (or a superuser)"
-	if len(f.Publication.Schemas) > 0 {
-		needs = needsSuperuser
-	}
-	return rules.Step{
-		Phase: rules.PhasePublication, SQL: fmt.Sprintf("ALTER PUBLICATION %s SET %s;", sqlident.Quote(f.Options.Publication), strings.Join(objs, ", ")),
-		Needs: needs, Locks: locksPublished,
-	}
-}
-
-// plannedAdds are the tables that other rules' steps add by name to the
-// existing publication: publication-coverage, publication-partitions,
-// publication-signal-table, signal-table and heartbeat-table.
-func plannedAdds(f *facts.Facts) []string {
-	p := f.Publication
-	if p.Err != nil || !p.Exists || p.AllTables {
-		return nil
-	}
-	var out []string
-	if f.Tables.Err == nil {
-		out = append(out, coverageAdds(f, uncovered(f))...)
-		out = append(out, quotedNames(rootsViaLeaves(f))...)
-	}
-	if s := f.SignalTable; f.Options.SnapshotModeInForce() != facts.SnapshotReadOnly && s.Err == nil && publicationListsTables(f, f.Options.SignalSchema) &&
-		((s.Exists && !s.Published && s.IsTable()) || signalTableCreated(f)) {
-		out = append(out, signalName(f))
-	}
-	if h, schema := f.Heartbeat, f.Options.HeartbeatSchema; schema != "" && h.Err == nil && !h.Published && publicationListsTables(f, schema) {
-		out = append(out, helperName(h, schema, facts.HeartbeatTableName))
-	}
-	return out
-}
-
 func publicationFilters() rules.Rule {
 	return rules.Rule{
 		ID: "publication-filters", Title: "No row filters or column lists on captured tables",
 		Category: rules.CategoryPublication, Severity: rules.Error, Since: since,
-		Needs: []string{"publication", "tables", "server", "signal_table", "heartbeat_table", "options"},
+		Needs: []facts.Section{facts.SectionPublication, facts.SectionTables, facts.SectionServer},
 		Why: `From PostgreSQL 15 a publication may filter a table's rows (FOR TABLE t WHERE (…)) or columns
 (FOR TABLE t (a, b)). The snapshot reads the whole table with SELECT, but the stream carries only
 what the publication lets through: changes to rows outside the filter never arrive, an UPDATE that
@@ -787,9 +694,6 @@ ALTER PUBLICATION streamkap_pub SET TABLE public.orders, streamkap.streamkap_sig
 (with TABLES IN SCHEMA in the publication, SET needs a superuser). Never DROP PUBLICATION: the
 connector's slot then fails with "publication does not exist". Re-snapshot the affected tables.`,
 		Eval: func(f *facts.Facts) rules.Outcome {
-			if o, ok := needDB(f, f.Publication.Err, f.Tables.Err, f.Server.Err); !ok {
-				return o
-			}
 			q := sqlident.Quote(f.Options.Publication)
 			if major := f.Server.Major(); major < 15 {
 				return rules.Skip("PostgreSQL %d has no row filters or column lists", major)

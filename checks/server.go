@@ -29,7 +29,7 @@ func serverVersion() rules.Rule {
 	return rules.Rule{
 		ID: "server-version", Title: "PostgreSQL is 10 or later and still supported",
 		Category: rules.CategoryServer, Severity: rules.Error, Since: since,
-		Needs: []string{"server"},
+		Needs: []facts.Section{facts.SectionServer},
 		Why: `Logical replication with the pgoutput plugin, publications and the replication protocol the
 connector speaks exist from PostgreSQL 10 on; on 9.x the connector cannot start. A major past its
 community end of life still works but gets no security or bug fixes (several logical decoding bugs
@@ -38,9 +38,6 @@ were fixed only in supported branches), so it is reported as a warning.`,
 Replication slots are not carried over by pg_upgrade before PostgreSQL 17: plan to re-create the
 connector's slot and re-snapshot after the upgrade.`,
 		Eval: func(f *facts.Facts) rules.Outcome {
-			if o, ok := needDB(f, f.Server.Err); !ok {
-				return o
-			}
 			num := f.Server.VersionNum
 			major := num / 10000
 			name := fmt.Sprint(major)
@@ -66,7 +63,7 @@ func walLevel() rules.Rule {
 	return rules.Rule{
 		ID: "wal-level", Title: "wal_level is logical",
 		Category: rules.CategoryServer, Severity: rules.Error, Since: since,
-		Needs: []string{"settings", "platform"},
+		Needs: []facts.Section{facts.SectionSettings},
 		Why: `Logical decoding reads changes from the WAL, and only wal_level = logical writes the information
 it needs. With replica or minimal the connector cannot create its slot ("logical decoding requires
 wal_level >= logical"). A publication can still be created, with only a warning, so an existing
@@ -76,9 +73,6 @@ publication proves nothing. wal_level changes only at server start.`,
 flag cloudsql.logical_decoding = on; Azure Flexible Server — server parameter wal_level = logical,
 restart; self-hosted — ALTER SYSTEM SET wal_level = logical; then restart PostgreSQL.`,
 		Eval: func(f *facts.Facts) rules.Outcome {
-			if o, ok := needDB(f, f.Settings.Err); !ok {
-				return o
-			}
 			v, ok := f.Settings.Get("wal_level")
 			if !ok {
 				return rules.Errored(&facts.Error{Op: "read settings", Message: "wal_level is not visible in pg_settings"})
@@ -97,7 +91,7 @@ func replicationCapacity() rules.Rule {
 	return rules.Rule{
 		ID: "replication-capacity", Title: "A replication slot and a WAL sender are free for the connector",
 		Category: rules.CategoryServer, Severity: rules.Error, Since: since,
-		Needs: []string{"replication", "platform"},
+		Needs: []facts.Section{facts.SectionReplication},
 		Why: `The connector needs one logical replication slot (max_replication_slots) and, while it streams,
 one WAL sender process (max_wal_senders). When all are taken, creating the slot fails with "all
 replication slots are in use" and the connector's connection with "number of requested standby
@@ -106,9 +100,6 @@ sender is not counted here.`,
 		Fix: `Drop replication slots nobody consumes (SELECT slot_name, active FROM pg_replication_slots), or raise
 max_replication_slots / max_wal_senders the platform's way (a restart is needed).`,
 		Eval: func(f *facts.Facts) rules.Outcome {
-			if o, ok := needDB(f, f.Replication.Err); !ok {
-				return o
-			}
 			u := f.Replication
 			var problems, objects []string
 			var text string
@@ -136,13 +127,6 @@ max_replication_slots / max_wal_senders the platform's way (a restart is needed)
 	}
 }
 
-// walSendersWanted is one more WAL sender than are busy, and never fewer
-// than configured: replication-capacity and replication-connection both
-// propose it, and the same value makes them one step.
-func walSendersWanted(u facts.ReplicationUsage) int {
-	return max(u.MaxWalSenders, u.WalSendersUsed) + 1
-}
-
 func joinText(a, b string) string {
 	if a == "" {
 		return b
@@ -152,5 +136,5 @@ func joinText(a, b string) string {
 
 // serverRules are the server-wide settings and state.
 func serverRules() []rules.Rule {
-	return append([]rules.Rule{serverVersion(), walLevel(), replicationCapacity()}, serverExtraRules()...)
+	return []rules.Rule{serverVersion(), walLevel(), replicationCapacity()}
 }

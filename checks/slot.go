@@ -40,12 +40,9 @@ const dropWarning = "Dropping a slot throws away its position for good: whatever
 	"a replica) has to start over, and a connector has to take a new snapshot. cdcpreflight never drops slots; " +
 	"run this yourself, after checking."
 
-// connectorSlot finds the connector's slot; when the rule cannot judge it
-// (facts missing, or no slot) the outcome says why and ok is false.
-func connectorSlot(f *facts.Facts, sections ...*facts.Error) (facts.Slot, rules.Outcome, bool) {
-	if o, ok := needDB(f, append([]*facts.Error{f.Slots.Err}, sections...)...); !ok {
-		return facts.Slot{}, o, false
-	}
+// connectorSlot finds the connector's slot; when there is none the rule
+// cannot judge it, the outcome says so and ok is false.
+func connectorSlot(f *facts.Facts) (facts.Slot, rules.Outcome, bool) {
 	s, ok := f.Slots.Find(f.Options.Slot)
 	if !ok {
 		return s, rules.Skip("slot %s does not exist (see slot-exists)", sqlident.Quote(f.Options.Slot)), false
@@ -57,7 +54,7 @@ func slotExists() rules.Rule {
 	return rules.Rule{
 		ID: "slot-exists", Title: "The connector's replication slot exists",
 		Category: rules.CategorySlot, Severity: rules.Error, Since: since,
-		Needs: []string{"slots", "platform", "settings", "server", "replication"},
+		Needs: []facts.Section{facts.SectionSlots},
 		Why: `The connector streams from a named logical replication slot (Streamkap's default:
 streamkap_pgoutput_slot). The Streamkap setup has you create it by hand; when it is missing the
 connector fails at start with 'replication slot "…" does not exist' (SQLSTATE 42704), or, if it may
@@ -72,9 +69,6 @@ for every transaction that is writing at that moment to finish, so an idle-in-tr
 it hang: check pg_stat_activity. From the moment it exists the slot retains WAL until a consumer
 confirms it: do not create it days before the connector starts.`,
 		Eval: func(f *facts.Facts) rules.Outcome {
-			if o, ok := needDB(f, f.Slots.Err); !ok {
-				return o
-			}
 			name := f.Options.Slot
 			if s, ok := f.Slots.Find(name); ok {
 				return rules.Pass("slot %s exists (%s, plugin %s, database %s)", sqlident.Quote(name), s.Type, orNone(s.Plugin), orNone(s.Database))
@@ -146,7 +140,7 @@ func slotConfig() rules.Rule {
 	return rules.Rule{
 		ID: "slot-config", Title: "The slot is a permanent pgoutput logical slot in this database",
 		Category: rules.CategorySlot, Severity: rules.Error, Since: since,
-		Needs: []string{"slots", "target"},
+		Needs: []facts.Section{facts.SectionSlots},
 		Why: `Streamkap (Debezium with plugin.name = pgoutput) decodes the slot with the pgoutput plugin, in the
 database it connects to. A physical slot cannot be decoded at all; a slot made for another plugin
 (test_decoding, wal2json, decoderbufs) produces output the connector cannot read; a logical slot
@@ -215,7 +209,7 @@ func slotHealth() rules.Rule {
 	return rules.Rule{
 		ID: "slot-health", Title: "The slot is not invalidated and does not hold back too much WAL",
 		Category: rules.CategorySlot, Severity: rules.Error, Since: since,
-		Needs: []string{"slots", "server", "options"},
+		Needs: []facts.Section{facts.SectionSlots},
 		Why: `A slot keeps every WAL segment from its restart_lsn on, until its consumer confirms it. When it falls
 too far behind, PostgreSQL 13+ invalidates it once max_slot_wal_keep_size is exceeded (wal_status =
 lost; invalidation_reason = wal_removed on 17+); a slot can also be invalidated because catalog rows it
@@ -337,7 +331,7 @@ func slotLifetime() rules.Rule {
 	return rules.Rule{
 		ID: "slot-lifetime", Title: "The platform will not remove the slot while it is inactive",
 		Category: rules.CategorySlot, Severity: rules.Warning, Since: since,
-		Needs: []string{"slots", "settings", "platform"},
+		Needs: []facts.Section{facts.SectionSlots, facts.SectionSettings},
 		Why: `Some servers remove or invalidate a slot nobody is using, and the connector then fails at its next start
 (slot missing, or 'can no longer get changes', SQLSTATE 55000) and needs a new snapshot. Neon removes
 inactive replication slots after about 40 hours when other slots are active, and its logical
@@ -350,7 +344,7 @@ idle_replication_slot_timeout (self-hosted: ALTER SYSTEM SET idle_replication_sl
 pg_reload_conf(); managed platforms: the parameter group or settings page). If the connector must stay
 stopped for long on Neon, expect to re-create the slot and re-snapshot when it starts.`,
 		Eval: func(f *facts.Facts) rules.Outcome {
-			s, out, ok := connectorSlot(f, f.Settings.Err)
+			s, out, ok := connectorSlot(f)
 			if !ok {
 				return out
 			}
@@ -439,7 +433,7 @@ func slotPeek() rules.Rule {
 	return rules.Rule{
 		ID: "slot-peek", Title: "The slot can be decoded with the publication",
 		Category: rules.CategorySlot, Severity: rules.Error, Since: since,
-		Needs: []string{"slot_peek", "slots", "publication", "server"},
+		Needs: []facts.Section{facts.SectionSlots, facts.SectionPublication, facts.SectionServer},
 		Why: `The catalog can look right while decoding still fails. cdcpreflight peeks at the slot the way the
 connector reads it (pg_logical_slot_peek_binary_changes with pgoutput, proto_version 1 and the
 publication), at most one transaction, under statement_timeout, without consuming anything. The
@@ -457,9 +451,6 @@ that the publication exists, then let the connector re-snapshot:
 (manual steps: cdcpreflight never drops a slot). Next time create the publication first, then the slot.
 Invalidated slot: see slot-health. Statement timeout: the backlog is large; see slot-health.`,
 		Eval: func(f *facts.Facts) rules.Outcome {
-			if o, ok := needDB(f, f.Slots.Err, f.Publication.Err, f.Server.Err); !ok {
-				return o
-			}
 			p := f.Peek
 			if !p.Attempted {
 				if p.SkipReason == "" {
@@ -544,7 +535,7 @@ func otherSlots() rules.Rule {
 	return rules.Rule{
 		ID: "other-slots", Title: "No other inactive logical slot holds back much WAL",
 		Category: rules.CategorySlot, Severity: rules.Warning, Since: since,
-		Needs: []string{"slots", "options"},
+		Needs: []facts.Section{facts.SectionSlots},
 		Why: `Every replication slot keeps the WAL its consumer has not confirmed, and logical slots also hold back
 the vacuuming of catalog rows. A slot nobody consumes any more (an old connector, a test, a dropped
 subscriber) keeps them forever: the WAL volume grows until the disk is full and the server stops,
@@ -556,9 +547,6 @@ subscription on another server). When nobody uses it, drop it yourself:
 A subscription's slot is better dropped with DROP SUBSCRIPTION on the subscriber. cdcpreflight never
 drops slots. On PostgreSQL 13+ set max_slot_wal_keep_size so an abandoned slot cannot fill the disk.`,
 		Eval: func(f *facts.Facts) rules.Outcome {
-			if o, ok := needDB(f, f.Slots.Err); !ok {
-				return o
-			}
 			limit := f.Options.RetainedWALWarn
 			stale := staleSlots(f)
 			if len(stale) == 0 {

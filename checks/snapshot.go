@@ -51,30 +51,6 @@ func createSignalSteps(f *facts.Facts) []rules.Step {
 	}
 }
 
-// signalTableCreated reports whether signal-table's steps create the
-// signal table: publication-exists then lists it, since helper tables are
-// created in an earlier phase than the publication.
-func signalTableCreated(f *facts.Facts) bool {
-	return f.Connect.OK() && f.Server.Err == nil && f.Options.SnapshotModeInForce() != facts.SnapshotReadOnly &&
-		f.SignalTable.Err == nil && !f.SignalTable.Exists
-}
-
-// addSignalToPublication is the one ALTER PUBLICATION for the signal table,
-// shared by signal-table (which creates it) and publication-signal-table,
-// so that a plan holding both runs it once.
-func addSignalToPublication(f *facts.Facts) rules.Step {
-	return addToPublication(sqlident.Quote(f.Options.Publication), signalName(f))
-}
-
-// publicationListsTables reports whether a table in schema must be added to
-// the existing publication by name: FOR ALL TABLES and FOR TABLES IN SCHEMA
-// take it in by themselves, and a missing publication is created by
-// publication-exists with every table listed.
-func publicationListsTables(f *facts.Facts, schema string) bool {
-	p := f.Publication
-	return p.Err == nil && p.Exists && !p.AllTables && !slices.Contains(p.Schemas, sqlident.Quote(schema))
-}
-
 // varcharLength reads a format_type string: the length of a character
 // varying column, 0 for unbounded text, ok false for non-string types
 // (character(n) pads values, which would change signal ids).
@@ -168,7 +144,7 @@ func signalTable() rules.Rule {
 	return rules.Rule{
 		ID: "signal-table", Title: "The snapshot signal table exists with the expected shape",
 		Category: rules.CategorySnapshot, Severity: rules.Error, Since: since,
-		Needs: []string{"server", "signal_table", "options", "publication"},
+		Needs: []facts.Section{facts.SectionServer}, MayNeed: []facts.Section{facts.SectionSignalTable},
 		Why: `Streamkap snapshots (backfills) run one of two ways. With Read only = Yes the connector needs nothing in
 the database, but read-only incremental snapshots need PostgreSQL 13 or later. Otherwise it needs the
 signal table <signal schema>.streamkap_signal (Streamkap ignores any other name) with the guide's shape:
@@ -188,9 +164,6 @@ If the publication lists its tables, add the signal table to it. Fix a wrong sha
 stopped, drop and re-create the table: it holds only transient signals. On PostgreSQL 13+ you can set
 Read only = Yes in the connector instead and not use the table.`,
 		Eval: func(f *facts.Facts) rules.Outcome {
-			if o, ok := needDB(f, f.Server.Err); !ok {
-				return o
-			}
 			mode, major := f.Options.SnapshotModeInForce(), f.Server.Major()
 			name := signalName(f)
 			if mode == facts.SnapshotReadOnly {
@@ -209,7 +182,7 @@ Read only = Yes in the connector instead and not use the table.`,
 				}
 				return rules.Skip("read-only snapshots do not use the signal table")
 			}
-			if o, ok := needDB(f, f.SignalTable.Err); !ok {
+			if o, ok := rules.Need(f, facts.SectionSignalTable); !ok {
 				return o
 			}
 			h := f.SignalTable
@@ -263,7 +236,7 @@ func signalTablePrivileges() rules.Rule {
 	return rules.Rule{
 		ID: "signal-table-privileges", Title: "The connector may read and write the signal table",
 		Category: rules.CategorySnapshot, Severity: rules.Error, Since: since,
-		Needs: []string{"signal_table", "options", "role_settings"},
+		Needs: []facts.Section{facts.SectionConnect}, MayNeed: []facts.Section{facts.SectionSignalTable, facts.SectionRoleSettings},
 		Why: `Outside read-only mode the connector inserts snapshot watermarks into the signal table, and Streamkap
 writes snapshot requests there as the connector's role; the guide grants SELECT, INSERT and UPDATE on
 the table and USAGE on its schema. Without them a requested snapshot fails with "permission denied for
@@ -285,13 +258,10 @@ ROLE ALL or the server (run it from a session that is not read-only itself, e.g.
 default_transaction_read_only = off;). If the role must stay read-only, set Read only = Yes in the
 connector instead (PostgreSQL 13+) and check with --snapshot-mode read-only.`,
 		Eval: func(f *facts.Facts) rules.Outcome {
-			if o, ok := needDB(f); !ok {
-				return o
-			}
 			if f.Options.SnapshotModeInForce() == facts.SnapshotReadOnly {
 				return rules.Skip("read-only snapshots do not use the signal table")
 			}
-			if o, ok := needDB(f, f.SignalTable.Err, f.RoleSettings.Err); !ok {
+			if o, ok := rules.Need(f, facts.SectionSignalTable, facts.SectionRoleSettings); !ok {
 				return o
 			}
 			h := f.SignalTable
@@ -380,7 +350,7 @@ func heartbeatTable() rules.Rule {
 	return rules.Rule{
 		ID: "heartbeat-table", Title: "The heartbeat table exists, is writable and is published",
 		Category: rules.CategorySnapshot, Severity: rules.Warning, Since: since,
-		Needs: []string{"heartbeat_table", "publication", "options", "role_settings"},
+		Needs: []facts.Section{facts.SectionConnect}, MayNeed: []facts.Section{facts.SectionHeartbeat, facts.SectionRoleSettings},
 		Why: `On a quiet database, or one sharing its server with busy ones, the connector's slot only moves forward
 when a change of a published table reaches it; until then the server keeps every WAL segment since,
 and the disk fills. Streamkap's source heartbeat writes to <heartbeat schema>.streamkap_heartbeat (that
@@ -403,13 +373,10 @@ sessions are read-only: ALTER ROLE <role> RESET default_transaction_read_only; (
 the database, ALTER ROLE ALL or the server sets it).`,
 		Eval: func(f *facts.Facts) rules.Outcome {
 			o := f.Options
-			if out, ok := needDB(f); !ok {
-				return out
-			}
 			if o.HeartbeatSchema == "" {
 				return rules.Skip("no heartbeat schema configured (--heartbeat-schema)")
 			}
-			if out, ok := needDB(f, f.Heartbeat.Err, f.RoleSettings.Err); !ok {
+			if out, ok := rules.Need(f, facts.SectionHeartbeat, facts.SectionRoleSettings); !ok {
 				return out
 			}
 			where, entries, readOnly := privReadOnly(f)

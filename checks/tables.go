@@ -34,7 +34,7 @@ func tablesExist() rules.Rule {
 	return rules.Rule{
 		ID: "tables-exist", Title: "Every table in the capture list exists and is a table",
 		Category: rules.CategoryTables, Severity: rules.Error, Since: since,
-		Needs: []string{"tables"},
+		Needs: []facts.Section{facts.SectionTables},
 		Why: `The connector captures the tables it is told to. A name that matches nothing (a typo, a table not
 created yet, or a case mismatch: names match exactly as PostgreSQL stores them, so public.orderitems
 is not public."OrderItems") is captured by nobody, silently. Views, materialized views and foreign
@@ -46,9 +46,6 @@ names exactly as PostgreSQL stores them (schema.table, quoted where needed: publ
 create tables that are missing, and replace views, materialized views and foreign tables by the
 ordinary tables they read from.`,
 		Eval: func(f *facts.Facts) rules.Outcome {
-			if o, ok := needDB(f, f.Tables.Err); !ok {
-				return o
-			}
 			tb := f.Tables
 			captured := 0
 			for _, t := range tb.Tables {
@@ -120,7 +117,7 @@ func replicaIdentity() rules.Rule {
 	return rules.Rule{
 		ID: "replica-identity", Title: "Published and captured tables have a usable replica identity",
 		Category: rules.CategoryTables, Severity: rules.Error, Since: since,
-		Needs: []string{"tables", "publication"},
+		Needs: []facts.Section{facts.SectionTables, facts.SectionPublication},
 		Why: `This breaks the application, not only the connector. Once a table is in a publication that publishes
 updates or deletes, PostgreSQL refuses UPDATE and DELETE on it unless it has a replica identity: a
 primary key (REPLICA IDENTITY DEFAULT), a unique index named with REPLICA IDENTITY USING INDEX, or
@@ -150,9 +147,6 @@ table in one statement) or widen the identity (FULL covers any row filter, but a
 list). ALTER TABLE takes an ACCESS EXCLUSIVE lock: run SET lock_timeout = '5s'; first and retry,
 so that it never queues in front of the application's queries.`,
 		Eval: func(f *facts.Facts) rules.Outcome {
-			if o, ok := needDB(f, f.Tables.Err, f.Publication.Err); !ok {
-				return o
-			}
 			fixes, checked := identityFixes(f, false)
 			if len(fixes) == 0 {
 				gaps := 0
@@ -226,7 +220,7 @@ func replicaIdentityFull() rules.Rule {
 	return rules.Rule{
 		ID: "replica-identity-full", Title: "Captured tables are REPLICA IDENTITY FULL",
 		Category: rules.CategoryTables, Severity: rules.Warning, Since: since,
-		Needs: []string{"tables", "options"},
+		Needs: []facts.Section{facts.SectionTables},
 		Why: `With the default replica identity (the primary key) the WAL carries only the key of a deleted row, and
 for an UPDATE only the new row, in which a large (TOASTed) column that did not change is not included.
 So delete events carry the key and every other column empty, and update events carry unchanged TOAST
@@ -238,9 +232,6 @@ FULL costs WAL: every UPDATE and DELETE logs the whole old row.`,
 captured table (for partitioned tables, on each partition). The ALTER takes an ACCESS EXCLUSIVE lock
 but does not rewrite the table; retry it if the lock timeout fires.`,
 		Eval: func(f *facts.Facts) rules.Outcome {
-			if o, ok := needDB(f, f.Tables.Err); !ok {
-				return o
-			}
 			var notFull []facts.Leaf
 			captured := 0
 			for _, l := range f.Tables.Leaves() {
@@ -295,7 +286,7 @@ func unloggedTables() rules.Rule {
 	return rules.Rule{
 		ID: "unlogged-tables", Title: "No captured table is UNLOGGED",
 		Category: rules.CategoryTables, Severity: rules.Error, Since: since,
-		Needs: []string{"tables"},
+		Needs: []facts.Section{facts.SectionTables},
 		Why: `An UNLOGGED table writes nothing to the WAL, so logical decoding never sees its changes: the
 connector may snapshot it, then no change event ever follows. It cannot be added to a publication
 (SQLSTATE 22023: "table \"t\" cannot be replicated" on older majors, "cannot add relation \"t\" to
@@ -306,9 +297,6 @@ merely in the default all-tables scope (a scratch or cache table nobody meant to
 table and writes all of it to the WAL under an ACCESS EXCLUSIVE lock: plan a window for large
 tables), or remove it from the capture list.`,
 		Eval: func(f *facts.Facts) rules.Outcome {
-			if o, ok := needDB(f, f.Tables.Err); !ok {
-				return o
-			}
 			unlogged := leafNames(f.Tables.UnloggedCaptured())
 			if len(unlogged) == 0 {
 				return rules.Pass("no captured table is UNLOGGED")
@@ -332,7 +320,7 @@ func generatedColumns() rules.Rule {
 	return rules.Rule{
 		ID: "generated-columns", Title: "Generated columns of captured tables are replicated",
 		Category: rules.CategoryTables, Severity: rules.Error, Since: since,
-		Needs: []string{"server", "tables", "publication"},
+		Needs: []facts.Section{facts.SectionServer, facts.SectionTables}, MayNeed: []facts.Section{facts.SectionPublication},
 		Why: `Stored generated columns (GENERATED ALWAYS AS … STORED, PostgreSQL 12+) are not sent by pgoutput
 before PostgreSQL 18: the snapshot (a SELECT) has them, change events do not, so the destination holds
 values from the snapshot that later changes never update. PostgreSQL 18 sends stored ones only when
@@ -345,9 +333,6 @@ itself, lower this rule's severity in the config, so that the decision is writte
 or for a virtual column: compute the column in the destination, or turn it into an ordinary column
 kept up to date by a trigger (on 18, into a STORED generated column), or upgrade to 18.`,
 		Eval: func(f *facts.Facts) rules.Outcome {
-			if o, ok := needDB(f, f.Server.Err, f.Tables.Err); !ok {
-				return o
-			}
 			major := f.Server.Major()
 			if major < 12 {
 				return rules.Skip("PostgreSQL %d has no generated columns", major)
@@ -375,7 +360,7 @@ kept up to date by a trigger (on 18, into a STORED generated column), or upgrade
 					WithRemediation("Compute these columns in the destination, or make them ordinary columns kept up to date by a trigger, " +
 						"or upgrade to PostgreSQL 18 and set publish_generated_columns = stored on the publication.")
 			}
-			if o, ok := needDB(f, pub.Err); !ok {
+			if o, ok := rules.Need(f, facts.SectionPublication); !ok {
 				return o
 			}
 			virtual := "Virtual generated columns are never published: compute them in the destination, " +

@@ -6,6 +6,8 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+
+	"github.com/cdcpreflight/cdcpreflight/facts"
 )
 
 var idPattern = regexp.MustCompile(`^[a-z][a-z0-9]*(-[a-z0-9]+)*$`)
@@ -64,6 +66,7 @@ func validate(r Rule) error {
 	if r.Eval == nil {
 		problems = append(problems, "no Eval")
 	}
+	problems = append(problems, validateNeeds(r)...)
 	if len(problems) > 0 {
 		return fmt.Errorf("rule %q: %s", r.ID, strings.Join(problems, "; "))
 	}
@@ -89,4 +92,29 @@ func (r *Registry) IDs() []string {
 		ids[i] = rule.ID
 	}
 	return ids
+}
+
+// validateNeeds: every rule says what it needs, in known section names,
+// each once; a section is needed always or on some branches, not both.
+func validateNeeds(r Rule) []string {
+	var problems []string
+	if len(r.Needs) == 0 {
+		problems = append(problems, "no Needs (facts.SectionTarget when it needs nothing gathered)")
+	}
+	seen := map[facts.Section]bool{}
+	for _, s := range slices.Concat(r.Needs, r.MayNeed) {
+		switch {
+		case !slices.Contains(facts.Sections, s):
+			problems = append(problems, fmt.Sprintf("unknown fact section %q", s))
+		case seen[s]:
+			problems = append(problems, fmt.Sprintf("fact section %q listed twice", s))
+		}
+		seen[s] = true
+	}
+	if len(r.Needs) > 1 && slices.ContainsFunc(r.Needs, func(s facts.Section) bool {
+		return s == facts.SectionConnect || s == facts.SectionTarget
+	}) {
+		problems = append(problems, "facts.SectionConnect and facts.SectionTarget stand alone: every other section needs the connection")
+	}
+	return problems
 }

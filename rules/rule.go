@@ -1,6 +1,6 @@
-// Package rules is the engine: rule metadata, statuses and severities, the
-// registry, and the runner that judges gathered facts. The rules themselves
-// live in package checks.
+// Package rules is the engine: rule metadata and its documentation pages,
+// statuses and severities, the registry, and the runner that judges
+// gathered facts. The rules themselves live in package checks.
 package rules
 
 import (
@@ -100,10 +100,35 @@ type Rule struct {
 	// Fix says how to remedy it in general, with SQL; Eval's outcome may
 	// carry a more specific, platform-aware remediation.
 	Fix string
-	// Needs lists the fact sections Eval reads, for the docs ("server", "settings", …).
-	Needs []string
+	// Needs lists the fact sections Eval cannot judge without. The runner
+	// checks them before Eval (with Need), so Eval never sees one missing:
+	// when the catalog connection failed or one of them could not be
+	// gathered, the rule is error with that cause (the connection's first,
+	// then the first missing section in this order). Every rule lists at
+	// least one: facts.SectionConnect when it reads only what was probed
+	// over the connection, facts.SectionTarget when it is judged whether
+	// or not the connection succeeded.
+	Needs []facts.Section
+	// MayNeed lists the sections Eval needs only on some branches (a
+	// snapshot mode, a server version), where it guards them itself with
+	// Need: the runner cannot know the branch. Any other section Eval
+	// reads may be missing, and Eval judges without it.
+	MayNeed []facts.Section
 
 	Eval func(f *facts.Facts) Outcome
+}
+
+// Need returns an error outcome, and ok false, when one of sections is
+// missing from f: the catalog connection's failure first, then the first
+// section in the order given that could not be gathered. The runner
+// applies it with a rule's Needs before Eval.
+func Need(f *facts.Facts, sections ...facts.Section) (o Outcome, ok bool) {
+	for _, s := range sections {
+		if err := f.Missing(s); err != nil {
+			return Errored(err), false
+		}
+	}
+	return Outcome{}, true
 }
 
 // Outcome is what Eval returns. Use the constructors: Pass, Finding, Skip, Errored.

@@ -9,7 +9,7 @@ import (
 
 func rule(id string, eval func(*facts.Facts) Outcome) Rule {
 	return Rule{ID: id, Title: "A rule", Category: CategoryServer, Severity: Error, Since: "0.1.0",
-		Why: "It matters.", Fix: "Fix it.", Eval: eval}
+		Why: "It matters.", Fix: "Fix it.", Needs: []facts.Section{facts.SectionTarget}, Eval: eval}
 }
 
 func TestNewRegistryRejectsDuplicatesAndUndocumented(t *testing.T) {
@@ -35,6 +35,111 @@ func TestNewRegistryRejectsDuplicatesAndUndocumented(t *testing.T) {
 	reg, err := NewRegistry(rule("a", ok), rule("b", ok))
 	if err != nil || strings.Join(reg.IDs(), ",") != "a,b" {
 		t.Fatalf("registry: %v %v", reg, err)
+	}
+}
+
+// TestNewRegistryRejectsUndeclaredNeeds: a rule says what it needs, in
+// section names the runner knows.
+func TestNewRegistryRejectsUndeclaredNeeds(t *testing.T) {
+	ok := func(*facts.Facts) Outcome { return Pass("fine") }
+	needs := func(id string, needs, mayNeed []facts.Section) Rule {
+		r := rule(id, ok)
+		r.Needs, r.MayNeed = needs, mayNeed
+		return r
+	}
+	for _, tc := range []struct {
+		rule Rule
+		want string
+	}{
+		{needs("none", nil, nil), "no Needs"},
+		{needs("only-branches", nil, []facts.Section{facts.SectionRole}), "no Needs"},
+		{needs("unknown", []facts.Section{"servers"}, nil), `unknown fact section "servers"`},
+		{needs("twice", []facts.Section{facts.SectionRole, facts.SectionRole}, nil), "listed twice"},
+		{needs("both", []facts.Section{facts.SectionRole}, []facts.Section{facts.SectionRole}), "listed twice"},
+		{needs("connect-and", []facts.Section{facts.SectionConnect, facts.SectionRole}, nil), "stand alone"},
+		{needs("target-and", []facts.Section{facts.SectionServer, facts.SectionTarget}, nil), "stand alone"},
+	} {
+		if _, err := NewRegistry(tc.rule); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: %v, want %q", tc.rule.ID, err, tc.want)
+		}
+	}
+	if _, err := NewRegistry(
+		needs("connect", []facts.Section{facts.SectionConnect}, []facts.Section{facts.SectionSignalTable}),
+		needs("sections", []facts.Section{facts.SectionServer, facts.SectionTables}, nil),
+	); err != nil {
+		t.Error(err)
+	}
+}
+
+// TestNeedsAreCheckedBeforeEval: the runner reports a rule whose needed
+// facts are missing as error, with the catalog connection's failure
+// first and then the first missing section in the rule's order, and
+// never runs its Eval on them.
+func TestNeedsAreCheckedBeforeEval(t *testing.T) {
+	judged := map[string]bool{}
+	needing := func(id string, sections ...facts.Section) Rule {
+		r := rule(id, func(*facts.Facts) Outcome { judged[id] = true; return Pass("judged") })
+		r.Needs = sections
+		return r
+	}
+	reg, err := NewRegistry(
+		needing("target", facts.SectionTarget),
+		needing("connect", facts.SectionConnect),
+		needing("server", facts.SectionServer),
+		needing("tables-then-server", facts.SectionTables, facts.SectionServer),
+		needing("server-then-tables", facts.SectionServer, facts.SectionTables),
+		needing("settings", facts.SectionSettings),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	verdicts := func(f *facts.Facts) map[string]string {
+		clear(judged)
+		out := map[string]string{}
+		for _, r := range Evaluate(reg, f, nil) {
+			out[r.Rule] = string(r.Status) + ": " + r.Message
+			if judged[r.Rule] != (r.Status == StatusPass) {
+				t.Errorf("%s: %s, but Eval ran: %v", r.Rule, r.Status, judged[r.Rule])
+			}
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		name string
+		f    *facts.Facts
+		want map[string]string
+	}{
+		{"never connected", &facts.Facts{}, map[string]string{
+			"target":             "pass: judged",
+			"connect":            "error: gather: no connection was attempted",
+			"server":             "error: gather: no connection was attempted",
+			"tables-then-server": "error: gather: no connection was attempted",
+		}},
+		{"connection refused", &facts.Facts{
+			Connect: facts.Probe{Attempted: true, Err: &facts.Error{Op: "connect", Message: "refused", SQLState: "28P01"}},
+			Server:  facts.Server{Err: &facts.Error{Op: "read server", Message: "not read"}},
+		}, map[string]string{
+			"target": "pass: judged",
+			"server": "error: could not connect: refused (SQLSTATE 28P01)",
+		}},
+		{"sections failed", &facts.Facts{
+			Connect: facts.Probe{Attempted: true},
+			Server:  facts.Server{Err: &facts.Error{Op: "read server", Message: "denied", SQLState: "42501"}},
+			Tables:  facts.Tables{Err: &facts.Error{Op: "read tables", Message: "timeout"}},
+		}, map[string]string{
+			"connect":            "pass: judged",
+			"server":             "error: read server: denied (SQLSTATE 42501)",
+			"tables-then-server": "error: read tables: timeout",
+			"server-then-tables": "error: read server: denied (SQLSTATE 42501)",
+			"settings":           "pass: judged",
+		}},
+	} {
+		got := verdicts(tc.f)
+		for id, want := range tc.want {
+			if got[id] != want {
+				t.Errorf("%s: %s = %q, want %q", tc.name, id, got[id], want)
+			}
+		}
 	}
 }
 

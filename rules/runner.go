@@ -57,7 +57,10 @@ func evalOne(r Rule, f *facts.Facts, rc RuleConfig) (res Result) {
 			res.Objects, res.Remediation, res.FixSQL, res.Steps = nil, "", nil, nil
 		}
 	}()
-	out := r.Eval(f)
+	out, ok := Need(f, r.Needs...)
+	if ok {
+		out = r.Eval(f)
+	}
 	res.Message = out.Message
 	res.Objects = out.Objects
 	res.Status = out.Status

@@ -11,6 +11,7 @@ import (
 	"github.com/cdcpreflight/cdcpreflight/checks"
 	"github.com/cdcpreflight/cdcpreflight/internal/pgtest"
 	"github.com/cdcpreflight/cdcpreflight/report"
+	"github.com/cdcpreflight/cdcpreflight/rules"
 )
 
 func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
@@ -118,7 +119,7 @@ func TestREADMERuleTable(t *testing.T) {
 		t.Fatal(err)
 	}
 	var want bytes.Buffer
-	if err := RulesMarkdown(&want, reg.All()); err != nil {
+	if err := rules.ListMarkdown(&want, reg.All()); err != nil {
 		t.Fatal(err)
 	}
 	readme, err := os.ReadFile("../../README.md")

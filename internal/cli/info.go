@@ -1,13 +1,10 @@
 package cli
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"slices"
 	"strings"
-	"text/tabwriter"
 
 	"github.com/spf13/pflag"
 
@@ -35,11 +32,11 @@ func runRules(args []string, env Env) int {
 	}
 	switch *format {
 	case "text":
-		err = rulesText(env.Stdout, reg.All())
+		err = rules.ListText(env.Stdout, reg.All())
 	case "markdown":
-		err = RulesMarkdown(env.Stdout, reg.All())
+		err = rules.ListMarkdown(env.Stdout, reg.All())
 	case "json":
-		err = rulesJSON(env.Stdout, reg.All())
+		err = rules.ListJSON(env.Stdout, reg.All())
 	default:
 		fmt.Fprintf(env.Stderr, "cdcpreflight rules: --format %q: want text, markdown or json\n", *format)
 		return exitError
@@ -49,46 +46,6 @@ func runRules(args []string, env Env) int {
 		return exitError
 	}
 	return exitOK
-}
-
-func rulesText(w io.Writer, rs []rules.Rule) error {
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tSEVERITY\tCATEGORY\tTITLE")
-	for _, r := range rs {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", r.ID, r.Severity, r.Category, r.Title)
-	}
-	return tw.Flush()
-}
-
-// RulesMarkdown writes the rule table the README carries; a test keeps the
-// README in step with the registry.
-func RulesMarkdown(w io.Writer, rs []rules.Rule) error {
-	var b strings.Builder
-	b.WriteString("| ID | severity | category | checks that |\n|---|---|---|---|\n")
-	for _, r := range rs {
-		fmt.Fprintf(&b, "| `%s` | %s | %s | %s |\n", r.ID, r.Severity, r.Category, r.Title)
-	}
-	_, err := io.WriteString(w, b.String())
-	return err
-}
-
-func rulesJSON(w io.Writer, rs []rules.Rule) error {
-	type doc struct {
-		ID       string         `json:"id"`
-		Title    string         `json:"title"`
-		Category string         `json:"category"`
-		Severity rules.Severity `json:"severity"`
-		Since    string         `json:"since"`
-		Why      string         `json:"why"`
-		Fix      string         `json:"fix"`
-	}
-	out := make([]doc, len(rs))
-	for i, r := range rs {
-		out[i] = doc{r.ID, r.Title, r.Category, r.Severity, r.Since, unwrap(r.Why), unwrap(r.Fix)}
-	}
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(out)
 }
 
 func runExplain(args []string, env Env) int {
@@ -114,24 +71,8 @@ func runExplain(args []string, env Env) int {
 		fmt.Fprintf(env.Stderr, "%s ('cdcpreflight rules' lists them)\n", msg)
 		return exitError
 	}
-	fmt.Fprintf(env.Stdout, "%s — %s\n\n", r.ID, r.Title)
-	fmt.Fprintf(env.Stdout, "Category: %s   Default severity: %s   Since: %s\n\n", r.Category, r.Severity, r.Since)
-	fmt.Fprintf(env.Stdout, "Why it matters\n%s\n\nHow to fix\n%s\n", indent(r.Why), indent(r.Fix))
-	fmt.Fprintf(env.Stdout, "\nDisable or re-grade it in the config file:\n  rules:\n    %s:\n      severity: warning   # or: disabled: true\n", r.ID)
+	fmt.Fprint(env.Stdout, rules.Explain(r))
 	return exitOK
-}
-
-func indent(s string) string {
-	lines := strings.Split(strings.TrimSpace(s), "\n")
-	for i, l := range lines {
-		lines[i] = "  " + l
-	}
-	return strings.Join(lines, "\n")
-}
-
-// unwrap joins the hard-wrapped lines of rule docs for machine output.
-func unwrap(s string) string {
-	return strings.Join(strings.Fields(s), " ")
 }
 
 // nearest suggests IDs sharing a word with the misspelt one.

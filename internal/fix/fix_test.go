@@ -123,7 +123,7 @@ func TestCreateRoleNeverShowsThePassword(t *testing.T) {
 // judged as the role CREATE ROLE makes, so its grants are planned too.
 func TestEvaluateSeesThePlannedRole(t *testing.T) {
 	reg, err := rules.NewRegistry(rules.Rule{ID: "probe", Title: "Probe", Category: rules.CategoryPrivileges, Severity: rules.Error,
-		Since: "0.1.0", Why: "w", Fix: "f", Eval: func(f *facts.Facts) rules.Outcome {
+		Since: "0.1.0", Why: "w", Fix: "f", Needs: []facts.Section{facts.SectionRole}, Eval: func(f *facts.Facts) rules.Outcome {
 			if f.Role.Exists {
 				return rules.Finding("exists")
 			}

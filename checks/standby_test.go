@@ -9,11 +9,7 @@ func srvStandby(num int) func(*facts.Facts) {
 	return func(f *facts.Facts) { tbVersion(num)(f); f.Server.InRecovery = true }
 }
 
-func srvKeep(v string) func(*facts.Facts) {
-	return func(f *facts.Facts) { f.Settings.Values["max_slot_wal_keep_size"] = v }
-}
-
-var serverExtraCases = []ruleCase{
+var standbyCases = []ruleCase{
 	{name: "primary", rule: "standby", want: rules.StatusPass, contains: "connected to a primary"},
 	{name: "standby before 16", rule: "standby", want: rules.StatusFail, objects: []string{"server 15.18"},
 		contains: "logical decoding on a standby needs PostgreSQL 16", mutate: srvStandby(150018)},
@@ -36,22 +32,4 @@ var serverExtraCases = []ruleCase{
 	{name: "unreadable", rule: "standby", want: rules.StatusError,
 		mutate: func(f *facts.Facts) { f.Server = facts.Server{Err: readFailed} }},
 	{name: "no connection", rule: "standby", want: rules.StatusError, mutate: tbNoConnect},
-
-	{name: "capped", rule: "wal-retention-limit", want: rules.StatusPass, contains: "max_slot_wal_keep_size = 10.0 GB"},
-	{name: "unlimited", rule: "wal-retention-limit", want: rules.StatusWarn, objects: []string{"setting max_slot_wal_keep_size"},
-		contains: "ALTER SYSTEM SET max_slot_wal_keep_size = '10GB';", mutate: srvKeep("-1")},
-	{name: "unlimited on rds", rule: "wal-retention-limit", want: rules.StatusWarn, contains: "DB parameter group",
-		mutate: func(f *facts.Facts) { srvKeep("-1")(f); f.Platform.Name = facts.PlatformRDS }},
-	{name: "unlimited on neon", rule: "wal-retention-limit", want: rules.StatusWarn, contains: "Neon does not let you change",
-		mutate: func(f *facts.Facts) { srvKeep("-1")(f); f.Platform.Name = facts.PlatformNeon }},
-	{name: "zero", rule: "wal-retention-limit", want: rules.StatusFail, contains: "any connector lag invalidates its slot",
-		mutate: srvKeep("0")},
-	{name: "pg 12", rule: "wal-retention-limit", want: rules.StatusSkip, contains: "PostgreSQL 12 has no max_slot_wal_keep_size",
-		mutate: func(f *facts.Facts) { tbVersion(120022)(f); delete(f.Settings.Values, "max_slot_wal_keep_size") }},
-	{name: "not visible", rule: "wal-retention-limit", want: rules.StatusError,
-		mutate: func(f *facts.Facts) { delete(f.Settings.Values, "max_slot_wal_keep_size") }},
-	{name: "garbled", rule: "wal-retention-limit", want: rules.StatusError, mutate: srvKeep("lots")},
-	{name: "settings unreadable", rule: "wal-retention-limit", want: rules.StatusError,
-		mutate: func(f *facts.Facts) { f.Settings = facts.Settings{Err: readFailed} }},
-	{name: "no connection", rule: "wal-retention-limit", want: rules.StatusError, mutate: tbNoConnect},
 }

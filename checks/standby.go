@@ -1,18 +1,20 @@
 package checks
 
 import (
-	"fmt"
-	"strconv"
-
 	"github.com/cdcpreflight/cdcpreflight/facts"
 	"github.com/cdcpreflight/cdcpreflight/rules"
 )
+
+// standbyRules judge whether the server, when it is a standby, can decode.
+func standbyRules() []rules.Rule {
+	return []rules.Rule{standby()}
+}
 
 func standby() rules.Rule {
 	return rules.Rule{
 		ID: "standby", Title: "The server is a primary, or a standby that can decode",
 		Category: rules.CategoryServer, Severity: rules.Error, Since: since,
-		Needs: []string{"server", "settings", "options"},
+		Needs: []facts.Section{facts.SectionServer},
 		Why: `Logical decoding on a standby (a hot standby, a read replica) exists only from PostgreSQL 16: on
 older majors creating the connector's slot there fails ("logical decoding cannot be used while in
 recovery", SQLSTATE 0A000). From 16 it works, with conditions. A standby is read-only, so the signal
@@ -30,9 +32,6 @@ is reloadable); on the primary create a physical slot for the standby
 standby. Managed read replicas: set hot_standby_feedback in the replica's parameters (RDS parameter
 group, Cloud SQL flag, Azure server parameter).`,
 		Eval: func(f *facts.Facts) rules.Outcome {
-			if o, ok := needDB(f, f.Server.Err); !ok {
-				return o
-			}
 			s := f.Server
 			if !s.InRecovery {
 				return rules.Pass("connected to a primary (not in recovery)")
@@ -74,62 +73,4 @@ func standbyFeedback(f *facts.Facts, on bool) (string, []rules.Step) {
 	}
 	t, steps := platformOf(f).standbyFeedback()
 	return text + " " + t, steps
-}
-
-// suggestedWALCap is the max_slot_wal_keep_size the remedies propose:
-// big enough to ride out a connector outage of hours on most systems; it
-// must stay below the free space of the volume holding pg_wal.
-const suggestedWALCap = "10GB"
-
-func walRetentionLimit() rules.Rule {
-	return rules.Rule{
-		ID: "wal-retention-limit", Title: "max_slot_wal_keep_size caps the WAL a slot can retain",
-		Category: rules.CategoryServer, Severity: rules.Warning, Since: since,
-		Needs: []string{"server", "settings", "platform"},
-		Why: `A replication slot keeps every WAL segment from its restart point on. When the connector stops or falls
-behind (paused pipeline, deleted connector that left its slot, a destination outage) WAL accumulates
-until the volume holding pg_wal is full, and then the whole server stops accepting writes (PANIC: could
-not write to file "pg_wal/…": No space left on device). From PostgreSQL 13, max_slot_wal_keep_size caps
-what slots may retain: past it the slot is invalidated (wal_status = lost, a new snapshot is needed)
-but the database survives. The default, -1, is no cap (warning). 0 is the opposite extreme (error):
-slots then keep no WAL beyond wal_keep_size, so any lag at a checkpoint invalidates the connector's
-slot ("can no longer get changes from replication slot", SQLSTATE 55000) and every pause costs a
-full re-snapshot. PostgreSQL 10-12 have no such setting.`,
-		Fix: `Set max_slot_wal_keep_size to a size below the free space of the WAL volume, e.g. 10GB; it is reloadable
-(no restart). Self-hosted: ALTER SYSTEM SET max_slot_wal_keep_size = '10GB'; SELECT pg_reload_conf();.
-RDS: max_slot_wal_keep_size (MB) in the DB parameter group (dynamic). Cloud SQL: the database flag.
-Azure: the server parameter. Supabase: its custom Postgres configuration, or support. Neon does not expose
-it: watch the slot's lag instead (slot-health) and drop slots nobody consumes.`,
-		Eval: func(f *facts.Facts) rules.Outcome {
-			if o, ok := needDB(f, f.Server.Err, f.Settings.Err); !ok {
-				return o
-			}
-			if major := f.Server.Major(); major < 13 {
-				return rules.Skip("PostgreSQL %d has no max_slot_wal_keep_size (13+)", major)
-			}
-			v, ok := f.Settings.Get("max_slot_wal_keep_size")
-			if !ok {
-				return rules.Errored(&facts.Error{Op: "read settings", Message: "max_slot_wal_keep_size is not visible in pg_settings"})
-			}
-			mb, err := strconv.ParseInt(v, 10, 64)
-			if err != nil {
-				return rules.Errored(&facts.Error{Op: "read settings", Message: fmt.Sprintf("max_slot_wal_keep_size = %q is not a number of megabytes", v)})
-			}
-			text, steps := platformOf(f).capWAL()
-			switch {
-			case mb < 0:
-				return rules.Finding("max_slot_wal_keep_size = -1: slots may retain unlimited WAL, so a stalled connector can fill the disk").
-					WithObjects("setting max_slot_wal_keep_size").WithSteps(text, steps...)
-			case mb == 0:
-				return rules.Finding("max_slot_wal_keep_size = 0: slots retain no WAL beyond wal_keep_size, so any connector lag invalidates its slot").
-					WithSeverity(rules.Error).WithObjects("setting max_slot_wal_keep_size").WithSteps(text, steps...)
-			}
-			return rules.Pass("max_slot_wal_keep_size = %s", facts.Bytes(mb<<20))
-		},
-	}
-}
-
-// serverExtraRules are the server rules about standbys and WAL retention.
-func serverExtraRules() []rules.Rule {
-	return []rules.Rule{standby(), walRetentionLimit()}
 }

@@ -1,0 +1,97 @@
+package facts
+
+// Section names a part of Facts that is gathered over the catalog
+// connection and can fail on its own; its value is the part's JSON key.
+// Rules declare the sections they cannot be judged without
+// (rules.Rule.Needs), and the runner reports such a rule as error, with
+// the cause, instead of judging it.
+type Section string
+
+// Sections. SectionConnect and SectionTarget are not parts of their own:
+// they say what a rule needs when it reads no gathered section.
+const (
+	// SectionConnect is the catalog connection itself, for rules that
+	// read only what was probed over it. Every other section but
+	// SectionTarget is read over it, so needing one needs it too.
+	SectionConnect Section = "connect"
+	// SectionTarget is the connection's parameters (Target), known
+	// before connecting: it is never missing, so a rule judged whether or
+	// not the connection succeeded needs only it.
+	SectionTarget Section = "target"
+
+	SectionServer       Section = "server"
+	SectionSettings     Section = "settings"
+	SectionSession      Section = "session"
+	SectionRole         Section = "role"
+	SectionReplication  Section = "replication"
+	SectionPrivileges   Section = "privileges"
+	SectionRoleSettings Section = "role_settings"
+	SectionTables       Section = "tables"
+	SectionPublication  Section = "publication"
+	SectionSlots        Section = "slots"
+	SectionSignalTable  Section = "signal_table"
+	SectionHeartbeat    Section = "heartbeat_table"
+)
+
+// Sections lists every section, in the order Facts holds them.
+var Sections = []Section{
+	SectionConnect, SectionTarget,
+	SectionServer, SectionSettings, SectionSession, SectionRole, SectionReplication,
+	SectionPrivileges, SectionRoleSettings, SectionTables, SectionPublication, SectionSlots,
+	SectionSignalTable, SectionHeartbeat,
+}
+
+// SectionErr returns the error that kept section s from being gathered,
+// nil when it was. For SectionConnect it is the catalog connection's
+// failure, or that no connection was attempted; SectionTarget never fails.
+func (f *Facts) SectionErr(s Section) *Error {
+	switch s {
+	case SectionConnect:
+		if f.Connect.Err != nil {
+			return &Error{Op: "could not connect", Message: f.Connect.Err.Message, SQLState: f.Connect.Err.SQLState}
+		}
+		if !f.Connect.Attempted {
+			return &Error{Op: "gather", Message: "no connection was attempted"}
+		}
+		return nil
+	case SectionTarget:
+		return nil
+	case SectionServer:
+		return f.Server.Err
+	case SectionSettings:
+		return f.Settings.Err
+	case SectionSession:
+		return f.Session.Err
+	case SectionRole:
+		return f.Role.Err
+	case SectionReplication:
+		return f.Replication.Err
+	case SectionPrivileges:
+		return f.Privileges.Err
+	case SectionRoleSettings:
+		return f.RoleSettings.Err
+	case SectionTables:
+		return f.Tables.Err
+	case SectionPublication:
+		return f.Publication.Err
+	case SectionSlots:
+		return f.Slots.Err
+	case SectionSignalTable:
+		return f.SignalTable.Err
+	case SectionHeartbeat:
+		return f.Heartbeat.Err
+	}
+	return &Error{Op: "gather", Message: "unknown fact section " + string(s)}
+}
+
+// Missing returns why section s cannot be read, nil when it can: the
+// catalog connection's failure first, for every section read over it,
+// then the section's own.
+func (f *Facts) Missing(s Section) *Error {
+	if s != SectionTarget {
+		if err := f.SectionErr(SectionConnect); err != nil {
+			return err
+		}
+	}
+	return f.SectionErr(s)
+}
