@@ -245,7 +245,7 @@ func TestBuildDeclinedWarnings(t *testing.T) {
 // the steps it needs once logged (here: its replica identity).
 func TestEvaluateSeesUnloggedPartitionsLogged(t *testing.T) {
 	reg, err := rules.NewRegistry(rules.Rule{ID: "probe", Title: "Probe", Category: rules.CategoryTables, Severity: rules.Error,
-		Since: "0.1.0", Why: "w", Fix: "f", Eval: func(f *facts.Facts) rules.Outcome {
+		Since: "0.1.0", Why: "w", Fix: "f", Needs: []facts.Section{facts.SectionTables}, Eval: func(f *facts.Facts) rules.Outcome {
 			for _, l := range f.Tables.Leaves() {
 				if l.InCapture && !l.Unlogged() && !l.UsableIdentity() {
 					return rules.Finding("%s has no replica identity", l.Quoted).
