@@ -40,6 +40,14 @@ type checkOptions struct {
 	RuleConfig     map[string]rules.RuleConfig
 	FactsIn        string // judge a saved snapshot instead of connecting
 	FactsOut       string // save the gathered facts
+
+	NoConfig bool // no $CDCPREFLIGHT_CONFIG, no discovery
+	Verbose  bool // say which config file was used, on stderr
+	Quiet    bool // no progress on stderr
+	// Config is the config file used, nil when none.
+	Config *configRef
+	// Ignores are the config file's accepted findings.
+	Ignores []rules.Ignore
 }
 
 // checkOptionTable declares check's options, which fix and demo take too.
@@ -51,8 +59,18 @@ var checkOptionTable = options[checkOptions]{
 		value: to(text, "", field(func(o *checkOptions) *string { return &o.DSN }))},
 	// resolve reads --config itself, before the file it names.
 	{flag: "config", short: "c",
-		help:  "YAML config file (flags override it)",
+		help: "YAML config file (flags override it); default: $" + configEnv + ", else " + configNames[0] + " or " + configNames[1] +
+			" in this directory or a parent, up to the repository root",
 		value: to[checkOptions](text, "", nil)},
+	{flag: "no-config",
+		help:  "use no config file: neither $" + configEnv + " nor a discovered " + configNames[0],
+		value: to(boolean, false, field(func(o *checkOptions) *bool { return &o.NoConfig }))},
+	{flag: "verbose", short: "v",
+		help:  "say on stderr which config file is used (or where none was found)",
+		value: to(boolean, false, field(func(o *checkOptions) *bool { return &o.Verbose }))},
+	{flag: "quiet", short: "q",
+		help:  "no progress and no config warnings on stderr (reports are unchanged)",
+		value: to(boolean, false, field(func(o *checkOptions) *bool { return &o.Quiet }))},
 	{flag: "output", short: "o", key: "outputs", errs: namesFlag,
 		help: "report FORMAT[=PATH]: " + oneOf(report.Formats()) +
 			"; repeatable; no PATH writes to stdout (default " + string(report.FormatTable) + ")",
@@ -155,6 +173,9 @@ var failOnLevels = []rules.Severity{rules.Error, rules.Warning}
 // its own flags to it.
 type checkFlags struct {
 	fs *pflag.FlagSet
+	// noDiscovery: only --config names a config file (demo, whose database
+	// is its own, must not pick up the repository's).
+	noDiscovery bool
 }
 
 func newCheckFlags(name string, errOut io.Writer) *checkFlags {
@@ -210,7 +231,20 @@ func (c *checkFlags) resolve(args []string, env Env) (*checkOptions, error) {
 	if err != nil {
 		return nil, err
 	}
-	if path, _ := c.fs.GetString("config"); path != "" {
+	flagPath, _ := c.fs.GetString("config")
+	noConfig, _ := c.fs.GetBool("no-config")
+	if flagPath != "" && noConfig {
+		return nil, errors.New("--config and --no-config contradict each other: give one")
+	}
+	if c.noDiscovery && flagPath == "" {
+		noConfig = true
+	}
+	ref, searched, err := findConfig(flagPath, noConfig, env)
+	if err != nil {
+		return nil, err
+	}
+	if ref != nil {
+		path := ref.Path
 		file, err := loadConfig(path)
 		if err != nil {
 			return nil, err
@@ -221,6 +255,10 @@ func (c *checkFlags) resolve(args []string, env Env) (*checkOptions, error) {
 		if opt.RuleConfig, err = ruleConfig(path, file.Rules, reg); err != nil {
 			return nil, err
 		}
+		if opt.Ignores, err = ignoreConfig(path, file.Ignore, reg); err != nil {
+			return nil, err
+		}
+		opt.Config = ref
 	}
 	// The DSN is also the one positional argument.
 	pos := c.fs.Args()
@@ -250,7 +288,26 @@ func (c *checkFlags) resolve(args []string, env Env) (*checkOptions, error) {
 	if err := checkOptionTable.check(&opt); err != nil {
 		return nil, err
 	}
+	if opt.Verbose {
+		sayConfig(env, opt.Config, noConfig, searched)
+	}
 	return &opt, nil
+}
+
+// sayConfig tells --verbose users which config file the run uses.
+func sayConfig(env Env, ref *configRef, noConfig bool, searched string) {
+	switch {
+	case ref != nil && ref.Source == configFromFlag:
+		fmt.Fprintf(env.Stderr, "cdcpreflight: config %s (--config)\n", ref.Path)
+	case ref != nil && ref.Source == configFromEnv:
+		fmt.Fprintf(env.Stderr, "cdcpreflight: config %s ($%s)\n", ref.Path, configEnv)
+	case ref != nil:
+		fmt.Fprintf(env.Stderr, "cdcpreflight: config %s (found from the working directory)\n", ref.Path)
+	case noConfig:
+		fmt.Fprintln(env.Stderr, "cdcpreflight: no config file (--no-config)")
+	default:
+		fmt.Fprintf(env.Stderr, "cdcpreflight: no config file: no %s or %s %s\n", configNames[0], configNames[1], searched)
+	}
 }
 
 func parseFailOn(s string) (rules.Severity, error) {
@@ -263,19 +320,26 @@ func parseFailOn(s string) (rules.Severity, error) {
 }
 
 // check gathers (or loads) the facts, judges them and writes the reports.
+// Ctrl-C cancels what is in flight, on the server too, and the reports
+// still cover what was judged before it; the exit code is then 130.
 func check(opt *checkOptions, env Env) int {
 	reg, err := checks.Registry()
 	if err != nil {
 		fmt.Fprintf(env.Stderr, "cdcpreflight: internal error: %v\n", err)
 		return exitError
 	}
+	ctx, stop := interruptible(context.Background())
+	defer stop()
 	started := time.Now()
-	f, err := obtainFacts(opt, env)
+	prog := newProgress(env, opt.Quiet)
+	f, err := obtainFacts(ctx, opt, prog)
+	prog.clear()
 	if err != nil {
 		fmt.Fprintf(env.Stderr, "cdcpreflight: %v\n", err)
 		return exitError
 	}
-	if f.Connect.Err != nil {
+	stopped := interrupted(ctx)
+	if f.Connect.Err != nil && !stopped {
 		fmt.Fprintf(env.Stderr, "cdcpreflight: could not connect to %s: %s\n", targetLabel(f.Target), f.Connect.Err.Message)
 	}
 	if opt.FactsOut != "" {
@@ -285,6 +349,7 @@ func check(opt *checkOptions, env Env) int {
 		}
 	}
 	results := rules.Evaluate(reg, f, opt.RuleConfig)
+	results, warnings := rules.ApplyIgnores(results, opt.Ignores, now(env))
 	run := report.Run{
 		Tool: report.Tool{Name: "cdcpreflight", Version: Version},
 		Target: report.Target{
@@ -295,10 +360,26 @@ func check(opt *checkOptions, env Env) int {
 		Duration: time.Since(started),
 		FailOn:   opt.FailOn,
 		Results:  results,
+		Warnings: warnings,
+	}
+	if opt.Config != nil {
+		run.Config = &report.ConfigFile{Path: opt.Config.Path, Source: opt.Config.Source}
+	}
+	if !opt.Quiet {
+		for _, w := range warnings {
+			fmt.Fprintf(env.Stderr, "cdcpreflight: warning: %s\n", w.Message)
+		}
+	}
+	if stopped {
+		fmt.Fprintln(env.Stderr, "cdcpreflight: interrupted: statements in flight were cancelled; "+
+			"the reports cover what was judged before it (the rules in error were not judged)")
 	}
 	if err := writeOutputs(opt, run, env); err != nil {
 		fmt.Fprintf(env.Stderr, "cdcpreflight: %v\n", err)
 		return exitError
+	}
+	if stopped {
+		return exitInterrupted
 	}
 	code := rules.ExitCode(results, opt.FailOn)
 	if code == exitFindings && opt.ExitZero {
@@ -307,7 +388,15 @@ func check(opt *checkOptions, env Env) int {
 	return code
 }
 
-func obtainFacts(opt *checkOptions, env Env) (*facts.Facts, error) {
+// now is the run's clock, for ignores' expiry.
+func now(env Env) time.Time {
+	if env.Now != nil {
+		return env.Now()
+	}
+	return time.Now()
+}
+
+func obtainFacts(ctx context.Context, opt *checkOptions, prog *progress) (*facts.Facts, error) {
 	if opt.FactsIn != "" {
 		data, err := os.ReadFile(opt.FactsIn)
 		if err != nil {
@@ -323,10 +412,11 @@ func obtainFacts(opt *checkOptions, env Env) (*facts.Facts, error) {
 	if err != nil {
 		return nil, err
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), opt.Timeout)
+	ctx, cancel := context.WithTimeout(ctx, opt.Timeout)
 	defer cancel()
-	_ = env
-	return gather.Gather(ctx, cfg, gather.Options{Expect: opt.Expect, Timeouts: timeoutsWithin(opt.Timeout, opt.CatalogTimeout)}), nil
+	return gather.Gather(ctx, cfg, gather.Options{
+		Expect: opt.Expect, Timeouts: timeoutsWithin(opt.Timeout, opt.CatalogTimeout), Progress: prog.stage,
+	}), nil
 }
 
 // timeoutsWithin keeps server-side timeouts inside the overall limit.

@@ -9,6 +9,7 @@ import (
 	"os"
 	"runtime"
 	"strings"
+	"time"
 
 	"golang.org/x/term"
 )
@@ -31,6 +32,10 @@ type Env struct {
 	// Terminal is non-nil when a person types on Stdin: fix asks them to
 	// confirm, and for a password.
 	Terminal Terminal
+	// Dir is where config discovery starts; "" is the working directory.
+	Dir string
+	// Now is the clock ignores expire by; nil is time.Now.
+	Now func() time.Time
 }
 
 // Terminal is an interactive standard input.
