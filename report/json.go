@@ -16,9 +16,9 @@ import (
 // (tests and tools that consume reports decode into it). Fields are only
 // ever added; a breaking change bumps SchemaVersion.
 type JSONReport struct {
-	SchemaVersion int           `json:"schema_version"`
-	Tool          Tool          `json:"tool"`
-	Target        Target        `json:"target"`
+	SchemaVersion int    `json:"schema_version"`
+	Tool          Tool   `json:"tool"`
+	Target        Target `json:"target"`
 	// Config is the config file used, null when none.
 	Config  *ConfigFile   `json:"config"`
 	Summary rules.Summary `json:"summary"`
@@ -71,9 +71,11 @@ func NewJSONReport(run Run) JSONReport {
 	if warnings == nil {
 		warnings = []rules.ConfigWarning{}
 	}
+	tool := run.Tool
+	tool.Name = toolName(run)
 	return JSONReport{
 		SchemaVersion: SchemaVersion,
-		Tool:          run.Tool,
+		Tool:          tool,
 		Target:        run.Target,
 		Config:        run.Config,
 		Summary:       rules.Summarize(run.Results),
