@@ -211,8 +211,9 @@ func (cfg *fileConfig) checkVersion(path string) error {
 	if n.Kind == 0 || (n.Kind == yaml.ScalarNode && n.Tag == "!!null") {
 		return nil
 	}
-	var v int
-	if n.Kind != yaml.ScalarNode || n.Decode(&v) != nil {
+	// 1 or "1": golangci-lint's files quote theirs.
+	v, err := strconv.Atoi(n.Value)
+	if n.Kind != yaml.ScalarNode || err != nil {
 		return fmt.Errorf("config %s: line %d: version %q: want %d", path, n.Line, n.Value, configVersion)
 	}
 	if v != configVersion {
