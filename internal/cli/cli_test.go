@@ -14,7 +14,14 @@ import (
 	"github.com/cdcpreflight/cdcpreflight/rules"
 )
 
-func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
+func TestMain(m *testing.M) {
+	// The test binary is also cdcpreflight, for tests that need a process
+	// of its own (a signal, a terminal): see cliCommand.
+	if os.Getenv(runAsCLIEnv) == "1" {
+		os.Exit(Run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+	}
+	os.Exit(pgtest.Main(m))
+}
 
 type runResult struct {
 	code           int
