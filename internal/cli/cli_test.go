@@ -105,6 +105,12 @@ func TestRulesAndExplain(t *testing.T) {
 		if e.code != 0 || !strings.Contains(e.stdout, "Why it matters") || !strings.Contains(e.stdout, "How to fix") {
 			t.Errorf("explain %s: %d %q", id, e.code, e.stderr)
 		}
+		// explain points to the rule's page, which exists.
+		if page := rules.PagePath(id); !strings.Contains(e.stdout, page) || !strings.Contains(e.stdout, rules.PageURL(id)) {
+			t.Errorf("explain %s does not point to %s", id, page)
+		} else if _, err := os.Stat(filepath.Join("..", "..", filepath.FromSlash(page))); err != nil {
+			t.Errorf("explain %s points to a missing page: %v", id, err)
+		}
 	}
 	var docs []map[string]any
 	if err := json.Unmarshal([]byte(run(t, nil, "rules", "--format", "json").stdout), &docs); err != nil || len(docs) != len(reg.IDs()) {
