@@ -172,7 +172,8 @@ const cancelEvery = 200 * time.Millisecond
 func cancelUntilDrained(ctx context.Context, pc *pgconn.PgConn) (drained func()) {
 	done := make(chan struct{})
 	stopped := make(chan struct{})
-	go func() {
+	// The cancel requests must outlive ctx: they are sent because it ended.
+	go func() { //nolint:gosec // G118: see above
 		defer close(stopped)
 		select {
 		case <-done:
