@@ -205,7 +205,7 @@ func runCheck(args []string, env Env) int {
 	cf.fs.Usage = func() {
 		fmt.Fprint(env.Stdout, checkUsage)
 		fmt.Fprint(env.Stdout, cf.fs.FlagUsages())
-		fmt.Fprint(env.Stdout, "\nExit codes: 0 clean, 1 findings at or above --fail-on, 2 could not complete.\n")
+		fmt.Fprint(env.Stdout, "\nExit codes: 0 clean, 1 findings at or above --fail-on, 2 could not complete, 130 interrupted.\n")
 	}
 	opt, err := cf.resolve(args, env)
 	if errors.Is(err, pflag.ErrHelp) {

@@ -114,6 +114,13 @@ Exit codes:
   1  findings at or above --fail-on
   2  the assessment could not be completed (usage, config or input error,
      no connection, or a rule that could not be judged)
+  130  interrupted (Ctrl-C): what was in flight was cancelled on the server;
+       the reports cover what was judged before it
+
+Configuration: --config FILE, else $CDCPREFLIGHT_CONFIG, else .cdcpreflight.yml
+(or .yaml) in this directory or a parent up to the repository root;
+--no-config for none. In GitHub Actions the table also prints annotations and
+the Markdown report goes to the job summary (CDCPREFLIGHT_NO_ANNOTATIONS=1: no).
 
 Run 'cdcpreflight check --help' for the check flags, 'cdcpreflight fix --help' for fix.
 `

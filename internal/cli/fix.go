@@ -119,6 +119,8 @@ Exit codes:
   1  fixes are pending (steps to apply, or manual steps left)
   2  an error: no connection, a rule could not be judged, the apply was
      refused or cancelled, or a step failed
+  130  interrupted (Ctrl-C): the step in flight was cancelled on the server;
+       the steps applied before it stay applied
 `)
 	}
 	opt, err := cf.resolve(args, env)
