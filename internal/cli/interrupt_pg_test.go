@@ -17,6 +17,7 @@ import (
 	"github.com/cdcpreflight/cdcpreflight/gather"
 	"github.com/cdcpreflight/cdcpreflight/internal/pglocal"
 	"github.com/cdcpreflight/cdcpreflight/internal/pgtest"
+	"github.com/cdcpreflight/cdcpreflight/internal/sqlident"
 	"github.com/cdcpreflight/cdcpreflight/report"
 )
 
@@ -203,4 +204,81 @@ func readFrom(t *testing.T, path string, from int64) string {
 		return string(data)
 	}
 	return string(data[from:])
+}
+
+// TestInterruptFixApply: Ctrl-C while an apply step waits for a lock the
+// application holds cancels the step on the server, keeps the steps before
+// it, runs none after it, and exits 130.
+func TestInterruptFixApply(t *testing.T) {
+	e := newFixEnv(t)
+	pgtest.Exec(t, e.c, e.db, "CREATE ROLE "+sqlident.Quote(e.user)+" LOGIN")
+	holder := pgtest.Conn(t, e.c, e.db)
+	tx, err := holder.Begin(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = tx.Rollback(context.Background()) }()
+	if _, err := tx.Exec(t.Context(), "LOCK TABLE public.events IN ACCESS EXCLUSIVE MODE"); err != nil {
+		t.Fatal(err)
+	}
+	watch := pgtest.Conn(t, e.c, "postgres")
+	logStart := fileLen(t, e.c.LogFile)
+
+	args := append(append([]string{"fix", e.superDSN}, e.connectorUserArg...), "--apply", "--yes", "--no-config", "--lock-timeout", "60s")
+	cmd := cliCommand(t, args...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	var pid string
+	for deadline := time.Now().Add(30 * time.Second); pid == ""; time.Sleep(10 * time.Millisecond) {
+		for _, s := range sessions(t, watch, e.db) {
+			if strings.Contains(s, " active Lock ") {
+				pid, _, _ = strings.Cut(s, " ")
+			}
+		}
+		if pid == "" && time.Now().After(deadline) {
+			_ = cmd.Process.Kill()
+			t.Fatalf("no step ever waited for the lock\nstdout: %s\nstderr: %s", stdout.String(), stderr.String())
+		}
+	}
+	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	var exitErr *exec.ExitError
+	select {
+	case err := <-exited:
+		if !errors.As(err, &exitErr) || exitErr.ExitCode() != exitInterrupted {
+			t.Errorf("exit: %v, want %d\nstdout: %s\nstderr: %s", err, exitInterrupted, stdout.String(), stderr.String())
+		}
+	case <-time.After(30 * time.Second):
+		_ = cmd.Process.Kill()
+		t.Fatal("still running 30 s after SIGINT")
+	}
+	if !strings.Contains(stderr.String(), "interrupted: the step in flight was cancelled on the server") {
+		t.Errorf("stderr: %s", stderr.String())
+	}
+	if !regexpMatch(`\[`+pid+`\] [^\n]*ERROR:  canceling statement due to user request`, readFrom(t, e.c.LogFile, logStart)) {
+		t.Errorf("the server log does not show the step cancelled at our request")
+	}
+	for deadline := time.Now().Add(5 * time.Second); len(sessions(t, watch, e.db)) > 0; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("sessions left: %v", sessions(t, watch, e.db))
+		}
+	}
+	var replication bool
+	var pubs int
+	if err := watch.QueryRow(t.Context(), `SELECT (SELECT rolreplication FROM pg_roles WHERE rolname = $1)`, e.user).Scan(&replication); err != nil {
+		t.Fatal(err)
+	}
+	conn := pgtest.Conn(t, e.c, e.db)
+	if err := conn.QueryRow(t.Context(), `SELECT count(*) FROM pg_publication`).Scan(&pubs); err != nil {
+		t.Fatal(err)
+	}
+	if !replication || pubs != 0 {
+		t.Errorf("after the interrupt: REPLICATION (applied before) %v, publications (after) %d", replication, pubs)
+	}
 }
