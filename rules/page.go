@@ -111,7 +111,10 @@ func Page(r Rule, o Observed) string {
 	b.WriteString("\nWhen a section it needs could not be gathered, the rule reports `error` with the cause, never a pass.\n")
 	b.WriteString("\n## PostgreSQL versions\n\n")
 	b.WriteString(versionText(o))
-	fmt.Fprintf(&b, "\n## Configure\n\n```yaml\nrules:\n  %s:\n    severity: warning   # or: disabled: true\nignore:\n  - rule: %s\n    objects: [\"public.audit_*\"]   # optional: exact names or globs\n    reason: why the finding is accepted   # required\n    expires: 2026-12-31              # optional\n```\n", r.ID, r.ID)
+	fmt.Fprintf(&b, "\n## Configure\n\nIn `.cdcpreflight.yml`: re-grade or disable the rule, or accept a finding with its reason.\n\n"+
+		"```yaml\nrules:\n  %s:\n    severity: warning   # or: disabled: true\nignore:\n  - rule: %s\n"+
+		"    reason: why the finding is accepted   # required\n    expires: 2026-12-31                    # optional\n"+
+		"    # objects: [...]   optional: only these objects of the finding, as reports name them (globs allowed)\n```\n", r.ID, r.ID)
 	fmt.Fprintf(&b, "\n`cdcpreflight explain %s` prints why it matters and how to fix it in a terminal.\n", r.ID)
 	return b.String()
 }

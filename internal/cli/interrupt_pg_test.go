@@ -147,7 +147,9 @@ func TestInterruptCancelsOnTheServer(t *testing.T) {
 		t.Fatalf("JSON report: %v", err)
 	}
 	rep := decodeReport(t, string(data))
-	if statusOf(rep, "wal-level") != "pass" || statusOf(rep, "server-version") != "pass" {
+	// Read before the locked catalog: judged (server-version warns on a
+	// major past its end of life).
+	if statusOf(rep, "wal-level") != "pass" || (statusOf(rep, "server-version") != "pass" && statusOf(rep, "server-version") != "warn") {
 		t.Errorf("rules judged before the interrupt: wal-level %s, server-version %s", statusOf(rep, "wal-level"), statusOf(rep, "server-version"))
 	}
 	var cut int
