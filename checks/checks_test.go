@@ -22,7 +22,7 @@ type ruleCase struct {
 }
 
 // caseFamilies lists every family's cases; TestEveryRuleHasCases reads it.
-var caseFamilies = [][]ruleCase{serverCases, standbyCases, walRetentionCases, connectionCases, privilegeCases, snapshotCases, publicationCases, slotCases, tablesCases}
+var caseFamilies = [][]ruleCase{serverCases, standbyCases, walRetentionCases, connectionCases, tunnelCases, privilegeCases, snapshotCases, publicationCases, slotCases, tablesCases}
 
 // healthy is a snapshot of a correctly set-up self-hosted PostgreSQL 15.
 func healthy() *facts.Facts {
@@ -192,6 +192,10 @@ func TestConnectFailureErrorsDatabaseRules(t *testing.T) {
 		case r.Rule == "pooler-hostname":
 			if r.Status != rules.StatusFail || !strings.Contains(r.Remediation, "ep-cool-darkness-123456.us-east-2.aws.neon.tech") {
 				t.Errorf("pooler-hostname = %s %q %q", r.Status, r.Message, r.Remediation)
+			}
+		case r.Rule == "ssh-tunnel":
+			if r.Status != rules.StatusSkip {
+				t.Errorf("ssh-tunnel without a tunnel = %s %q", r.Status, r.Message)
 			}
 		case r.Status != rules.StatusError:
 			t.Errorf("%s = %s, want error", r.Rule, r.Status)

@@ -47,6 +47,11 @@ func TestRulesNeedOnlyWhatTheyDeclare(t *testing.T) {
 			if !slices.ContainsFunc(declared, func(s facts.Section) bool { return s != facts.SectionTarget }) {
 				f.Connect.Err = &facts.Error{Op: "connect", Message: "undeclared connection"}
 				undeclared = append(undeclared, string(facts.SectionConnect))
+				// The tunnel comes before the connection: a rule that
+				// needs neither is judged behind a broken one too.
+				f.SSHTunnel.Configured = true
+				f.SSHTunnel.Err = &facts.Error{Op: "open the SSH tunnel", Message: "undeclared tunnel"}
+				undeclared = append(undeclared, string(facts.SectionSSHTunnel))
 			}
 		}
 		branchNeeded := map[facts.Section]bool{}
@@ -78,7 +83,7 @@ func TestRulesNeedOnlyWhatTheyDeclare(t *testing.T) {
 func failSection(f *facts.Facts, s facts.Section) bool {
 	v := reflect.ValueOf(f).Elem()
 	for i := range v.NumField() {
-		if strings.Split(v.Type().Field(i).Tag.Get("json"), ",")[0] != string(s) || s == facts.SectionConnect {
+		if strings.Split(v.Type().Field(i).Tag.Get("json"), ",")[0] != string(s) || s == facts.SectionConnect || s == facts.SectionSSHTunnel {
 			continue
 		}
 		errField := v.Field(i).FieldByName("Err")
