@@ -202,6 +202,7 @@ Examples:
   cdcpreflight check "postgres://streamkap_user@db.example.com/app?sslmode=require"
   PGHOST=db PGDATABASE=app cdcpreflight --output table --output junit=preflight.xml
   cdcpreflight check --config cdcpreflight.yml --fail-on warning
+  cdcpreflight check "$DSN" --ssh-host bastion.example.com --ssh-user streamkap --ssh-key ~/.ssh/id_ed25519
 
 Flags:
 `

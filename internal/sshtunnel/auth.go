@@ -1,12 +1,14 @@
 package sshtunnel
 
 import (
+	"context"
 	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
 	"os"
 	"strings"
+	"time"
 
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/agent"
@@ -24,6 +26,10 @@ type Env struct {
 	// Home is the home directory whose .ssh/known_hosts is the default.
 	Home string
 }
+
+// agentTimeout bounds asking the ssh-agent for its keys: a local socket
+// that does not answer in seconds will not.
+const agentTimeout = 5 * time.Second
 
 // auth is how a Dialer logs in.
 type auth struct {
@@ -72,11 +78,15 @@ func useAgent(env Env) (*auth, error) {
 	if env.AgentSocket == "" {
 		return nil, errors.New("no SSH key given and no ssh-agent (SSH_AUTH_SOCK is not set): give the key with --ssh-key")
 	}
-	conn, err := net.Dial("unix", env.AgentSocket)
+	ctx, cancel := context.WithTimeout(context.Background(), agentTimeout)
+	defer cancel()
+	var dialer net.Dialer
+	conn, err := dialer.DialContext(ctx, "unix", env.AgentSocket)
 	if err != nil {
 		return nil, fmt.Errorf("the ssh-agent at SSH_AUTH_SOCK does not answer (%w): start it, or give the key with --ssh-key", err)
 	}
 	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(agentTimeout))
 	keys, err := agent.NewClient(conn).List()
 	if err != nil {
 		return nil, fmt.Errorf("list the ssh-agent's keys: %w", err)
@@ -88,11 +98,12 @@ func useAgent(env Env) (*auth, error) {
 }
 
 // methods are the auth methods of one login, and a func that ends it.
-func (a *auth) methods() ([]ssh.AuthMethod, func(), error) {
+func (a *auth) methods(ctx context.Context) ([]ssh.AuthMethod, func(), error) {
 	if a.agent == "" {
 		return []ssh.AuthMethod{ssh.PublicKeys(a.signers...)}, func() {}, nil
 	}
-	conn, err := net.Dial("unix", a.agent)
+	var dialer net.Dialer
+	conn, err := dialer.DialContext(ctx, "unix", a.agent)
 	if err != nil {
 		return nil, nil, fmt.Errorf("the ssh-agent at SSH_AUTH_SOCK does not answer: %w", err)
 	}

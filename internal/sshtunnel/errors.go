@@ -52,7 +52,7 @@ type Error struct {
 	Checked string
 	// Auth is how we tried to log in, for AuthRefused.
 	Auth, User string
-	Err         error
+	Err        error
 }
 
 func (e *Error) Error() string {

@@ -153,7 +153,7 @@ func (d *Dialer) handshake(ctx context.Context, bastion string, algos []string) 
 		_ = conn.SetDeadline(dl)
 	}
 	stop := context.AfterFunc(ctx, func() { _ = conn.Close() })
-	methods, done, err := d.auth.methods()
+	methods, done, err := d.auth.methods(ctx)
 	if err != nil {
 		stop()
 		_ = conn.Close()

@@ -99,7 +99,13 @@ func mustOpen(t *testing.T, c Config, env Env) *Tunnel {
 
 // failure asserts err is an *Error of the failure f whose message holds
 // every want.
-func failure(t *testing.T, err error, f Failure, want ...string) *Error {
+func failure(t *testing.T, err error, f Failure, want ...string) {
+	t.Helper()
+	_ = failed(t, err, f, want...)
+}
+
+// failed is failure, returning the *Error.
+func failed(t *testing.T, err error, f Failure, want ...string) *Error {
 	t.Helper()
 	var e *Error
 	if !errors.As(err, &e) {
@@ -257,7 +263,7 @@ func TestBrokenLinks(t *testing.T) {
 		c := b.config()
 		c.KnownHosts = writeTemp(t, "known_hosts", nil)
 		_, err := open(t, c, Env{})
-		e := failure(t, err, HostKeyUnknown, "unknown", presented, c.KnownHosts)
+		e := failed(t, err, HostKeyUnknown, "unknown", presented, c.KnownHosts)
 		if e.HostKey != presented {
 			t.Errorf("HostKey %q, want %q", e.HostKey, presented)
 		}
@@ -273,7 +279,7 @@ func TestBrokenLinks(t *testing.T) {
 		other := newKey(t, "ed25519")
 		c.KnownHosts = writeTemp(t, "known_hosts", []byte("\n"+knownhosts.Line([]string{b.sshd.Addr()}, other.Signer.PublicKey())+"\n"))
 		_, err := open(t, c, Env{})
-		e := failure(t, err, HostKeyChanged, "CHANGED", presented, c.KnownHosts+":2 "+describe(other.Signer.PublicKey()))
+		e := failed(t, err, HostKeyChanged, "CHANGED", presented, c.KnownHosts+":2 "+describe(other.Signer.PublicKey()))
 		if len(e.Known) != 1 {
 			t.Errorf("Known = %v", e.Known)
 		}
