@@ -193,10 +193,6 @@ func TestConnectFailureErrorsDatabaseRules(t *testing.T) {
 			if r.Status != rules.StatusFail || !strings.Contains(r.Remediation, "ep-cool-darkness-123456.us-east-2.aws.neon.tech") {
 				t.Errorf("pooler-hostname = %s %q %q", r.Status, r.Message, r.Remediation)
 			}
-		case r.Rule == "ssh-tunnel":
-			if r.Status != rules.StatusSkip {
-				t.Errorf("ssh-tunnel without a tunnel = %s %q", r.Status, r.Message)
-			}
 		case r.Status != rules.StatusError:
 			t.Errorf("%s = %s, want error", r.Rule, r.Status)
 		case !strings.Contains(r.Message, "lookup failed"):

@@ -64,7 +64,7 @@ func TestRulesNeedOnlyWhatTheyDeclare(t *testing.T) {
 					t.Errorf("%s/%s: error with %s failed, none of them declared: %s", r.ID, tc.name, strings.Join(undeclared, ", "), res.Message)
 				}
 				for _, s := range r.MayNeed {
-					if judge(tc, func(f *facts.Facts) { failSection(f, s) }).Status == rules.StatusError {
+					if judge(tc, func(f *facts.Facts) { failBranch(f, s) }).Status == rules.StatusError {
 						branchNeeded[s] = true
 					}
 				}
@@ -94,4 +94,14 @@ func failSection(f *facts.Facts, s facts.Section) bool {
 		return true
 	}
 	return false
+}
+
+// failBranch fails section s for a rule that needs it on some branches:
+// the connection itself too (ssh-tunnel needs it only without a tunnel).
+func failBranch(f *facts.Facts, s facts.Section) {
+	if s == facts.SectionConnect {
+		f.Connect.Err = &facts.Error{Op: "connect", Message: "branch failed"}
+		return
+	}
+	failSection(f, s)
 }

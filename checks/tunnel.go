@@ -16,7 +16,10 @@ func sshTunnel() rules.Rule {
 		// Judged from the tunnel's own outcome, whether or not anything
 		// behind it connected: every rule that needs the database reports
 		// error when the tunnel broke, and this one says which link.
-		Needs: []facts.Section{facts.SectionTarget},
+		// Without a tunnel it follows the connection: skip when it
+		// connected directly, error with the cause when it did not, as
+		// every rule that needs the database does.
+		Needs: []facts.Section{facts.SectionTarget}, MayNeed: []facts.Section{facts.SectionConnect},
 		Why: `Many production databases are reachable only through an SSH server in their network, and the
 connector's "Connect via SSH Tunnel" setting goes that way: it logs in to the bastion with a key
 (Streamkap: user streamkap, its public key on one line of ~/.ssh/authorized_keys, port 22) and asks
@@ -27,7 +30,8 @@ forward (AllowTcpForwarding, PermitOpen, permitopen= in authorized_keys), or a d
 cannot reach (security group, firewall, name resolution on the bastion). With --ssh-host, every
 connection of the check goes through the tunnel, the replication connection, the slot peek and fix
 --apply included, and this rule names the first link that broke with its remedy. Without a tunnel
-configured it is skipped.`,
+configured it is skipped when the check connected directly, and is an error with the cause, as
+every rule that needs the database is, when it could not.`,
 		Fix: `On the bastion: create the user the connector logs in as (useradd -m streamkap), put the connector's
 public key on one line of ~streamkap/.ssh/authorized_keys (directory mode 700, file mode 600, both
 owned by the user), allow forwarding to the database (AllowTcpForwarding yes, and PermitOpen
@@ -38,7 +42,10 @@ known_hosts (ssh-keyscan, checked against the fingerprint its administrator give
 		Eval: func(f *facts.Facts) rules.Outcome {
 			t := f.SSHTunnel
 			if !t.Configured {
-				return rules.Skip("no SSH tunnel configured (--ssh-host): connections go straight to the database")
+				if o, ok := rules.Need(f, facts.SectionConnect); !ok {
+					return o
+				}
+				return rules.Skip("no SSH tunnel configured (--ssh-host): connected straight to the database")
 			}
 			obj := fmt.Sprintf("ssh bastion %s@%s", t.User, t.Bastion)
 			if t.Err != nil {

@@ -29,6 +29,8 @@ func brokenTunnel(failure, message string) func(*facts.Facts) {
 
 var tunnelCases = []ruleCase{
 	{name: "no tunnel", rule: "ssh-tunnel", want: rules.StatusSkip, contains: "no SSH tunnel configured"},
+	{name: "no tunnel, no connection", rule: "ssh-tunnel", want: rules.StatusError, contains: "could not connect: refused",
+		mutate: func(f *facts.Facts) { f.Connect.Err = &facts.Error{Op: "connect", Message: "refused"} }},
 	{name: "through the bastion", rule: "ssh-tunnel", want: rules.StatusPass, mutate: throughTunnel,
 		contains: "streamkap@bastion.example.com:22 (host key ssh-ed25519 SHA256:hostkeyfingerprint"},
 	{name: "bastion unreachable", rule: "ssh-tunnel", want: rules.StatusFail, objects: []string{"ssh bastion streamkap@bastion.example.com:22"},

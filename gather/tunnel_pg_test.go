@@ -2,12 +2,16 @@ package gather_test
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/cdcpreflight/cdcpreflight/facts"
 	"github.com/cdcpreflight/cdcpreflight/gather"
@@ -75,5 +79,39 @@ func TestGatherThroughTunnel(t *testing.T) {
 	// The probe, a WAL sender while it lived, is not counted.
 	if f.Replication.WalSendersUsed != 0 {
 		t.Errorf("WAL senders used %d", f.Replication.WalSendersUsed)
+	}
+
+	// A cancel request dials the connection's remote address, which is
+	// the database's through the tunnel: it reaches the same server.
+	tun, err := d.Open(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tun.Close()
+	conn, err := pgx.ConnectConfig(ctx, gather.ThroughTunnel(cfg, tun))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	done := make(chan error, 1)
+	start := time.Now()
+	go func() {
+		_, err := conn.Exec(ctx, "SELECT pg_sleep(30)")
+		done <- err
+	}()
+	admin := pgtest.Conn(t, c, db)
+	for sleeping := false; !sleeping; {
+		if err := admin.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE pid = $1 AND query LIKE 'SELECT pg_sleep%' AND state = 'active')`,
+			conn.PgConn().PID()).Scan(&sleeping); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err := conn.PgConn().CancelRequest(ctx); err != nil {
+		t.Fatalf("cancel request through the tunnel: %v", err)
+	}
+	var pgErr *pgconn.PgError
+	if err := <-done; !errors.As(err, &pgErr) || pgErr.Code != "57014" || time.Since(start) > 20*time.Second {
+		t.Errorf("the sleep ended with %v after %s, want 57014 from the cancel", err, time.Since(start))
 	}
 }

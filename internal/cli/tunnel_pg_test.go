@@ -122,7 +122,9 @@ func TestCheckThroughTunnelMatchesDirect(t *testing.T) {
 	if err := setUpShop(ctx, shop, secret); err != nil {
 		t.Fatal(err)
 	}
-	guide := pgtest.ClusterWith(t, "guide", pglocal.Options{TLS: true})
+	// A cluster of its own: the guide's script creates streamkap_user, as
+	// the shop does.
+	guide := pgtest.ClusterWith(t, "tunnel-guide", pglocal.Options{TLS: true})
 	db := pgtest.NewDatabase(t, guide)
 	pgtest.Exec(t, guide, db, scenario(t, "app-tables.sql", nil))
 	pgtest.Exec(t, guide, db, scenario(t, "streamkap-guide.sql", map[string]string{"password": secret, "database": db, "schema": "public"}))

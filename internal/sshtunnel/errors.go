@@ -118,7 +118,7 @@ func channelError(bastion, target string, err, ctxErr error) *Error {
 		// error, a name it could not resolve included.
 		e.Err = fmt.Errorf("%s (%s)", oce.Reason, oce.Message)
 	case ctxErr != nil:
-		e.Err = fmt.Errorf("%w: the bastion did not answer before it (%w)", errTimeLimit, ctxErr)
+		e.Err = fmt.Errorf("%w: the bastion was still connecting to it (%w)", errTimeLimit, ctxErr)
 	default:
 		// No reply at all: the SSH connection itself is gone.
 		e.Failure = BastionUnreachable

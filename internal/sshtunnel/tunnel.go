@@ -241,11 +241,16 @@ func (t *Tunnel) Dial(ctx context.Context, network, addr string) (net.Conn, erro
 	ch, err := t.client.DialContext(ctx, "tcp", addr)
 	if err != nil {
 		e := channelError(t.bastion, addr, err, ctx.Err())
-		t.mu.Lock()
-		if t.refused == nil {
-			t.refused = e
+		// A dial its caller gave up on (a connection attempt that lost
+		// a race, a run being ended) says nothing about the bastion; one
+		// that ran out of time does.
+		if !errors.Is(ctx.Err(), context.Canceled) {
+			t.mu.Lock()
+			if t.refused == nil {
+				t.refused = e
+			}
+			t.mu.Unlock()
 		}
-		t.mu.Unlock()
 		return nil, e
 	}
 	t.mu.Lock()
