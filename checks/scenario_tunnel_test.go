@@ -76,16 +76,18 @@ func judgeThrough(t *testing.T, dsn string, d *sshtunnel.Dialer) map[string]rule
 // replication connection included), and ssh-tunnel passes naming the
 // bastion's host key.
 func TestScenarioSSHTunnel(t *testing.T) {
-	c := pgtest.ClusterWith(t, "guide", pglocal.Options{TLS: true})
+	// A cluster of its own: the guide's roles are cluster-wide, and other
+	// tests of the guide leave them behind.
+	c := pgtest.ClusterWith(t, "tunnel-guide", pglocal.Options{TLS: true})
+	t.Cleanup(func() { // after the database is dropped
+		_ = c.Exec(context.Background(), "postgres", "DROP OWNED BY streamkap_role; DROP ROLE streamkap_user; DROP ROLE streamkap_role;")
+	})
 	db := pgtest.NewDatabase(t, c)
 	pgtest.Exec(t, c, db, fixture(t, "app-tables.sql", nil))
 	pgtest.Exec(t, c, db, fixture(t, "streamkap-guide.sql", map[string]string{
 		"password": testPassword, "database": db, "schema": "public",
 	}))
 	pgtest.Exec(t, c, db, fixture(t, "streamkap-guide-slot.sql", nil))
-	t.Cleanup(func() {
-		_ = c.Exec(context.Background(), "postgres", "DROP OWNED BY streamkap_role; DROP ROLE streamkap_user; DROP ROLE streamkap_role;")
-	})
 	_, d := sshBastion(t)
 	dsn := c.DSN("streamkap_user", testPassword, db, "require")
 	direct, tunneled := judgeThrough(t, dsn, nil), judgeThrough(t, dsn, d)

@@ -125,13 +125,13 @@ func TestCheckThroughTunnelMatchesDirect(t *testing.T) {
 	// A cluster of its own: the guide's script creates streamkap_user, as
 	// the shop does.
 	guide := pgtest.ClusterWith(t, "tunnel-guide", pglocal.Options{TLS: true})
+	t.Cleanup(func() { // after the database is dropped
+		_ = guide.Exec(context.Background(), "postgres", "DROP OWNED BY streamkap_role; DROP ROLE streamkap_user; DROP ROLE streamkap_role;")
+	})
 	db := pgtest.NewDatabase(t, guide)
 	pgtest.Exec(t, guide, db, scenario(t, "app-tables.sql", nil))
 	pgtest.Exec(t, guide, db, scenario(t, "streamkap-guide.sql", map[string]string{"password": secret, "database": db, "schema": "public"}))
 	pgtest.Exec(t, guide, db, scenario(t, "streamkap-guide-slot.sql", nil))
-	t.Cleanup(func() {
-		_ = guide.Exec(context.Background(), "postgres", "DROP OWNED BY streamkap_role; DROP ROLE streamkap_user; DROP ROLE streamkap_role;")
-	})
 
 	for _, tc := range []struct {
 		name     string
