@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/cdcpreflight/cdcpreflight/facts"
+	"github.com/cdcpreflight/cdcpreflight/internal/sshtunnel"
 )
 
 // Timeouts bound everything a check does to the server.
@@ -28,6 +29,8 @@ type Options struct {
 	Timeouts Timeouts
 	Expect   facts.Options // the names and scope the rules judge against
 	Now      func() time.Time
+	// Tunnel, when set, is the SSH bastion every connection goes through.
+	Tunnel *sshtunnel.Dialer
 }
 
 // Gather connects with cfg and returns the facts. It does not return an
@@ -69,6 +72,17 @@ func Gather(ctx context.Context, cfg *pgx.ConnConfig, opt Options) *facts.Facts 
 	}
 
 	f.Connect.Attempted = true
+	if opt.Tunnel != nil {
+		t := g.openTunnel(ctx, cfg, opt.Tunnel)
+		if t == nil {
+			f.Connect.Err = &facts.Error{Op: "connect", Message: "no SSH tunnel: " + f.SSHTunnel.Err.Message}
+			f.Platform = DetectPlatform(Signals{Host: cfg.Host})
+			return f
+		}
+		defer func() { _ = t.Close() }()
+		defer g.tunnelForwarded(t) // before it closes, after every connection closed
+		cfg = ThroughTunnel(cfg, t)
+	}
 	// The replication probe connects while the catalog connection does:
 	// two handshakes cost one wait, which is most of a check from far away.
 	probeCtx, cancelProbe := context.WithCancel(ctx)

@@ -14,7 +14,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/spf13/pflag"
 
 	"github.com/cdcpreflight/cdcpreflight/checks"
@@ -218,7 +217,7 @@ func runFixWith(opt *checkOptions, x fixFlags, env Env) int {
 	out := &redactor{w: env.Stdout, secret: password}
 	errOut := &redactor{w: env.Stderr, secret: password}
 	plan = fix.Build(results, f, fopt, password)
-	code := applyPlan(opt, plan, fix.Timeouts{Lock: x.lockTimeout, Statement: x.stmtTimeout}, out, errOut)
+	code := applyPlan(opt, plan, fix.Timeouts{Lock: x.lockTimeout, Statement: x.stmtTimeout}, env, out, errOut)
 	if code == exitError || x.noRecheck {
 		return code
 	}
@@ -291,7 +290,7 @@ func planExit(p fix.Plan) int {
 	return exitOK
 }
 
-func applyPlan(opt *checkOptions, plan fix.Plan, t fix.Timeouts, out, errOut io.Writer) int {
+func applyPlan(opt *checkOptions, plan fix.Plan, t fix.Timeouts, env Env, out, errOut io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	cfg, err := gather.ParseDSN(opt.DSN)
@@ -299,18 +298,13 @@ func applyPlan(opt *checkOptions, plan fix.Plan, t fix.Timeouts, out, errOut io.
 		fmt.Fprintf(errOut, "cdcpreflight fix: %v\n", err)
 		return exitError
 	}
-	connectCtx, cancel := context.WithTimeout(ctx, cfg.ConnectTimeout+5*time.Second)
-	conn, err := pgx.ConnectConfig(connectCtx, cfg)
-	cancel()
+	// Through the SSH tunnel, when there is one, as the check went.
+	conn, done, err := opt.connect(ctx, cfg, env)
 	if err != nil {
 		fmt.Fprintf(errOut, "cdcpreflight fix: connect to apply: %s. Nothing was changed.\n", gather.Redact(err.Error(), cfg.Password))
 		return exitError
 	}
-	defer func() {
-		closeCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = conn.Close(closeCtx)
-	}()
+	defer done()
 	n := len(plan.Steps)
 	fmt.Fprintf(out, "\nApplying %s (lock_timeout %s, statement_timeout %s):\n", plural(n, "step", "steps"), t.Lock, t.Statement)
 	res := fix.Apply(ctx, conn, plan, t, func(i int, s fix.Step, err error) {
