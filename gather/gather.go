@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/cdcpreflight/cdcpreflight/facts"
+	"github.com/cdcpreflight/cdcpreflight/internal/sshtunnel"
 )
 
 // Timeouts bound everything a check does to the server.
@@ -32,6 +33,8 @@ type Options struct {
 	// ends (done), for a progress display; stages overlap (the replication
 	// probe runs while the catalog is read). It must not block.
 	Progress func(stage Stage, done bool)
+	// Tunnel, when set, is the SSH bastion every connection goes through.
+	Tunnel *sshtunnel.Dialer
 }
 
 // Stage is a part of gathering, named as a progress display shows it.
@@ -97,6 +100,17 @@ func Gather(ctx context.Context, cfg *pgx.ConnConfig, opt Options) *facts.Facts 
 	}
 
 	f.Connect.Attempted = true
+	if opt.Tunnel != nil {
+		t := g.openTunnel(ctx, cfg, opt.Tunnel)
+		if t == nil {
+			f.Connect.Err = &facts.Error{Op: "connect", Message: "no SSH tunnel: " + f.SSHTunnel.Err.Message}
+			f.Platform = DetectPlatform(Signals{Host: cfg.Host})
+			return f
+		}
+		defer func() { _ = t.Close() }()
+		defer g.tunnelForwarded(t) // before it closes, after every connection closed
+		cfg = ThroughTunnel(cfg, t)
+	}
 	// The replication probe connects while the catalog connection does:
 	// two handshakes cost one wait, which is most of a check from far away.
 	probeCtx, cancelProbe := context.WithCancel(ctx)

@@ -17,6 +17,7 @@ import (
 	"github.com/cdcpreflight/cdcpreflight/facts"
 	"github.com/cdcpreflight/cdcpreflight/gather"
 	"github.com/cdcpreflight/cdcpreflight/internal/scope"
+	"github.com/cdcpreflight/cdcpreflight/internal/sshtunnel"
 	"github.com/cdcpreflight/cdcpreflight/report"
 	"github.com/cdcpreflight/cdcpreflight/rules"
 )
@@ -48,6 +49,12 @@ type checkOptions struct {
 	Config *configRef
 	// Ignores are the config file's accepted findings.
 	Ignores []rules.Ignore
+	// SSH is the bastion every connection goes through; the zero value
+	// connects directly.
+	SSH sshtunnel.Config
+	// tunnel is SSH's dialer, made once (the key read, its passphrase
+	// asked for) for every connection of the run: see sshDialer.
+	tunnel *sshtunnel.Dialer
 }
 
 // checkOptionTable declares check's options, which fix and demo take too.
@@ -158,6 +165,26 @@ var checkOptionTable = options[checkOptions]{
 			o.Expect.Tables = append(o.Expect.Tables, refs...)
 			return nil
 		})},
+	{flag: "ssh-host", key: "ssh_host",
+		help:  "reach the database through this SSH bastion, as the connector's SSH tunnel does (every connection goes through it)",
+		value: to(text, "", field(func(o *checkOptions) *string { return &o.SSH.Host }))},
+	{flag: "ssh-port", key: "ssh_port",
+		help:  "the bastion's SSH port",
+		value: to(number, sshtunnel.DefaultPort, field(func(o *checkOptions) *int { return &o.SSH.Port }))},
+	{flag: "ssh-user", key: "ssh_user",
+		help:  "the account on the bastion (Streamkap's connector logs in as streamkap)",
+		value: to(text, "", field(func(o *checkOptions) *string { return &o.SSH.User }))},
+	{flag: "ssh-key", key: "ssh_key",
+		help: "private key for the bastion, OpenSSH or PEM (default: the ssh-agent at SSH_AUTH_SOCK); an encrypted key's passphrase comes from " +
+			sshPassphraseEnv + " or a prompt",
+		value: to(text, "", field(func(o *checkOptions) *string { return &o.SSH.KeyFile }))},
+	{flag: "ssh-known-hosts", key: "ssh_known_hosts",
+		help:  "known_hosts file holding the bastion's host key (default ~/.ssh/known_hosts and /etc/ssh/ssh_known_hosts)",
+		value: to(text, "", field(func(o *checkOptions) *string { return &o.SSH.KnownHosts }))},
+	{flag: "ssh-host-key-fingerprint", key: "ssh_host_key_fingerprint",
+		help:  "the bastion's host key fingerprint, SHA256:… as ssh-keygen -lf prints it, instead of known_hosts",
+		value: to(text, "", field(func(o *checkOptions) *string { return &o.SSH.Fingerprint })),
+		check: func(o *checkOptions) error { return checkSSH(o.SSH) }},
 	{flag: "facts",
 		help:  "judge a facts snapshot (JSON from --save-facts) instead of connecting",
 		value: to(text, "", field(func(o *checkOptions) *string { return &o.FactsIn }))},
@@ -196,6 +223,7 @@ Examples:
   cdcpreflight check "postgres://streamkap_user@db.example.com/app?sslmode=require"
   PGHOST=db PGDATABASE=app cdcpreflight --output table --output junit=preflight.xml
   cdcpreflight check --config cdcpreflight.yml --fail-on warning
+  cdcpreflight check "$DSN" --ssh-host bastion.example.com --ssh-user streamkap --ssh-key ~/.ssh/id_ed25519
 
 Flags:
 `
@@ -332,7 +360,7 @@ func check(opt *checkOptions, env Env) int {
 	defer stop()
 	started := time.Now()
 	prog := newProgress(env, opt.Quiet)
-	f, err := obtainFacts(ctx, opt, prog)
+	f, err := obtainFacts(ctx, opt, env, prog)
 	prog.clear()
 	if err != nil {
 		fmt.Fprintf(env.Stderr, "cdcpreflight: %v\n", err)
@@ -396,7 +424,7 @@ func now(env Env) time.Time {
 	return time.Now()
 }
 
-func obtainFacts(ctx context.Context, opt *checkOptions, prog *progress) (*facts.Facts, error) {
+func obtainFacts(ctx context.Context, opt *checkOptions, env Env, prog *progress) (*facts.Facts, error) {
 	if opt.FactsIn != "" {
 		data, err := os.ReadFile(opt.FactsIn) //nolint:gosec // G703: the user names the snapshot to read
 		if err != nil {
@@ -412,10 +440,14 @@ func obtainFacts(ctx context.Context, opt *checkOptions, prog *progress) (*facts
 	if err != nil {
 		return nil, err
 	}
+	tunnel, err := opt.sshDialer(cfg, env)
+	if err != nil {
+		return nil, err
+	}
 	ctx, cancel := context.WithTimeout(ctx, opt.Timeout)
 	defer cancel()
 	return gather.Gather(ctx, cfg, gather.Options{
-		Expect: opt.Expect, Timeouts: timeoutsWithin(opt.Timeout, opt.CatalogTimeout), Progress: prog.stage,
+		Expect: opt.Expect, Timeouts: timeoutsWithin(opt.Timeout, opt.CatalogTimeout), Progress: prog.stage, Tunnel: tunnel,
 	}), nil
 }
 

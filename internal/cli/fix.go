@@ -12,7 +12,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/spf13/pflag"
 
 	"github.com/cdcpreflight/cdcpreflight/checks"
@@ -176,7 +175,7 @@ func runFixWith(opt *checkOptions, x fixFlags, env Env) int {
 	ctx, stop := interruptible(context.Background())
 	defer stop()
 	prog := newProgress(env, opt.Quiet)
-	f, err := obtainFacts(ctx, opt, prog)
+	f, err := obtainFacts(ctx, opt, env, prog)
 	prog.clear()
 	if err != nil {
 		fmt.Fprintf(env.Stderr, "cdcpreflight fix: %v\n", err)
@@ -236,7 +235,7 @@ func runFixWith(opt *checkOptions, x fixFlags, env Env) int {
 	out := &redactor{w: env.Stdout, secret: password}
 	errOut := &redactor{w: env.Stderr, secret: password}
 	plan = fix.Build(results, f, fopt, password)
-	code := applyPlan(ctx, opt, plan, fix.Timeouts{Lock: x.lockTimeout, Statement: x.stmtTimeout}, out, errOut, env)
+	code := applyPlan(ctx, opt, plan, fix.Timeouts{Lock: x.lockTimeout, Statement: x.stmtTimeout}, env, out, errOut)
 	if code == exitError || code == exitInterrupted || x.noRecheck {
 		return code
 	}
@@ -312,24 +311,19 @@ func planExit(p fix.Plan) int {
 // applyPlan applies plan. On a terminal stderr shows which step of how
 // many is under way. Ctrl-C cancels the step in flight on the server and
 // exits 130; the steps before it stay applied.
-func applyPlan(ctx context.Context, opt *checkOptions, plan fix.Plan, t fix.Timeouts, out, errOut io.Writer, env Env) int {
+func applyPlan(ctx context.Context, opt *checkOptions, plan fix.Plan, t fix.Timeouts, env Env, out, errOut io.Writer) int {
 	cfg, err := gather.ParseDSN(opt.DSN)
 	if err != nil {
 		fmt.Fprintf(errOut, "cdcpreflight fix: %v\n", err)
 		return exitError
 	}
-	connectCtx, cancel := context.WithTimeout(ctx, cfg.ConnectTimeout+5*time.Second)
-	conn, err := pgx.ConnectConfig(connectCtx, cfg)
-	cancel()
+	// Through the SSH tunnel, when there is one, as the check went.
+	conn, done, err := opt.connect(ctx, cfg, env)
 	if err != nil {
 		fmt.Fprintf(errOut, "cdcpreflight fix: connect to apply: %s. Nothing was changed.\n", gather.Redact(err.Error(), cfg.Password))
 		return exitError
 	}
-	defer func() {
-		closeCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = conn.Close(closeCtx)
-	}()
+	defer done()
 	n := len(plan.Steps)
 	fmt.Fprintf(out, "\nApplying %s (lock_timeout %s, statement_timeout %s):\n", plural(n, "step", "steps"), t.Lock, t.Statement)
 	prog := newProgress(env, opt.Quiet)
