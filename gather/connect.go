@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgconn/ctxwatch"
 
 	"github.com/cdcpreflight/cdcpreflight/facts"
 	"github.com/cdcpreflight/cdcpreflight/internal/sshtunnel"
@@ -47,7 +49,21 @@ func ParseDSN(dsn string) (*pgx.ConnConfig, error) {
 	// statements keep us from leaving prepared statements on shared
 	// server connections.
 	cfg.DefaultQueryExecMode = pgx.QueryExecModeExec
+	cfg.BuildContextWatcherHandler = cancelOnServer
 	return cfg, nil
+}
+
+// cancelDeadline is how long after its context ends a connection waits for
+// the server to answer the CancelRequest before it stops reading.
+const cancelDeadline = 2 * time.Second
+
+// cancelOnServer makes a context that ends (Ctrl-C, --timeout) cancel the
+// statement on the server too. pgx's default only stops reading, which
+// leaves the statement running, and the session with it: a catalog read
+// waiting for a lock would wait on after we are gone. The CancelRequest
+// goes out at once; cancelDeadline later the connection stops reading.
+func cancelOnServer(c *pgconn.PgConn) ctxwatch.Handler {
+	return &pgconn.CancelRequestContextWatcherHandler{Conn: c, DeadlineDelay: cancelDeadline}
 }
 
 // passwordIn extracts a password from a DSN that failed to parse, so it can
