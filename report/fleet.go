@@ -113,7 +113,16 @@ func targetName(run Run) string {
 	if run.Target.Name == "" {
 		return targetLabel(run.Target)
 	}
-	return run.Target.Name + " (" + targetLabel(run.Target) + ")"
+	return run.Target.Name + " (" + fleetLabel(run.Target) + ")"
+}
+
+// fleetLabel is targetLabel, or what stands for it when the target could
+// not even be read (its dsn_env unset).
+func fleetLabel(t Target) string {
+	if t.Host == "" && t.Database == "" && t.Port == 0 {
+		return "no connection"
+	}
+	return targetLabel(t)
 }
 
 // fleetHeading names the fleet: "cdcpreflight 0.1.0 — fleet of 50 targets,

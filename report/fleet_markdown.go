@@ -42,7 +42,7 @@ func FleetMarkdown(w io.Writer, f Fleet) error {
 		for _, run := range f.Targets {
 			run = f.target(run)
 			one := rules.Summarize(run.Results)
-			fmt.Fprintf(&b, "| %s | %s | %d | %d | %d | %d | %d | %s |\n", mdCell(run.Target.Name), mdCode(targetLabel(run.Target)),
+			fmt.Fprintf(&b, "| %s | %s | %d | %d | %d | %d | %d | %s |\n", mdCell(run.Target.Name), mdCode(fleetLabel(run.Target)),
 				one.Pass, one.Warn, one.Fail, one.Skip, one.Error, mdExit(TargetExitCode(run)))
 		}
 	}

@@ -57,7 +57,7 @@ func renderFleetTable(w io.Writer, f Fleet, opt TableOptions) error {
 		run = f.target(run)
 		s := rules.Summarize(run.Results)
 		code := TargetExitCode(run)
-		row := []string{printable(run.Target.Name), printable(targetLabel(run.Target)),
+		row := []string{printable(run.Target.Name), printable(fleetLabel(run.Target)),
 			strconv.Itoa(s.Pass), count(opt, ansiYellow, s.Warn), count(opt, ansiRed, s.Fail), strconv.Itoa(s.Skip),
 			count(opt, ansiMagenta, s.Error), paint(opt, exitColor(code), strconv.Itoa(code))}
 		if err := table.Append(row); err != nil {

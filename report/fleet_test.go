@@ -134,12 +134,16 @@ func TestFleetSchema(t *testing.T) {
 		t.Errorf("interrupted: %v", err)
 	}
 	for name, edit := range map[string]func(map[string]any){
-		"extra field":         func(m map[string]any) { m["extra"] = 1 },
-		"target without name": func(m map[string]any) { delete(m["targets"].([]any)[0].(map[string]any)["target"].(map[string]any), "name") },
-		"a password":          func(m map[string]any) { m["targets"].([]any)[0].(map[string]any)["target"].(map[string]any)["password"] = "x" },
-		"shard 0":             func(m map[string]any) { m["shard"].(map[string]any)["index"] = 0 },
-		"exit code 3":         func(m map[string]any) { m["summary"].(map[string]any)["exit_code"] = 3 },
-		"not a fleet":         func(m map[string]any) { m["kind"] = "report" },
+		"extra field": func(m map[string]any) { m["extra"] = 1 },
+		"target without name": func(m map[string]any) {
+			delete(m["targets"].([]any)[0].(map[string]any)["target"].(map[string]any), "name")
+		},
+		"a password": func(m map[string]any) {
+			m["targets"].([]any)[0].(map[string]any)["target"].(map[string]any)["password"] = "x"
+		},
+		"shard 0":     func(m map[string]any) { m["shard"].(map[string]any)["index"] = 0 },
+		"exit code 3": func(m map[string]any) { m["summary"].(map[string]any)["exit_code"] = 3 },
+		"not a fleet": func(m map[string]any) { m["kind"] = "report" },
 	} {
 		var m map[string]any
 		if err := json.Unmarshal(good, &m); err != nil {

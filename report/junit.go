@@ -147,7 +147,7 @@ func junitSuite(run Run) JUnitTestsuite {
 	name := xmlSafe(toolName(run))
 	label := targetLabel(run.Target)
 	if run.Target.Name != "" {
-		label = run.Target.Name + " (" + label + ")"
+		label = targetName(run)
 	}
 	suite := JUnitTestsuite{
 		Name:       name + " " + xmlSafe(label),
