@@ -261,6 +261,8 @@ Examples:
   PGHOST=db PGDATABASE=app cdcpreflight --output table --output junit=preflight.xml
   cdcpreflight check --config cdcpreflight.yml --fail-on warning
   cdcpreflight check "$DSN" --ssh-host bastion.example.com --ssh-user streamkap --ssh-key ~/.ssh/id_ed25519
+  cdcpreflight check --targets fleet.yml --jobs 8 -o table -o junit=fleet.xml
+  cdcpreflight check --targets fleet.yml --shard 2/4 -o json=shard-2.json   # then: cdcpreflight merge shard-*.json
 
 Flags:
 `
@@ -338,7 +340,7 @@ func (c *checkFlags) resolve(args []string, env Env) (*checkOptions, error) {
 		return nil, errors.New("give the DSN either as an argument or with --dsn, not both")
 	case len(pos) == 1:
 		if !strings.Contains(pos[0], "=") && !strings.Contains(pos[0], "://") {
-			return nil, fmt.Errorf("%q is neither a command nor a connection string (commands: check, fix, rules, explain, demo, version)", pos[0])
+			return nil, fmt.Errorf("%q is neither a command nor a connection string (commands: check, fix, merge, rules, explain, demo, version)", pos[0])
 		}
 		opt.DSN = pos[0]
 	}

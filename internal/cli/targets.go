@@ -223,14 +223,15 @@ func parseTarget(e *yaml.Node) (spec targetSpec, problems []problem) {
 		bad(e.Line, "target name %q: at most %d characters, no control characters, no leading or trailing blanks", name, maxTargetName)
 		spec.Name = ""
 	}
+	// A key left empty (dsn:) gives no connection.
 	conn := 0
 	for _, k := range targetConnectionKeys() {
-		if keys[k] {
+		if _, set := spec.values[k]; set || k == targetKeyDSNEnv && spec.DSNEnv != "" {
 			conn++
 		}
 	}
 	switch {
-	case keys["dsn"] && keys[targetKeyDSNEnv]:
+	case spec.values["dsn"] != nil && spec.DSNEnv != "":
 		bad(e.Line, "target %q: give dsn or dsn_env, not both", name)
 	case conn == 0:
 		bad(e.Line, "target %q: no connection: give %s", name, oneOf(targetConnectionKeys()))
