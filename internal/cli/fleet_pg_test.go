@@ -1,0 +1,533 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/santhosh-tekuri/jsonschema/v6"
+
+	"github.com/cdcpreflight/cdcpreflight/gather"
+	"github.com/cdcpreflight/cdcpreflight/internal/netdelay"
+	"github.com/cdcpreflight/cdcpreflight/internal/pglocal"
+	"github.com/cdcpreflight/cdcpreflight/internal/pgtest"
+	"github.com/cdcpreflight/cdcpreflight/report"
+)
+
+// fleetTarget is one line of a test's targets file.
+type testTarget struct {
+	name, dsn, extra string
+}
+
+func writeTargets(t *testing.T, targets []testTarget) string {
+	t.Helper()
+	var b strings.Builder
+	for _, tt := range targets {
+		fmt.Fprintf(&b, "- name: %q\n", tt.name)
+		if strings.HasPrefix(tt.dsn, "$") {
+			fmt.Fprintf(&b, "  dsn_env: %s\n", tt.dsn[1:])
+		} else {
+			fmt.Fprintf(&b, "  dsn: %q\n", tt.dsn)
+		}
+		if tt.extra != "" {
+			b.WriteString("  " + strings.ReplaceAll(strings.TrimSpace(tt.extra), "\n", "\n  ") + "\n")
+		}
+	}
+	return writeFile(t, "targets.yml", b.String())
+}
+
+func decodeFleet(t *testing.T, path string) report.JSONFleet {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = f.Close() }()
+	doc, err := report.DecodeFleetJSON(f)
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	return doc
+}
+
+// closedPort is a loopback port nothing listens on: connections are refused.
+func closedPort(t *testing.T) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	_ = ln.Close()
+	return port
+}
+
+// silentPeer accepts connections and never says a word: the worst kind of
+// target, which only a timeout ends.
+func silentPeer(t *testing.T) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var conns []net.Conn
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c)
+			mu.Unlock()
+		}
+	}()
+	t.Cleanup(func() {
+		_ = ln.Close()
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range conns {
+			_ = c.Close()
+		}
+	})
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+var digits = regexp.MustCompile(`[0-9]+`)
+
+// ruleVerdicts is a report's rule → status and message (numbers masked: WAL
+// positions move between two runs).
+func ruleVerdicts(rep report.JSONReport) map[string]string {
+	m := map[string]string{}
+	for _, r := range rep.Results {
+		m[r.Rule] = string(r.Status) + " " + digits.ReplaceAllString(r.Message, "N") + " " + strings.Join(r.Objects, ",")
+	}
+	return m
+}
+
+// TestFleetVerdictsMatchSingleChecks: a fleet of healthy and broken
+// databases on two clusters, one that refuses connections and one whose
+// DSN comes from the environment: each target's verdicts, and the exit
+// code it alone would have, are those of checking it alone, and the
+// fleet's exit code is the worst.
+func TestFleetVerdictsMatchSingleChecks(t *testing.T) {
+	c := pgtest.ClusterWith(t, "fleet", pglocal.Options{TLS: true})
+	healthy := pgtest.NewDatabase(t, c)
+	pgtest.Exec(t, c, healthy, scenario(t, "app-tables.sql", nil))
+	pgtest.Exec(t, c, healthy, scenario(t, "streamkap-guide.sql", map[string]string{"password": secret, "database": healthy, "schema": "public"}))
+	pgtest.Exec(t, c, healthy, scenario(t, "streamkap-guide-slot.sql", nil))
+	t.Cleanup(func() {
+		_ = c.Exec(context.Background(), "postgres", "SELECT pg_drop_replication_slot('streamkap_pgoutput_slot')")
+		_ = c.Exec(context.Background(), "postgres", "DROP OWNED BY streamkap_role; DROP ROLE streamkap_user; DROP ROLE streamkap_role;")
+	})
+	broken := pgtest.NewDatabase(t, c)
+	pgtest.Exec(t, c, broken, scenario(t, "app-tables.sql", nil))
+	replica := pgtest.ClusterWith(t, "wal-replica", pglocal.Options{TLS: true, WalLevel: "replica"})
+	noLogical := pgtest.NewDatabase(t, replica)
+
+	targets := []testTarget{
+		{name: "healthy", dsn: c.DSN("streamkap_user", secret, healthy, "require")},
+		{name: "no publication", dsn: c.DSN(c.SuperUser, c.SuperPassword, broken, "require")},
+		{name: `wal "replica"`, dsn: replica.DSN(replica.SuperUser, replica.SuperPassword, noLogical, "require"), extra: "slot: other_slot\nsnapshot_mode: read-only"},
+		{name: "refused", dsn: fmt.Sprintf("postgres://u:%s@127.0.0.1:%d/x?sslmode=disable", secret, closedPort(t))},
+		{name: "from env", dsn: "$FLEET_TEST_DSN", extra: "publication: other_pub\ntables: [public.orders]"},
+	}
+	env := map[string]string{"FLEET_TEST_DSN": c.DSN(c.SuperUser, c.SuperPassword, broken, "require")}
+	dir := t.TempDir()
+	jsonPath, junitPath := filepath.Join(dir, "fleet.json"), filepath.Join(dir, "fleet.xml")
+	r := run(t, env, "check", "--no-config", "--targets", writeTargets(t, targets), "--jobs", "3",
+		"-o", "table", "-o", "json="+jsonPath, "-o", "junit="+junitPath)
+	if r.code != exitError {
+		t.Errorf("fleet exit %d, want 2 (the refused target)\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	assertNoSecret(t, r, jsonPath, junitPath)
+	doc := decodeFleet(t, jsonPath)
+	if len(doc.Targets) != len(targets) || doc.Summary.Checked != len(targets) {
+		t.Fatalf("%d targets in the report", len(doc.Targets))
+	}
+	single := map[string][]string{
+		"healthy":        {targets[0].dsn},
+		"no publication": {targets[1].dsn},
+		`wal "replica"`:  {targets[2].dsn, "--slot", "other_slot", "--snapshot-mode", "read-only"},
+		"refused":        {targets[3].dsn},
+		"from env":       {env["FLEET_TEST_DSN"], "--publication", "other_pub", "--tables", "public.orders"},
+	}
+	wantCodes := map[string]int{"healthy": 0, "no publication": 1, `wal "replica"`: 1, "refused": 2, "from env": 1}
+	for i, rep := range doc.Targets {
+		name := rep.Target.Name
+		if name != targets[i].name {
+			t.Errorf("target %d is %q, want %q (the file's order)", i, name, targets[i].name)
+		}
+		alonePath := filepath.Join(dir, "alone.json")
+		alone := run(t, nil, append([]string{"check", "--no-config", "-o", "json=" + alonePath}, single[name]...)...)
+		aloneRep := decodeReport(t, mustRead(t, alonePath))
+		got, want := ruleVerdicts(rep), ruleVerdicts(aloneRep)
+		for rule, w := range want {
+			if got[rule] != w {
+				t.Errorf("%s: %s: fleet %q, alone %q", name, rule, got[rule], w)
+			}
+		}
+		if len(got) != len(want) {
+			t.Errorf("%s: %d rules in the fleet, %d alone", name, len(got), len(want))
+		}
+		code := report.TargetExitCode(rep.Run(doc.FailOn))
+		if code != alone.code || code != wantCodes[name] {
+			t.Errorf("%s: exit %d in the fleet, %d alone, want %d", name, code, alone.code, wantCodes[name])
+		}
+		rep.Target.Name = ""
+		if rep.Target != aloneRep.Target {
+			t.Errorf("%s: target %+v in the fleet, %+v alone", name, rep.Target, aloneRep.Target)
+		}
+	}
+	if doc.Summary.Clean != 1 || doc.Summary.Findings != 3 || doc.Summary.Incomplete != 1 || doc.Summary.ExitCode != 2 {
+		t.Errorf("summary %+v", doc.Summary)
+	}
+	for _, want := range []string{"healthy", `wal "replica"`, "── no publication", "could not be judged", "5 targets checked: 1 clean, 3 with findings, 1 incomplete"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("the table lacks %q:\n%s", want, r.stdout)
+		}
+	}
+	if !strings.Contains(r.stderr, "target refused: could not connect") {
+		t.Errorf("stderr does not name the target that could not be reached: %s", r.stderr)
+	}
+	validateFleet(t, mustRead(t, jsonPath))
+	xmllintFleet(t, junitPath)
+}
+
+// validateFleet holds a fleet report to report/fleet-schema.json.
+func validateFleet(t *testing.T, data string) {
+	t.Helper()
+	c := jsonschema.NewCompiler()
+	const base = "https://github.com/cdcpreflight/cdcpreflight/report/"
+	for name, schema := range map[string][]byte{"schema.json": report.JSONSchema, "fleet-schema.json": report.FleetJSONSchema} {
+		doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(schema))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := c.AddResource(base+name, doc); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s, err := c.Compile(base + "fleet-schema.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	inst, err := jsonschemaUnmarshal([]byte(data))
+	if err != nil {
+		t.Fatalf("JSON fleet report: %v", err)
+	}
+	if err := s.Validate(inst); err != nil {
+		t.Errorf("the fleet report does not follow report/fleet-schema.json: %v", err)
+	}
+}
+
+func xmllintFleet(t *testing.T, path string) {
+	t.Helper()
+	xmllint, err := exec.LookPath("xmllint")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("xmllint not found; CI must install libxml2-utils")
+		}
+		t.Skip("xmllint not found")
+	}
+	xsd := filepath.Join("..", "..", "report", "testdata", "junit-10.xsd")
+	if out, err := exec.Command(xmllint, "--noout", "--schema", xsd, path).CombinedOutput(); err != nil {
+		t.Errorf("xmllint: %v\n%s", err, out)
+	}
+}
+
+// TestFleetSilentTargetTimesOutAlone: a target that accepts the connection
+// and never answers ends in its own timeout, while the others, checked
+// beside it, finish with their verdicts; the run takes about that timeout,
+// not the sum.
+func TestFleetSilentTargetTimesOutAlone(t *testing.T) {
+	c := pgtest.ClusterWith(t, "wal-replica", pglocal.Options{TLS: true, WalLevel: "replica"})
+	targets := []testTarget{{name: "silent", dsn: fmt.Sprintf("postgres://u@127.0.0.1:%d/x?sslmode=disable", silentPeer(t)), extra: "timeout: 3s"}}
+	for i := range 4 {
+		db := pgtest.NewDatabase(t, c)
+		targets = append(targets, testTarget{name: "db" + strconv.Itoa(i), dsn: c.DSN(c.SuperUser, c.SuperPassword, db, "require")})
+	}
+	jsonPath := filepath.Join(t.TempDir(), "fleet.json")
+	start := time.Now()
+	r := run(t, nil, "check", "--no-config", "--targets", writeTargets(t, targets), "--jobs", "2", "-o", "json="+jsonPath)
+	took := time.Since(start)
+	if r.code != exitError {
+		t.Errorf("exit %d, want 2\n%s", r.code, r.stderr)
+	}
+	doc := decodeFleet(t, jsonPath)
+	for _, rep := range doc.Targets {
+		v := ruleVerdicts(rep)
+		if rep.Target.Name == "silent" {
+			if !strings.Contains(v["wal-level"], "error") || !strings.Contains(v["wal-level"], "timed out") {
+				t.Errorf("silent: wal-level %q, want an error that says it timed out", v["wal-level"])
+			}
+			continue
+		}
+		if !strings.HasPrefix(v["wal-level"], "fail") || report.TargetExitCode(rep.Run(doc.FailOn)) != 1 {
+			t.Errorf("%s: wal-level %q: not judged beside the silent target", rep.Target.Name, v["wal-level"])
+		}
+	}
+	// The silent target holds one of the two jobs for its 3 s; the four
+	// others go through the other job meanwhile.
+	if took < 3*time.Second || took > 3*time.Second+8*time.Second {
+		t.Errorf("the fleet took %s: want the silent target's 3 s timeout plus little", took)
+	}
+	t.Logf("fleet with a silent target: %s", took.Round(time.Millisecond))
+}
+
+// TestFleetSessionBound watches pg_stat_activity while a fleet of six
+// databases of one server, reached across a slow link so that checks
+// overlap, is checked with six jobs: cdcpreflight never has more than two
+// sessions per target the bound allows on the server (a check's catalog
+// connection and its replication probe), and with --per-server 2 it does
+// use the room.
+func TestFleetSessionBound(t *testing.T) {
+	c := pgtest.ClusterWith(t, "wal-replica", pglocal.Options{TLS: true, WalLevel: "replica"})
+	proxy, err := netdelay.Listen(context.Background(), "127.0.0.1:0", net.JoinHostPort("127.0.0.1", strconv.Itoa(c.Port)), 10*time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = proxy.Serve() }()
+	t.Cleanup(proxy.Close)
+	port := proxy.Addr().(*net.TCPAddr).Port
+	var targets []testTarget
+	for i := range 6 {
+		db := pgtest.NewDatabase(t, c)
+		host := "127.0.0.1"
+		if i%2 == 1 {
+			host = "localhost" // another name of the same server
+		}
+		targets = append(targets, testTarget{name: "db" + strconv.Itoa(i),
+			dsn: fmt.Sprintf("postgres://%s:%s@%s:%d/%s?sslmode=disable", c.SuperUser, c.SuperPassword, host, port, db)})
+	}
+	file := writeTargets(t, targets)
+	watch := pgtest.Conn(t, c, "postgres")
+	for _, perServer := range []int{1, 2} {
+		t.Run("per-server "+strconv.Itoa(perServer), func(t *testing.T) {
+			ctx, cancel := context.WithCancel(context.Background())
+			peak := make(chan int)
+			go func() {
+				most := 0
+				for ctx.Err() == nil {
+					var n int
+					if err := watch.QueryRow(context.Background(),
+						`SELECT count(*) FROM pg_stat_activity WHERE application_name = $1`, gather.ApplicationName).Scan(&n); err == nil {
+						most = max(most, n)
+					}
+					time.Sleep(2 * time.Millisecond)
+				}
+				peak <- most
+			}()
+			r := run(t, nil, "check", "--no-config", "--targets", file, "--jobs", "6", "--per-server", strconv.Itoa(perServer), "-o", "json="+filepath.Join(t.TempDir(), "f.json"))
+			cancel()
+			most := <-peak
+			if r.code != exitFindings {
+				t.Errorf("exit %d, want 1 (wal_level replica everywhere)\n%s", r.code, r.stderr)
+			}
+			if most > 2*perServer {
+				t.Errorf("%d cdcpreflight sessions at once on the server, bound %d", most, 2*perServer)
+			}
+			if most < 2*perServer-1 {
+				t.Errorf("at most %d sessions seen: the watch saw too little, or the bound was not used", most)
+			}
+			t.Logf("per-server %d: at most %d sessions", perServer, most)
+		})
+	}
+}
+
+// TestFleetShardsAndMerge: --shard K/N for N = 3 splits the fleet into
+// disjoint parts that cover it, by name alone; merging the three JSON
+// reports gives the report of one unsharded run (timings aside) in every
+// format, and its exit code; merge refuses a missing or a repeated shard.
+func TestFleetShardsAndMerge(t *testing.T) {
+	c := pgtest.ClusterWith(t, "wal-replica", pglocal.Options{TLS: true, WalLevel: "replica"})
+	var targets []testTarget
+	for i := range 3 {
+		db := pgtest.NewDatabase(t, c)
+		targets = append(targets, testTarget{name: "db-" + strconv.Itoa(i), dsn: c.DSN(c.SuperUser, c.SuperPassword, db, "require")})
+	}
+	for i := range 6 {
+		targets = append(targets, testTarget{name: fmt.Sprintf("gone %d", i), dsn: fmt.Sprintf("postgres://u@127.0.0.1:%d/x?sslmode=disable", closedPort(t))})
+	}
+	file := writeTargets(t, targets)
+	dir := t.TempDir()
+	whole := filepath.Join(dir, "whole.json")
+	all := run(t, nil, "check", "--no-config", "--targets", file, "-o", "json="+whole, "-o", "table="+filepath.Join(dir, "whole.txt"))
+	seen := map[string]int{}
+	var shards []string
+	for k := 1; k <= 3; k++ {
+		p := filepath.Join(dir, fmt.Sprintf("shard-%d.json", k))
+		r := run(t, nil, "check", "--no-config", "--targets", file, "--shard", fmt.Sprintf("%d/3", k), "-o", "json="+p)
+		doc := decodeFleet(t, p)
+		if doc.Shard == nil || doc.Shard.Index != k || doc.Summary.Targets != len(doc.Targets) || len(doc.Names) != len(targets) {
+			t.Errorf("shard %d: %+v, %d targets", k, doc.Shard, len(doc.Targets))
+		}
+		if r.code != doc.Summary.ExitCode {
+			t.Errorf("shard %d: exit %d, its summary says %d", k, r.code, doc.Summary.ExitCode)
+		}
+		for _, rep := range doc.Targets {
+			seen[rep.Target.Name]++
+			if shardOf(rep.Target.Name, 3) != k {
+				t.Errorf("%s in shard %d, its name says %d", rep.Target.Name, k, shardOf(rep.Target.Name, 3))
+			}
+		}
+		shards = append(shards, p)
+	}
+	for _, tt := range targets {
+		if seen[tt.name] != 1 {
+			t.Errorf("%s is in %d shards", tt.name, seen[tt.name])
+		}
+	}
+	merged := filepath.Join(dir, "merged.json")
+	m := run(t, nil, append([]string{"merge", "-o", "json=" + merged, "-o", "table=" + filepath.Join(dir, "merged.txt")}, shards...)...)
+	if m.code != all.code {
+		t.Errorf("merge exit %d, one run %d\n%s", m.code, all.code, m.stderr)
+	}
+	if got, want := durations.ReplaceAllString(mustRead(t, merged), ""), durations.ReplaceAllString(mustRead(t, whole), ""); got != want {
+		t.Errorf("merged JSON differs from one run's\n--- merged ---\n%s\n--- one run ---\n%s", got, want)
+	}
+	if got, want := mustRead(t, filepath.Join(dir, "merged.txt")), mustRead(t, filepath.Join(dir, "whole.txt")); got != want {
+		t.Errorf("merged table differs from one run's\n--- merged ---\n%s\n--- one run ---\n%s", got, want)
+	}
+	validateFleet(t, mustRead(t, merged))
+	// Round trip: the merged report merges again to itself.
+	again := filepath.Join(dir, "again.json")
+	if r := run(t, nil, "merge", "-o", "json="+again, merged); r.code != all.code || mustRead(t, again) != mustRead(t, merged) {
+		t.Errorf("merging the merged report: exit %d\n%s", r.code, r.stderr)
+	}
+	for name, tc := range map[string]struct {
+		files []string
+		want  string
+	}{
+		"missing shard":  {shards[:2], "shard 3/3 missing"},
+		"repeated shard": {[]string{shards[0], shards[0], shards[1], shards[2]}, "are both shard 1/3: they overlap"},
+		"whole and part": {[]string{whole, shards[0]}, "one is a shard, the other the whole fleet"},
+		"a single check": {[]string{writeFile(t, "one.json", render1(t))}, "a report of one database"},
+		"nothing":        {nil, "no reports"},
+	} {
+		r := run(t, nil, append([]string{"merge"}, tc.files...)...)
+		if r.code != exitError || !strings.Contains(r.stderr, tc.want) {
+			t.Errorf("%s: exit %d, stderr %q, want %q", name, r.code, r.stderr, tc.want)
+		}
+	}
+}
+
+var durations = regexp.MustCompile(`"duration_ms": [0-9.e+-]+`)
+
+// render1 is a single database's JSON report.
+func render1(t *testing.T) string {
+	t.Helper()
+	var b bytes.Buffer
+	if err := report.JSON(&b, report.Run{}); err != nil {
+		t.Fatal(err)
+	}
+	return b.String()
+}
+
+// TestFleetInterrupt: Ctrl-C while two targets' catalog reads wait for
+// locks the test holds: both are cancelled on the server, the reports hold
+// the targets judged (those two marked interrupted), not the one never
+// started, and the exit code is 130.
+func TestFleetInterrupt(t *testing.T) {
+	c := pgtest.ClusterWith(t, "interrupt", pglocal.Options{})
+	ctx := context.Background()
+	var targets []testTarget
+	var locked []string
+	for i := range 2 {
+		db := pgtest.NewDatabase(t, c)
+		targets = append(targets, testTarget{name: "quick" + strconv.Itoa(i), dsn: c.DSN(c.SuperUser, c.SuperPassword, db, "disable")})
+	}
+	for i := range 2 {
+		db := pgtest.NewDatabase(t, c)
+		holder := pgtest.Conn(t, c, db)
+		if _, err := holder.Exec(ctx, "BEGIN"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := holder.Exec(ctx, "LOCK TABLE pg_catalog.pg_publication IN ACCESS EXCLUSIVE MODE"); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _, _ = holder.Exec(context.Background(), "ROLLBACK") })
+		locked = append(locked, db)
+		targets = append(targets, testTarget{name: "locked" + strconv.Itoa(i), dsn: c.DSN(c.SuperUser, c.SuperPassword, db, "disable")})
+	}
+	targets = append(targets, testTarget{name: "never", dsn: c.DSN(c.SuperUser, c.SuperPassword, locked[0], "disable")})
+	watch := pgtest.Conn(t, c, "postgres")
+	jsonPath := filepath.Join(t.TempDir(), "fleet.json")
+	cmd := cliCommand(t, "check", "--no-config", "--targets", writeTargets(t, targets), "--jobs", "2", "--per-server", "2",
+		"--catalog-timeout", "60s", "-o", "table", "-o", "json="+jsonPath)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	waitingIn := func() int {
+		n := 0
+		for _, db := range locked {
+			for _, s := range sessions(t, watch, db) {
+				if strings.Contains(s, " active Lock ") {
+					n++
+					break
+				}
+			}
+		}
+		return n
+	}
+	for deadline := time.Now().Add(20 * time.Second); waitingIn() < 2; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			_ = cmd.Process.Kill()
+			t.Fatalf("the locked targets never both waited\nstderr: %s", stderr.String())
+		}
+	}
+	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	var exitErr *exec.ExitError
+	select {
+	case err := <-exited:
+		if !errors.As(err, &exitErr) || exitErr.ExitCode() != exitInterrupted {
+			t.Errorf("exit: %v, want %d\nstderr: %s", err, exitInterrupted, stderr.String())
+		}
+	case <-time.After(30 * time.Second):
+		_ = cmd.Process.Kill()
+		t.Fatalf("still running 30 s after SIGINT\nstderr: %s", stderr.String())
+	}
+	for _, db := range locked {
+		if left := sessions(t, watch, db); len(left) > 0 {
+			time.Sleep(time.Second)
+			if left = sessions(t, watch, db); len(left) > 0 {
+				t.Errorf("sessions left in %s while its lock is still held: %v", db, left)
+			}
+		}
+	}
+	doc := decodeFleet(t, jsonPath)
+	var names []string
+	for _, rep := range doc.Targets {
+		names = append(names, rep.Target.Name)
+		if strings.HasPrefix(rep.Target.Name, "locked") && !strings.Contains(ruleVerdicts(rep)["publication-exists"], "interrupted") {
+			t.Errorf("%s: publication-exists %q, want it interrupted", rep.Target.Name, ruleVerdicts(rep)["publication-exists"])
+		}
+	}
+	if !doc.Interrupted || doc.Summary.Targets != 5 || doc.Summary.Checked != 4 || !slices.Equal(names, []string{"quick0", "quick1", "locked0", "locked1"}) {
+		t.Errorf("interrupted %v, summary %+v, targets %v", doc.Interrupted, doc.Summary, names)
+	}
+	if !strings.Contains(stderr.String(), "cdcpreflight: interrupted") || !strings.Contains(stdout.String(), "interrupted: 1 not checked") {
+		t.Errorf("stderr: %s\nstdout: %s", stderr.String(), stdout.String())
+	}
+	validateFleet(t, mustRead(t, jsonPath))
+}
