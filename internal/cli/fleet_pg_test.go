@@ -531,3 +531,48 @@ func TestFleetInterrupt(t *testing.T) {
 	}
 	validateFleet(t, mustRead(t, jsonPath))
 }
+
+// TestFleetPerTargetTunnel: a target may reach its database through an SSH
+// bastion of its own (its ssh_* keys) while the others connect directly,
+// and a target whose bastion is wrong fails alone.
+func TestFleetPerTargetTunnel(t *testing.T) {
+	b := newBastion(t, pglocal.SSHDOptions{})
+	c := pgtest.ClusterWith(t, "wal-replica", pglocal.Options{TLS: true, WalLevel: "replica"})
+	db := pgtest.NewDatabase(t, c)
+	dsn := verifyFull(c, "localhost", c.SuperUser, c.SuperPassword, db)
+	ssh := fmt.Sprintf("ssh_host: %s\nssh_port: %d\nssh_user: %s\nssh_key: %s\nssh_known_hosts: %s",
+		b.sshd.Host, b.sshd.Port, b.sshd.User, b.keyFile, b.knownHosts)
+	targets := []testTarget{
+		{name: "direct", dsn: dsn},
+		{name: "tunneled", dsn: dsn, extra: ssh},
+		{name: "tunneled too", dsn: dsn, extra: ssh + "\nslot: other"},
+		{name: "wrong bastion", dsn: dsn, extra: strings.Replace(ssh, fmt.Sprintf("ssh_port: %d", b.sshd.Port), fmt.Sprintf("ssh_port: %d", closedPort(t)), 1)},
+	}
+	target := "localhost:" + strconv.Itoa(c.Port)
+	before := b.channels(target)
+	jsonPath := filepath.Join(t.TempDir(), "fleet.json")
+	r := run(t, b.env(), "check", "--no-config", "--targets", writeTargets(t, targets), "-o", "table", "-o", "json="+jsonPath)
+	if r.code != exitError {
+		t.Errorf("exit %d, want 2 (the wrong bastion)\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	b.assertNoKeyMaterial(t, r, jsonPath)
+	doc := decodeFleet(t, jsonPath)
+	got := map[string]map[string]string{}
+	for _, rep := range doc.Targets {
+		got[rep.Target.Name] = ruleVerdicts(rep)
+	}
+	for name, want := range map[string]string{"direct": "skip", "tunneled": "pass", "tunneled too": "pass", "wrong bastion": "fail"} {
+		if v := got[name]["ssh-tunnel"]; !strings.HasPrefix(v, want) {
+			t.Errorf("%s: ssh-tunnel %q, want %s", name, v, want)
+		}
+	}
+	if got["tunneled"]["wal-level"] != got["direct"]["wal-level"] || !strings.HasPrefix(got["direct"]["wal-level"], "fail") {
+		t.Errorf("wal-level: direct %q, tunneled %q", got["direct"]["wal-level"], got["tunneled"]["wal-level"])
+	}
+	if !strings.HasPrefix(got["wrong bastion"]["wal-level"], "error") {
+		t.Errorf("wrong bastion: wal-level %q", got["wrong bastion"]["wal-level"])
+	}
+	if n := b.channels(target) - before; n < 4 {
+		t.Errorf("the bastion forwarded %d connections, want two per tunneled target", n)
+	}
+}
