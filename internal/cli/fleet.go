@@ -212,14 +212,7 @@ func prepareJobs(ctx context.Context, members []fleetTarget, opt *checkOptions, 
 	for i, t := range members {
 		j := &job{fleetTarget: t}
 		jobs[i] = j
-		dsn := t.opt.DSN
-		if t.dsnEnv != "" {
-			if dsn = env.Getenv(t.dsnEnv); dsn == "" {
-				j.failed = fmt.Sprintf("dsn_env %s: the variable is not set or empty", t.dsnEnv)
-				continue
-			}
-		}
-		cfg, err := gather.ParseDSN(dsn)
+		cfg, err := t.connConfig(env)
 		if err != nil {
 			j.failed = err.Error()
 			continue
@@ -281,6 +274,19 @@ func prepareJobs(ctx context.Context, members []fleetTarget, opt *checkOptions, 
 		j.server = net.JoinHostPort(host, strconv.Itoa(int(j.cfg.Port)))
 	}
 	return jobs, nil
+}
+
+// connConfig is how to connect to the target: its DSN, or the one its
+// dsn_env names, read now, so that a shard needs only its own targets'
+// variables.
+func (t fleetTarget) connConfig(env Env) (*pgx.ConnConfig, error) {
+	dsn := t.opt.DSN
+	if t.dsnEnv != "" {
+		if dsn = env.Getenv(t.dsnEnv); dsn == "" {
+			return nil, fmt.Errorf("dsn_env %s: the variable is not set or empty", t.dsnEnv)
+		}
+	}
+	return gather.ParseDSN(dsn)
 }
 
 // resolveTimeout bounds the DNS lookup of a target's host before the run;
