@@ -24,10 +24,18 @@
 #      3s): exit 2;
 #   3. after a warm-up, runs RUNS times (default 3), alternately: one
 #      healthy target alone (`check DSN`), then each fleet of SIZES
-#      (default "50 200") with --jobs 8, and the 50-fleet without its
-#      silent peer, with the default --per-server 1 and with --per-server 2.
+#      (default "50 200") with --jobs 8, with the default --per-server 1
+#      and with --per-server 2, and the smallest fleet without its silent
+#      peer;
+#   4. the distance case: every cluster behind internal/netdelay's proxy
+#      (DELAY each way, default 25ms: a 50 ms round trip, like a database
+#      in another region): one target alone, and the smallest fleet with
+#      --jobs 8, with --per-server 2, and with --jobs 32 --per-server 8.
 #
-# Environment: SIZES, RUNS, CLUSTERS, SILENT_TIMEOUT, PG_BIN,
+# Each row's ratio is to one target's time in the same conditions (near or
+# far). The load average is printed: the machine may be shared.
+#
+# Environment: SIZES, RUNS, CLUSTERS, SILENT_TIMEOUT, DELAY, PG_BIN,
 # CDCPREFLIGHT_BIN as above.
 set -euo pipefail
 export LC_ALL=C
@@ -41,6 +49,7 @@ sizes=${SIZES:-50 200}
 runs=${RUNS:-3}
 clusters=${CLUSTERS:-4}
 silent_timeout=${SILENT_TIMEOUT:-3s}
+delay=${DELAY:-25ms}
 given_bin=${CDCPREFLIGHT_BIN:-}
 while IFS= read -r v; do unset "$v"; done < <(compgen -e | grep '^PG' || true)
 # A loopback-only throwaway cluster's password: not a secret.
@@ -70,10 +79,11 @@ chmod 755 "$work"
 if $root; then chown postgres: "$work"; fi
 as_pg() { if $root; then (cd "$work" && runuser -u postgres -- "$@"); else (cd "$work" && "$@"); fi; }
 
-started=() silent_pid=""
+started=() silent_pid="" proxy_pids=()
 cleanup() {
   local rc=$?
   trap - EXIT INT TERM
+  for p in "${proxy_pids[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
   [ -n "$silent_pid" ] && { kill "$silent_pid" 2>/dev/null || true; wait "$silent_pid" 2>/dev/null || true; }
   for d in "${started[@]}"; do as_pg "$pg_bin/pg_ctl" -D "$d" -m immediate -w stop >/dev/null 2>&1 || log "could not stop $d"; done
   rm -rf "$work"
@@ -90,6 +100,7 @@ else
   go build -o "$work/cdcpreflight" ./cmd/cdcpreflight
   bin=$work/cdcpreflight
 fi
+go build -o "$work/delayproxy" ./internal/netdelay/cmd/delayproxy
 
 as_pg openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 3650 \
   -subj /CN=localhost -addext subjectAltName=IP:127.0.0.1,DNS:localhost \
@@ -154,10 +165,29 @@ GRANT SELECT, INSERT, UPDATE ON streamkap.streamkap_signal TO streamkap_role;"
   if healthy "$i"; then setup+="
 CREATE PUBLICATION streamkap_pub FOR ALL TABLES;"; fi
   as_pg "$psql" -h "$work" -p "$port" -U postgres -d "$db" -qAt -v ON_ERROR_STOP=1 -c "$setup" >/dev/null
+done
+# The slots last: a slot made before the other databases would hold all
+# the WAL their creation wrote, and its peek would decode it (a backlog no
+# connector that keeps up has).
+log "creating the slots"
+for i in $(seq 0 $((largest - 1))); do
   if healthy "$i"; then
-    as_pg "$psql" -h "$work" -p "$port" -U postgres -d "$db" -qAt -v ON_ERROR_STOP=1 \
-      -c "SELECT pg_create_logical_replication_slot('slot_$db', 'pgoutput')" >/dev/null
+    as_pg "$psql" -h "$work" -p "${ports[$((i % clusters))]}" -U postgres -d "t$i" -qAt -v ON_ERROR_STOP=1 \
+      -c "SELECT pg_create_logical_replication_slot('slot_t$i', 'pgoutput')" >/dev/null
   fi
+done
+for p in "${ports[@]}"; do as_pg "$psql" -h "$work" -p "$p" -U postgres -qAt -c CHECKPOINT >/dev/null; done
+
+# The distance case: each cluster behind a proxy that delays each direction
+# by DELAY, like databases in another region.
+far_ports=()
+for c in $(seq 1 "$clusters"); do
+  "$work/delayproxy" -listen 127.0.0.1:0 -target "127.0.0.1:${ports[$((c - 1))]}" -delay "$delay" \
+    -addr-file "$work/proxy$c.addr" -stats /dev/null 2>"$work/proxy$c.log" &
+  proxy_pids+=($!)
+  for _ in $(seq 1 100); do [ -s "$work/proxy$c.addr" ] && break; sleep 0.05; done
+  [ -s "$work/proxy$c.addr" ] || die "delayproxy did not start: $(cat "$work/proxy$c.log")"
+  far_ports+=("$(sed 's/.*://' "$work/proxy$c.addr")")
 done
 
 # The silent peer: accepts, never answers.
@@ -174,14 +204,17 @@ silent_pid=$!
 dead_port=$(free_port)
 
 dsn() { echo "postgres://streamkap_user:$password@localhost:${ports[$(( $1 % clusters ))]}/t$1?sslmode=require"; }
-# targets N SILENT: a targets file of N targets: N-3 databases, two dead
-# ports and the silent peer (or one more database instead of it).
+far_dsn() { echo "postgres://streamkap_user:$password@localhost:${far_ports[$(( $1 % clusters ))]}/t$1?sslmode=require"; }
+# targets N SILENT [far]: a targets file of N targets: N-3 databases, two
+# dead ports and the silent peer (or one more database instead of it);
+# far: the databases through the delaying proxies.
 targets() {
-  local n=$1 silent=$2 file=$work/targets-$1-$2.yml dbs=$(( $1 - 3 ))
+  local n=$1 silent=$2 far=${3:-} file=$work/targets-$1-$2-${3:-near}.yml dbs=$(( $1 - 3 )) var=BENCH_DSN
   [ "$silent" = yes ] || dbs=$(( $1 - 2 ))
+  [ -z "$far" ] || var=BENCH_FAR_DSN
   : >"$file"
   for i in $(seq 0 $((dbs - 1))); do
-    printf -- '- name: tenant-%03d\n  dsn_env: BENCH_DSN_%d\n  slot: slot_t%d\n' "$i" "$i" "$i" >>"$file"
+    printf -- '- name: tenant-%03d\n  dsn_env: %s_%d\n  slot: slot_t%d\n' "$i" "$var" "$i" "$i" >>"$file"
   done
   printf -- '- name: dead-1\n  dsn: postgres://streamkap_user@127.0.0.1:%s/x?sslmode=disable\n' "$dead_port" >>"$file"
   printf -- '- name: dead-2\n  dsn: postgres://streamkap_user@127.0.0.1:%s/y?sslmode=disable\n' "$dead_port" >>"$file"
@@ -190,7 +223,7 @@ targets() {
   fi
   echo "$file"
 }
-for i in $(seq 0 $((largest - 1))); do export "BENCH_DSN_$i=$(dsn "$i")"; done
+for i in $(seq 0 $((largest - 1))); do export "BENCH_DSN_$i=$(dsn "$i")" "BENCH_FAR_DSN_$i=$(far_dsn "$i")"; done
 export PGPASSWORD=$password
 
 # measure NAME ARGS…: one timed run; appends "NAME seconds kilobytes exit".
@@ -209,10 +242,14 @@ median() { sort -n | awk '{ a[NR] = $1 } END { m = (NR % 2) ? a[(NR + 1) / 2] : 
 one=$(dsn 0)
 cases=("one" )
 for n in "${size_list[@]}"; do cases+=("fleet-$n" "fleet-$n-ps2"); done
-cases+=("fleet-${size_list[0]}-nosilent")
+cases+=("fleet-${size_list[0]}-nosilent" "far-one" "far-${size_list[0]}" "far-${size_list[0]}-ps2" "far-${size_list[0]}-j32")
 run_case() {
   case $1 in
     one) measure one "$one" --slot slot_t0 ;;
+    far-one) measure far-one "$(far_dsn 0)" --slot slot_t0 ;;
+    far-*-ps2) n=${1#far-}; n=${n%-ps2}; measure "$1" check --targets "$(targets "$n" yes far)" --jobs 8 --per-server 2 ;;
+    far-*-j32) n=${1#far-}; n=${n%-j32}; measure "$1" check --targets "$(targets "$n" yes far)" --jobs 32 --per-server 8 ;;
+    far-*) n=${1#far-}; measure "$1" check --targets "$(targets "$n" yes far)" --jobs 8 ;;
     fleet-*-nosilent) n=${1#fleet-}; n=${n%-nosilent}; measure "$1" check --targets "$(targets "$n" no)" --jobs 8 ;;
     fleet-*-ps2) n=${1#fleet-}; n=${n%-ps2}; measure "$1" check --targets "$(targets "$n" yes)" --jobs 8 --per-server 2 ;;
     fleet-*) n=${1#fleet-}; measure "$1" check --targets "$(targets "$n" yes)" --jobs 8 ;;
@@ -225,7 +262,7 @@ for r in $(seq 1 "$runs"); do
   log "run $r of $runs"
   for c in "${cases[@]}"; do
     run_case "$c"
-    if [ "$c" != one ]; then
+    if [ "$c" != one ] && [ "$c" != far-one ]; then
       jq -e '.kind == "fleet" and .summary.checked == .summary.targets' "$work/out.json" >/dev/null || die "$c: the report is not the whole fleet"
     fi
   done
@@ -233,18 +270,27 @@ done
 [ "$(runs_of one | awk '{print $4}' | sort -u)" = 0 ] || die "the healthy target alone did not exit 0: $(cat "$work/err")"
 
 one_s=$(runs_of one | awk '{print $2}' | median)
+far_s=$(runs_of far-one | awk '{print $2}' | median)
 printf '\n| run | targets | wall (median of %d) | × one target | peak RSS | exit |\n|---|---:|---:|---:|---:|---:|\n' "$runs"
 for c in "${cases[@]}"; do
   s=$(runs_of "$c" | awk '{print $2}' | median)
   kb=$(runs_of "$c" | awk '{print $3}' | sort -n | tail -1)
   code=$(runs_of "$c" | awk '{print $4}' | sort -u | tr '\n' ' ')
+  base=$one_s
+  case $c in
+    far-*) base=$far_s ;;
+  esac
   case $c in
     one) what="one healthy target (check DSN)"; n=1 ;;
+    far-one) what="$((${delay%ms} * 2)) ms away: one healthy target"; n=1 ;;
+    far-*-ps2) n=${c#far-}; n=${n%-ps2}; what="$((${delay%ms} * 2)) ms away: fleet, --jobs 8 --per-server 2" ;;
+    far-*-j32) n=${c#far-}; n=${n%-j32}; what="$((${delay%ms} * 2)) ms away: fleet, --jobs 32 --per-server 8" ;;
+    far-*) n=${c#far-}; what="$((${delay%ms} * 2)) ms away: fleet, --jobs 8 (--per-server 1)" ;;
     *-nosilent) n=${c#fleet-}; n=${n%-nosilent}; what="fleet, --jobs 8, without the silent peer" ;;
     *-ps2) n=${c#fleet-}; n=${n%-ps2}; what="fleet, --jobs 8 --per-server 2" ;;
     *) n=${c#fleet-}; what="fleet, --jobs 8 (--per-server 1)" ;;
   esac
-  printf '| %s | %d | %.2f s | %.1f× | %d MB | %s|\n' "$what" "$n" "$s" "$(awk -v a="$s" -v b="$one_s" 'BEGIN { print a / b }')" $((kb / 1024)) "$code"
+  printf '| %s | %d | %.2f s | %.1f× | %d MB | %s|\n' "$what" "$n" "$s" "$(awk -v a="$s" -v b="$base" 'BEGIN { print a / b }')" $((kb / 1024)) "$code"
 done
-printf '\n%d clusters (PostgreSQL %s, TLS, SCRAM); in each fleet 8 of 10 databases ready and 2 without their publication, 2 refused ports, and a silent peer under timeout: %s.\n' \
-  "$clusters" "$("$pg_bin/postgres" --version | awk '{print $3}')" "$silent_timeout"
+printf '\n%d clusters (PostgreSQL %s, TLS, SCRAM); in each fleet 8 of 10 databases ready and 2 without their publication, 2 refused ports, and a silent peer under timeout: %s. %s cores, load average at the end: %s.\n' \
+  "$clusters" "$("$pg_bin/postgres" --version | awk '{print $3}')" "$silent_timeout" "$(nproc)" "$(cut -d' ' -f1-3 /proc/loadavg)"

@@ -576,3 +576,30 @@ func TestFleetPerTargetTunnel(t *testing.T) {
 		t.Errorf("the bastion forwarded %d connections, want two per tunneled target", n)
 	}
 }
+
+// TestFleetProgress: on a terminal, stderr shows how many targets are done
+// of how many, and how many fail so far, and the line is erased at the
+// end; the report never holds it.
+func TestFleetProgress(t *testing.T) {
+	c := pgtest.ClusterWith(t, "wal-replica", pglocal.Options{TLS: true, WalLevel: "replica"})
+	var targets []testTarget
+	for i := range 3 {
+		db := pgtest.NewDatabase(t, c)
+		targets = append(targets, testTarget{name: "db" + strconv.Itoa(i), dsn: c.DSN(c.SuperUser, c.SuperPassword, db, "require")})
+	}
+	code, screen, stdout := onTerminal(t, nil, "check", "--no-config", "--targets", writeTargets(t, targets), "--jobs", "1", "-o", "table")
+	if code != exitFindings {
+		t.Fatalf("exit %d: %q", code, screen)
+	}
+	for _, want := range []string{"targets 0/3 done, 0 failing so far, 1 running", "targets 1/3 done, 1 failing so far", "targets 3/3 done, 3 failing so far"} {
+		if !strings.Contains(screen, want) {
+			t.Errorf("the terminal never showed %q: %q", want, screen)
+		}
+	}
+	if !strings.HasSuffix(screen, eraseLine) {
+		t.Errorf("the progress line is not erased at the end: %q", screen)
+	}
+	if strings.ContainsAny(stdout, "\x1b\r") || strings.Contains(stdout, "failing so far") {
+		t.Errorf("progress in the report: %q", stdout)
+	}
+}
