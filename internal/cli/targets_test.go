@@ -248,7 +248,6 @@ func FuzzParseTargets(f *testing.F) {
 	})
 }
 
-
 // pinnedShards is shardOf of prod, staging, dev and tenant-17 among 4, and
 // of prod among 1, as first released.
 const pinnedShards = "3 1 4 1 1"
