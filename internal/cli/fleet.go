@@ -144,6 +144,9 @@ func runFleet(opt *checkOptions, env Env) int {
 	jobs, err := prepareJobs(ctx, members, opt, env)
 	if err != nil {
 		fmt.Fprintf(env.Stderr, "cdcpreflight: %v\n", err)
+		if interrupted(ctx) {
+			return exitInterrupted
+		}
 		return exitError
 	}
 	prog := newProgress(env, opt.Quiet)
@@ -296,17 +299,22 @@ const resolveTimeout = 5 * time.Second
 // scheduleFleet runs the jobs, at most opt.Jobs at a time and at most
 // opt.PerServer of one server at a time, starting each as soon as both
 // allow it, in the fleet's order otherwise. A slow or silent target holds
-// one job and its server's turn until its own timeout, never anyone
-// else's. It returns the runs by job; a job never started (interrupted)
-// is nil.
+// one job and its server's turn until its own timeout, never another
+// server's. A server that did not answer at all (no connection, no error
+// from it: dead, silent, unreachable) has no load to spare: its other
+// targets are no longer held to its bound, so that they wait for one
+// timeout, not one each. It returns the runs by job; a job never started
+// (interrupted) is nil.
 func scheduleFleet(ctx context.Context, jobs []*job, opt *checkOptions, reg *rules.Registry, env Env, prog *progress) []*report.Run {
 	runs := make([]*report.Run, len(jobs))
 	type done struct {
-		i   int
-		run *report.Run
+		i          int
+		run        *report.Run
+		unanswered bool
 	}
 	finished := make(chan done)
 	busy := map[string]int{}
+	silent := map[string]bool{}
 	pending := make([]int, len(jobs))
 	for i := range jobs {
 		pending[i] = i
@@ -319,7 +327,8 @@ func scheduleFleet(ctx context.Context, jobs []*job, opt *checkOptions, reg *rul
 	for len(pending) > 0 || running > 0 {
 		for running < opt.Jobs && ctx.Err() == nil {
 			k := slices.IndexFunc(pending, func(i int) bool {
-				return jobs[i].server == "" || busy[jobs[i].server] < opt.PerServer
+				s := jobs[i].server
+				return s == "" || silent[s] || busy[s] < opt.PerServer
 			})
 			if k < 0 {
 				break
@@ -328,7 +337,10 @@ func scheduleFleet(ctx context.Context, jobs []*job, opt *checkOptions, reg *rul
 			pending = slices.Delete(pending, k, k+1)
 			busy[jobs[i].server]++
 			running++
-			go func() { finished <- done{i, checkTarget(ctx, jobs[i], reg, env)} }()
+			go func() {
+				run, unanswered := checkTarget(ctx, jobs[i], reg, env)
+				finished <- done{i, run, unanswered}
+			}()
 		}
 		if running == 0 {
 			break // interrupted: nothing more starts
@@ -338,6 +350,7 @@ func scheduleFleet(ctx context.Context, jobs []*job, opt *checkOptions, reg *rul
 		running--
 		checked++
 		busy[jobs[d.i].server]--
+		silent[jobs[d.i].server] = silent[jobs[d.i].server] || d.unanswered
 		runs[d.i] = d.run
 		if report.TargetExitCode(*d.run) != exitOK {
 			failing++
@@ -350,7 +363,9 @@ func scheduleFleet(ctx context.Context, jobs []*job, opt *checkOptions, reg *rul
 // checkTarget checks one target as check does one database, under the
 // target's own timeout, and keeps only what the reports need: the facts
 // go when it returns, and so do the results' fix steps (fix_sql stays).
-func checkTarget(ctx context.Context, j *job, reg *rules.Registry, env Env) *report.Run {
+// unanswered says its server never answered: the connection failed
+// without a word from PostgreSQL.
+func checkTarget(ctx context.Context, j *job, reg *rules.Registry, env Env) (run *report.Run, unanswered bool) {
 	started := time.Now()
 	opt := j.opt
 	var f *facts.Facts
@@ -364,6 +379,7 @@ func checkTarget(ctx context.Context, j *job, reg *rules.Registry, env Env) *rep
 		cancel()
 		if f.Connect.Err != nil && j.failed == "" && !interrupted(ctx) {
 			j.failed = "could not connect to " + targetLabel(f.Target) + ": " + f.Connect.Err.Message
+			unanswered = f.Connect.Err.SQLState == ""
 		}
 	}
 	results := rules.Evaluate(reg, f, opt.RuleConfig)
@@ -371,7 +387,7 @@ func checkTarget(ctx context.Context, j *job, reg *rules.Registry, env Env) *rep
 	for i := range results {
 		results[i].Steps = nil
 	}
-	run := &report.Run{
+	run = &report.Run{
 		Tool: report.Tool{Name: "cdcpreflight", Version: Version},
 		Target: report.Target{
 			Name: j.name, Host: f.Target.Host, Port: f.Target.Port, Database: f.Target.Database, User: f.Target.User,
@@ -386,7 +402,7 @@ func checkTarget(ctx context.Context, j *job, reg *rules.Registry, env Env) *rep
 	if opt.Config != nil {
 		run.Config = &report.ConfigFile{Path: opt.Config.Path, Source: opt.Config.Source}
 	}
-	return run
+	return run, unanswered
 }
 
 // unreachable is the facts of a target that could not even be tried: a
