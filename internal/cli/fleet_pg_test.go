@@ -419,6 +419,16 @@ func TestFleetShardsAndMerge(t *testing.T) {
 	if r := run(t, nil, "merge", "-o", "json="+again, merged); r.code != all.code || mustRead(t, again) != mustRead(t, merged) {
 		t.Errorf("merging the merged report: exit %d\n%s", r.code, r.stderr)
 	}
+	// In GitHub Actions the merged fleet's annotations name their targets,
+	// and its Markdown report goes to the job summary.
+	summary := filepath.Join(dir, "summary.md")
+	gh := run(t, map[string]string{"GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": summary}, append([]string{"merge"}, shards...)...)
+	if !strings.Contains(gh.stdout, "::error title=") || !strings.Contains(gh.stdout, "(gone 0)::") || !strings.Contains(gh.stdout, "wal-level (db-0)::") {
+		t.Errorf("annotations do not name the targets:\n%s", gh.stdout)
+	}
+	if md := mustRead(t, summary); !strings.Contains(md, "fleet of 9 targets") || !strings.Contains(md, "| db-1 |") {
+		t.Errorf("job summary:\n%s", md)
+	}
 	for name, tc := range map[string]struct {
 		files []string
 		want  string
