@@ -364,7 +364,10 @@ func TestFleetSessionBound(t *testing.T) {
 // reports gives the report of one unsharded run (timings aside) in every
 // format, and its exit code; merge refuses a missing or a repeated shard.
 func TestFleetShardsAndMerge(t *testing.T) {
-	c := pgtest.ClusterWith(t, "wal-replica", pglocal.Options{TLS: true, WalLevel: "replica"})
+	// A cluster of its own: another test's sessions ending on a shared one
+	// (a WAL sender counted by replication-capacity) would change a
+	// message between the runs compared.
+	c := pgtest.ClusterWith(t, "fleet-merge", pglocal.Options{TLS: true, WalLevel: "replica"})
 	var targets []testTarget
 	for i := range 3 {
 		db := pgtest.NewDatabase(t, c)
@@ -408,10 +411,10 @@ func TestFleetShardsAndMerge(t *testing.T) {
 		t.Errorf("merge exit %d, one run %d\n%s", m.code, all.code, m.stderr)
 	}
 	if got, want := durations.ReplaceAllString(mustRead(t, merged), ""), durations.ReplaceAllString(mustRead(t, whole), ""); got != want {
-		t.Errorf("merged JSON differs from one run's\n--- merged ---\n%s\n--- one run ---\n%s", got, want)
+		t.Errorf("merged JSON differs from one run's: %s", firstDifference(got, want))
 	}
 	if got, want := mustRead(t, filepath.Join(dir, "merged.txt")), mustRead(t, filepath.Join(dir, "whole.txt")); got != want {
-		t.Errorf("merged table differs from one run's\n--- merged ---\n%s\n--- one run ---\n%s", got, want)
+		t.Errorf("merged table differs from one run's: %s", firstDifference(got, want))
 	}
 	validateFleet(t, mustRead(t, merged))
 	// Round trip: the merged report merges again to itself.
@@ -622,4 +625,15 @@ func TestFleetProgress(t *testing.T) {
 	if strings.ContainsAny(stdout, "\x1b\r") || strings.Contains(stdout, "failing so far") {
 		t.Errorf("progress in the report: %q", stdout)
 	}
+}
+
+// firstDifference shows where two texts part, line by line.
+func firstDifference(got, want string) string {
+	g, w := strings.Split(got, "\n"), strings.Split(want, "\n")
+	for i := range min(len(g), len(w)) {
+		if g[i] != w[i] {
+			return fmt.Sprintf("line %d:\n  got:  %s\n  want: %s", i+1, g[i], w[i])
+		}
+	}
+	return fmt.Sprintf("%d lines, want %d", len(g), len(w))
 }
