@@ -128,8 +128,8 @@ type (
 		ranges  []rng // sorted, merged
 		negated bool
 	}
-	anchor struct{ re2 string } // ^ \A \z, and $ \Z in tail position
-	endAnchor struct {          // $ or \Z: checked for tail position after parsing
+	anchor    struct{ re2 string } // ^ \A \z, and $ \Z in tail position
+	endAnchor struct {             // $ or \Z: checked for tail position after parsing
 		pos int
 	}
 	literal struct{ r rune }
