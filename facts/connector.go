@@ -183,6 +183,9 @@ type ConnectorDatabase struct {
 	// SignalCaseVariants are tables (quoted) whose names differ from the
 	// signal collection's only in letter case.
 	SignalCaseVariants []string `json:"signal_case_variants,omitempty"`
+	// SignalDelete: the connector may DELETE from the signal table, which
+	// incremental.snapshot.watermarking.strategy=insert_delete needs.
+	SignalDelete bool `json:"signal_delete,omitempty"`
 	// Heartbeat is the table heartbeat.action.query writes, when the query
 	// names one: Name as written in the query; Exists and the rest as the
 	// server resolves it in the connector's search_path.

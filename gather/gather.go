@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/cdcpreflight/cdcpreflight/facts"
+	"github.com/cdcpreflight/cdcpreflight/internal/connector"
 )
 
 // Timeouts bound everything a check does to the server.
@@ -59,6 +60,7 @@ func Gather(ctx context.Context, cfg *pgx.ConnConfig, opt Options) *facts.Facts 
 	if f.Options.RetainedWALWarn == 0 {
 		f.Options.RetainedWALWarn = DefaultRetainedWALWarn
 	}
+	g.prepareScope()
 	// Notices (the PG 18 peek's "skipped loading publication" WARNING) are
 	// collected only while the peek runs.
 	cfg = cfg.Copy()
@@ -125,6 +127,13 @@ type gatherer struct {
 	caseRows      []caseRow // listed names that exist in another letter case
 	caseErr       *facts.Error
 	peekRow       peekRow
+
+	// With a connector configuration: its filters, compiled, or why they
+	// cannot be evaluated; and whether this session is a superuser, who
+	// may look for the output plugin's library.
+	scope        *connector.Scope
+	scopeErr     *facts.Error
+	sessionSuper bool
 }
 
 // fail turns an error into a password-free fact.
@@ -163,7 +172,19 @@ func (g *gatherer) catalog(ctx context.Context, conn *pgx.Conn, host string) {
 	reported := versionNum(conn.PgConn().ParameterStatus("server_version"))
 	g.f.Server.VersionNum = reported
 	var beginErr *facts.Error
-	first := append(g.begin(&beginErr), g.firstReads()...)
+	first := g.begin(&beginErr)
+	if g.scope != nil {
+		// A connector's filters pick the captured tables by pattern: they
+		// are listed first, a round trip of their own, so that the tables
+		// read reads exactly those.
+		_ = g.runReads(ctx, conn, append(first, g.scopeRead()))
+		if beginErr != nil {
+			g.failCatalog(beginErr, host)
+			return
+		}
+		first = nil
+	}
+	first = append(first, g.firstReads()...)
 	if err := g.runReads(ctx, conn, first); err == nil && beginErr == nil && g.f.Server.Err == nil &&
 		g.f.Server.VersionNum/10000 != reported/10000 {
 		actual := g.f.Server.VersionNum
@@ -187,12 +208,16 @@ func (g *gatherer) catalog(ctx context.Context, conn *pgx.Conn, host string) {
 	}
 	g.f.Platform = DetectPlatform(sig)
 	g.finishTables()
+	g.finishConnector()
 
 	var second []read
 	if g.f.Tables.Err != nil {
 		g.f.Privileges.Err = g.f.Tables.Err
 	} else {
 		second = append(second, g.privilegeReads()...)
+	}
+	if lib, ok := g.pluginLibraryRead(); ok {
+		second = append(second, lib)
 	}
 	p := &g.f.Peek
 	peek, ok := g.peekRead()
@@ -234,10 +259,13 @@ func (g *gatherer) firstReads() []read {
 	f := g.f
 	reads := []read{g.server(), g.settings(), g.platformSignals(), g.session(), g.role(), g.replication()}
 	reads = append(reads, g.publication()...)
-	reads = append(reads, g.tables()...)
+	if g.scopeErr == nil {
+		reads = append(reads, g.tables()...)
+	}
 	reads = append(reads, g.roleSettings()...)
 	reads = append(reads, g.slots()...)
-	f.SignalTable = facts.HelperTable{Schema: f.Options.SignalSchema, Name: facts.SignalTableName}
+	reads = append(reads, g.connectorReads()...)
+	f.SignalTable = facts.HelperTable{Schema: f.Options.SignalSchema, Name: f.Options.SignalTableName()}
 	reads = append(reads, g.helperTable("read the signal table", &f.SignalTable))
 	if f.Options.HeartbeatSchema != "" {
 		f.Heartbeat = facts.HelperTable{Schema: f.Options.HeartbeatSchema, Name: facts.HeartbeatTableName}
@@ -252,6 +280,7 @@ func (g *gatherer) resetFirst() {
 	f.Server, f.Settings, f.Session, f.Role = facts.Server{}, facts.Settings{}, facts.Session{}, facts.Role{}
 	f.Replication, f.Publication, f.Tables = facts.ReplicationUsage{}, facts.Publication{}, facts.Tables{}
 	f.RoleSettings, f.Slots = facts.RoleSettings{}, facts.Slots{}
+	f.ConnectorDB, g.sessionSuper = facts.ConnectorDatabase{}, false
 	g.platformRoles, g.aurora, g.platformErr, g.capturedOIDs, g.walSenders, g.caseRows, g.caseErr = nil, false, nil, nil, nil, nil, nil
 }
 
@@ -304,6 +333,9 @@ func (g *gatherer) failCatalog(e *facts.Error, host string) {
 	}
 	if f.Options.HeartbeatSchema != "" {
 		f.Heartbeat.Err = e
+	}
+	if f.Options.Connector != nil {
+		f.Scope.Err, f.ConnectorDB.Err = e, e
 	}
 	f.Peek.SkipReason = "the catalog could not be read: " + e.Error()
 	f.Platform = DetectPlatform(Signals{Host: host})

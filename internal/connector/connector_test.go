@@ -406,3 +406,22 @@ func TestReplicaIdentityEntries(t *testing.T) {
 		t.Errorf("%+v", rs)
 	}
 }
+
+func TestHeartbeatTable(t *testing.T) {
+	for q, want := range map[string][2]string{
+		"INSERT INTO inventory.debezium_heartbeat (id) VALUES (1)": {"INSERT", "inventory.debezium_heartbeat"},
+		`update ONLY "Ops"."Heart Beat" set ts = now()`:          {"UPDATE", `"Ops"."Heart Beat"`},
+		"  insert into hb values (now())":                         {"INSERT", "hb"},
+		`DELETE FROM public . hb`:                                 {"DELETE", "public.hb"},
+	} {
+		verb, name, ok := HeartbeatTable(q)
+		if !ok || verb != want[0] || name != want[1] {
+			t.Errorf("%q: %q %q %v", q, verb, name, ok)
+		}
+	}
+	for _, q := range []string{"SELECT pg_logical_emit_message(false, 'hb', 'x')", "WITH x AS (SELECT 1) INSERT INTO t SELECT * FROM x"} {
+		if _, _, ok := HeartbeatTable(q); ok {
+			t.Errorf("%q names no table", q)
+		}
+	}
+}
