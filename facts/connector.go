@@ -66,6 +66,9 @@ type Connector struct {
 	// Problems are what Debezium's configuration validation rejects, and
 	// settings it ignores, found in the file without connecting.
 	Problems []ConnectorProblem `json:"problems,omitempty"`
+	// TablesOverridden: --tables or --tables-file gave the capture scope,
+	// overriding the configuration's filters.
+	TablesOverridden bool `json:"tables_overridden,omitempty"`
 	// Unresolved are the properties whose values are references
 	// (${provider:…}, Terraform variables and expressions) that
 	// cdcpreflight does not resolve: the rules that need them cannot judge.

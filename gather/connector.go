@@ -28,7 +28,7 @@ var scopeSentinel = facts.TableRef{Schema: strings.Repeat("-", 64), Table: strin
 // evaluated the scope is an error, and so is every table fact.
 func (g *gatherer) prepareScope() {
 	c := g.f.Options.Connector
-	if c == nil {
+	if c == nil || c.TablesOverridden {
 		return
 	}
 	for _, p := range []string{connector.PropSchemaInclude, connector.PropSchemaExclude, connector.PropTableInclude,

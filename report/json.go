@@ -20,7 +20,10 @@ type JSONReport struct {
 	Tool          Tool          `json:"tool"`
 	Target        Target        `json:"target"`
 	Summary       rules.Summary `json:"summary"`
-	Results       []JSONResult  `json:"results"`
+	// CaptureScope is there with a connector configuration. It comes
+	// before results, which are streamed last.
+	CaptureScope *Scope       `json:"capture_scope,omitempty"`
+	Results      []JSONResult `json:"results"`
 }
 
 // JSONResult is one rule's verdict in the JSON report.
@@ -62,6 +65,7 @@ func NewJSONReport(run Run) JSONReport {
 		Tool:          run.Tool,
 		Target:        run.Target,
 		Summary:       rules.Summarize(run.Results),
+		CaptureScope:  run.Scope,
 		Results:       results,
 	}
 }

@@ -35,4 +35,7 @@ type Run struct {
 	Duration time.Duration
 	FailOn   rules.Severity
 	Results  []rules.Result
+	// Scope is the capture scope of a connector configuration, when one
+	// was given.
+	Scope *Scope
 }

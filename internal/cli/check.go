@@ -16,6 +16,7 @@ import (
 	"github.com/cdcpreflight/cdcpreflight/checks"
 	"github.com/cdcpreflight/cdcpreflight/facts"
 	"github.com/cdcpreflight/cdcpreflight/gather"
+	"github.com/cdcpreflight/cdcpreflight/internal/connector"
 	"github.com/cdcpreflight/cdcpreflight/internal/scope"
 	"github.com/cdcpreflight/cdcpreflight/report"
 	"github.com/cdcpreflight/cdcpreflight/rules"
@@ -40,6 +41,21 @@ type checkOptions struct {
 	RuleConfig     map[string]rules.RuleConfig
 	FactsIn        string // judge a saved snapshot instead of connecting
 	FactsOut       string // save the gathered facts
+	// ConnectorConfig is the connector's own configuration, read for the
+	// names, scope and connection it says (see applyConnector).
+	ConnectorConfig string
+	DebeziumVersion string
+	// PasswordEnv names the environment variable holding the password.
+	PasswordEnv string
+	Verbose     bool
+
+	// password is the one PasswordEnv names; never printed.
+	password string
+	// promptPassword: the connector logs in with a password the
+	// configuration does not hand over; ask for it on a terminal when
+	// nothing else gave one.
+	promptPassword bool
+	connector      *connector.Loaded
 }
 
 // checkOptionTable declares check's options, which fix and demo take too.
@@ -140,6 +156,21 @@ var checkOptionTable = options[checkOptions]{
 			o.Expect.Tables = append(o.Expect.Tables, refs...)
 			return nil
 		})},
+	{flag: "connector-config", key: "connector_config",
+		help: "the connector's own configuration: a Kafka Connect REST body or config map (JSON), a .properties file, a Strimzi " +
+			"KafkaConnector, a Debezium Server application.properties or a Streamkap Terraform resource; its names, capture scope and " +
+			"connection apply unless flags say otherwise",
+		value: to(text, "", field(func(o *checkOptions) *string { return &o.ConnectorConfig }))},
+	{flag: "debezium-version", key: "debezium_version",
+		help:  "the Debezium version whose behaviour to assume for --connector-config (default " + connector.DefaultVersion.String() + ")",
+		value: to(text, "", field(func(o *checkOptions) *string { return &o.DebeziumVersion }))},
+	{flag: "password-env", key: "password_env",
+		help: "read the password from this environment variable (otherwise: the DSN, PGPASSWORD, .pgpass, or a prompt on a terminal " +
+			"when the connector configuration uses one)",
+		value: to(text, "", field(func(o *checkOptions) *string { return &o.PasswordEnv }))},
+	{flag: "verbose", key: "verbose",
+		help:  "list every table of the connector configuration's capture scope, captured or not, under the table",
+		value: to(boolean, false, field(func(o *checkOptions) *bool { return &o.Verbose }))},
 	{flag: "facts",
 		help:  "judge a facts snapshot (JSON from --save-facts) instead of connecting",
 		value: to(text, "", field(func(o *checkOptions) *string { return &o.FactsIn }))},
@@ -210,11 +241,13 @@ func (c *checkFlags) resolve(args []string, env Env) (*checkOptions, error) {
 	if err != nil {
 		return nil, err
 	}
+	var fileValues map[string]any
 	if path, _ := c.fs.GetString("config"); path != "" {
 		file, err := loadConfig(path)
 		if err != nil {
 			return nil, err
 		}
+		fileValues = file.values
 		if err := checkOptionTable.applyFile(path, file.values, &opt); err != nil {
 			return nil, err
 		}
@@ -240,6 +273,14 @@ func (c *checkFlags) resolve(args []string, env Env) (*checkOptions, error) {
 	}
 	if opt.DSN == "" {
 		opt.DSN = env.Getenv("CDCPREFLIGHT_DSN")
+	}
+	if err := applyConnector(&opt, explicitOptions(c.fs, fileValues), env); err != nil {
+		return nil, err
+	}
+	if opt.PasswordEnv != "" {
+		if opt.password = env.Getenv(opt.PasswordEnv); opt.password == "" {
+			return nil, fmt.Errorf("--password-env %s: the variable is not set or empty", opt.PasswordEnv)
+		}
 	}
 	opt.NoColor = opt.NoColor || env.Getenv("NO_COLOR") != ""
 	// The table on stdout is not --output's declared default, which pflag
@@ -295,6 +336,7 @@ func check(opt *checkOptions, env Env) int {
 		Duration: time.Since(started),
 		FailOn:   opt.FailOn,
 		Results:  results,
+		Scope:    scopeReport(f),
 	}
 	if err := writeOutputs(opt, run, env); err != nil {
 		fmt.Fprintf(env.Stderr, "cdcpreflight: %v\n", err)
@@ -319,13 +361,12 @@ func obtainFacts(opt *checkOptions, env Env) (*facts.Facts, error) {
 		}
 		return &f, nil
 	}
-	cfg, err := gather.ParseDSN(opt.DSN)
+	cfg, err := connConfig(opt, env)
 	if err != nil {
 		return nil, err
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), opt.Timeout)
 	defer cancel()
-	_ = env
 	return gather.Gather(ctx, cfg, gather.Options{Expect: opt.Expect, Timeouts: timeoutsWithin(opt.Timeout, opt.CatalogTimeout)}), nil
 }
 
@@ -351,4 +392,17 @@ func writeJSONFile(path string, v any) error {
 		return err
 	}
 	return os.WriteFile(path, append(data, '\n'), 0o600)
+}
+
+// explicitOptions are the options the command line or the YAML config set,
+// by flag name: a connector configuration does not override them.
+func explicitOptions(fs *pflag.FlagSet, fileValues map[string]any) map[string]bool {
+	explicit := map[string]bool{}
+	for key := range fileValues {
+		if o := checkOptionTable.byKey(key); o != nil {
+			explicit[o.flag] = true
+		}
+	}
+	fs.Visit(func(f *pflag.Flag) { explicit[f.Name] = true })
+	return explicit
 }

@@ -294,7 +294,7 @@ func planExit(p fix.Plan) int {
 func applyPlan(opt *checkOptions, plan fix.Plan, t fix.Timeouts, out, errOut io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	cfg, err := gather.ParseDSN(opt.DSN)
+	cfg, err := connConfig(opt, Env{Getenv: func(string) string { return "" }, Stderr: errOut})
 	if err != nil {
 		fmt.Fprintf(errOut, "cdcpreflight fix: %v\n", err)
 		return exitError

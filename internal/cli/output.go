@@ -33,19 +33,19 @@ func writeOutputs(opt *checkOptions, run report.Run, env Env) error {
 	for _, o := range opt.Outputs {
 		if o.Path == "" {
 			color := o.Format == report.FormatTable && !opt.NoColor && isTerminal(env.Stdout)
-			if err := report.Write(env.Stdout, o.Format, run, report.TableOptions{Color: color}); err != nil {
+			if err := report.Write(env.Stdout, o.Format, run, report.TableOptions{Color: color, Verbose: opt.Verbose}); err != nil {
 				return fmt.Errorf("write %s report: %w", o.Format, err)
 			}
 			continue
 		}
-		if err := writeReportFile(o, run); err != nil {
+		if err := writeReportFile(o, run, opt.Verbose); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func writeReportFile(o outputSpec, run report.Run) (err error) {
+func writeReportFile(o outputSpec, run report.Run, verbose bool) (err error) {
 	f, err := os.Create(o.Path)
 	if err != nil {
 		return fmt.Errorf("write %s report: %w", o.Format, err)
@@ -55,7 +55,7 @@ func writeReportFile(o outputSpec, run report.Run) (err error) {
 			err = fmt.Errorf("write %s report %s: %w", o.Format, o.Path, cerr)
 		}
 	}()
-	if err := report.Write(f, o.Format, run, report.TableOptions{}); err != nil {
+	if err := report.Write(f, o.Format, run, report.TableOptions{Verbose: verbose}); err != nil {
 		return fmt.Errorf("write %s report %s: %w", o.Format, o.Path, err)
 	}
 	return nil
