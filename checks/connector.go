@@ -687,7 +687,7 @@ publication (ALTER PUBLICATION … ADD TABLE), and set heartbeat.interval.ms (e.
 			if !h.Exists {
 				return rules.Finding("heartbeat.action.query writes %s, which does not exist (in the connector's search_path): the first heartbeat fails "+
 					"the task with \"Could not execute heartbeat action query (Error: 42P01)\" (%s)", h.Name, atStart).
-					WithObjects("table "+h.Name).WithRemediation("Create the table the query writes, grant the connector role what the query does, and publish it.")
+					WithObjects("table " + h.Name).WithRemediation("Create the table the query writes, grant the connector role what the query does, and publish it.")
 			}
 			var problems []string
 			need := map[string]bool{"INSERT": h.Insert, "UPDATE": h.Update, "DELETE": h.Delete, "MERGE": h.Insert && h.Update}
@@ -699,13 +699,13 @@ publication (ALTER PUBLICATION … ADD TABLE), and set heartbeat.interval.ms (e.
 			}
 			if len(problems) > 0 {
 				return rules.Finding("heartbeat.action.query fails at every heartbeat: %s (permission denied, 42501; %s)", strings.Join(problems, "; "), atStart).
-					WithObjects("table "+h.Quoted).WithRemediation(fmt.Sprintf("As the table's owner: GRANT %s ON %s TO %s; and GRANT USAGE on its schema.",
+					WithObjects("table " + h.Quoted).WithRemediation(fmt.Sprintf("As the table's owner: GRANT %s ON %s TO %s; and GRANT USAGE on its schema.",
 					grantFor(h.Verb), h.Quoted, role))
 			}
 			if !h.Published && !f.Publication.AllTables {
 				return rules.Finding("heartbeat.action.query writes %s, which is not in publication %s: its changes never reach the connector, "+
 					"so on a quiet database the slot still holds WAL", h.Quoted, sqlident.Quote(f.Options.Publication)).WithSeverity(rules.Warning).
-					WithObjects("table "+h.Quoted).WithRemediation(fmt.Sprintf("ALTER PUBLICATION %s ADD TABLE %s; (as the owner of both).",
+					WithObjects("table " + h.Quoted).WithRemediation(fmt.Sprintf("ALTER PUBLICATION %s ADD TABLE %s; (as the owner of both).",
 					sqlident.Quote(f.Options.Publication), h.Quoted))
 			}
 			return rules.Pass("heartbeat.action.query writes %s every %d ms: it exists, role %s may %s it and it is published", h.Quoted,

@@ -410,9 +410,9 @@ func TestReplicaIdentityEntries(t *testing.T) {
 func TestHeartbeatTable(t *testing.T) {
 	for q, want := range map[string][2]string{
 		"INSERT INTO inventory.debezium_heartbeat (id) VALUES (1)": {"INSERT", "inventory.debezium_heartbeat"},
-		`update ONLY "Ops"."Heart Beat" set ts = now()`:          {"UPDATE", `"Ops"."Heart Beat"`},
-		"  insert into hb values (now())":                         {"INSERT", "hb"},
-		`DELETE FROM public . hb`:                                 {"DELETE", "public.hb"},
+		`update ONLY "Ops"."Heart Beat" set ts = now()`:            {"UPDATE", `"Ops"."Heart Beat"`},
+		"  insert into hb values (now())":                          {"INSERT", "hb"},
+		`DELETE FROM public . hb`:                                  {"DELETE", "public.hb"},
 	} {
 		verb, name, ok := HeartbeatTable(q)
 		if !ok || verb != want[0] || name != want[1] {
