@@ -157,7 +157,7 @@ tables left out.`,
 			var unused []string
 			for _, p := range s.Patterns {
 				if !p.Matched {
-					unused = append(unused, p.List+" "+sqlident.Literal(p.Pattern))
+					unused = append(unused, p.List+" '"+p.Pattern+"'")
 				}
 			}
 			hint := ""
@@ -656,8 +656,8 @@ func heartbeatQuery() rules.Rule {
 the slot's position moves. It runs only when heartbeat.interval.ms is above 0 (the default is 0), so a
 query without an interval never runs and the slot holds WAL. When its table does not exist the task
 fails ("Could not execute heartbeat action query (Error: 42P01)"); without the privilege to write it
-the query fails at every heartbeat; a table outside the publication writes changes the connector
-never receives. Debezium's validation checks none of this.`,
+the query fails at every heartbeat, which Debezium only logs (a warning here); a table outside the
+publication writes changes the connector never receives. Debezium's validation checks none of this.`,
 		Fix: `Create the table the query writes and grant the connector role INSERT/UPDATE on it, add it to the
 publication (ALTER PUBLICATION … ADD TABLE), and set heartbeat.interval.ms (e.g. 10000).`,
 		Eval: func(f *facts.Facts) rules.Outcome {
@@ -698,7 +698,8 @@ publication (ALTER PUBLICATION … ADD TABLE), and set heartbeat.interval.ms (e.
 				problems = append(problems, fmt.Sprintf("role %s lacks USAGE on the schema of %s", role, h.Quoted))
 			}
 			if len(problems) > 0 {
-				return rules.Finding("heartbeat.action.query fails at every heartbeat: %s (permission denied, 42501; %s)", strings.Join(problems, "; "), atStart).
+				return rules.Finding("heartbeat.action.query fails at every heartbeat: %s (permission denied, 42501, which %s), so on a quiet "+
+					"database the slot holds WAL", strings.Join(problems, "; "), onlyLogged).WithSeverity(rules.Warning).
 					WithObjects("table " + h.Quoted).WithRemediation(fmt.Sprintf("As the table's owner: GRANT %s ON %s TO %s; and GRANT USAGE on its schema.",
 					grantFor(h.Verb), h.Quoted, role))
 			}
@@ -957,10 +958,27 @@ var streamingRules = []string{
 // requested later (through another channel) would read the tables.
 var snapshotReadRules = []string{"table-select", "row-level-security", "role-timeouts"}
 
-// bySnapshotMode makes the rules follow the connector's snapshot.mode.
+// pgoutputRules judge a publication, which only pgoutput reads: with
+// another plugin.name (decoderbufs) the connector uses none.
+var pgoutputRules = []string{
+	"publication-exists", "publication-coverage", "publication-signal-table", "publication-operations",
+	"publication-partitions", "publication-filters", "slot-peek",
+}
+
+// bySnapshotMode makes the rules follow the connector's snapshot.mode and
+// plugin.
 func bySnapshotMode(all []rules.Rule) []rules.Rule {
 	for i := range all {
 		r := &all[i]
+		if slices.Contains(pgoutputRules, r.ID) {
+			eval := r.Eval
+			r.Eval = func(f *facts.Facts) rules.Outcome {
+				if c := f.Options.Connector; c != nil && c.Plugin != "pgoutput" && !c.IsUnresolved("plugin.name") {
+					return rules.Skip("plugin.name=%s: the connector reads no publication (publications are pgoutput's)", c.Plugin)
+				}
+				return eval(f)
+			}
+		}
 		eval := r.Eval
 		switch {
 		case slices.Contains(streamingRules, r.ID):

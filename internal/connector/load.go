@@ -316,3 +316,14 @@ func (l *Loaded) connection() {
 		l.Conn.PasswordInFile = true
 	}
 }
+
+// Expect is the configuration's expectations as the rules take them: the
+// names, the snapshot mode, and the configuration itself. The capture scope
+// is its filters', which gathering resolves against the database.
+func (l *Loaded) Expect() facts.Options {
+	return facts.Options{
+		Slot: strings.TrimSpace(l.Slot.Text), Publication: strings.TrimSpace(l.Publication.Text),
+		SignalSchema: l.SignalSchema, SignalTable: l.SignalTable, SnapshotMode: l.SnapshotMode,
+		HeartbeatSchema: l.HeartbeatSchema, Connector: l.Connector,
+	}
+}
