@@ -112,6 +112,9 @@ settings: database.server.name by topic.prefix, *.whitelist by *.include.list, *
 					WithRemediation("Replace or remove the ignored settings: what they were meant to do does not happen.")
 			}
 			msg := fmt.Sprintf("%s passes Debezium %s's validation", what, c.Version)
+			if c.Flavour == facts.FlavourStreamkap {
+				msg = fmt.Sprintf("%s passes the checks of Streamkap's settings", what)
+			}
 			if len(c.Unresolved) > 0 {
 				msg += fmt.Sprintf("; not resolved here: %s", strings.Join(c.Unresolved, ", "))
 			}

@@ -14,7 +14,6 @@
 package connector
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"regexp"
@@ -239,5 +238,3 @@ func (c *Config) keys() []string {
 func (c *Config) lineOf(name string) int {
 	return c.Props[name].Line
 }
-
-var errNoConnector = errors.New("no connector")

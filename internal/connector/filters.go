@@ -59,7 +59,8 @@ type PatternError struct {
 
 func (e PatternError) Error() string { return e.List + ": " + e.Err.Error() }
 
-// Invalid: Debezium itself rejects the pattern at configuration validation.
+// Invalid reports whether Debezium itself rejects the pattern, at
+// configuration validation.
 func (e PatternError) Invalid() bool { return errors.Is(e.Err, javaregex.ErrInvalid) }
 
 // patternList is one compiled filter list.

@@ -57,7 +57,8 @@ WHERE c.relkind IN ('r', 'p') AND n.nspname !~ '^pg_' AND n.nspname <> 'informat
 		if s.Captures(schema, name) {
 			ref := facts.TableRef{Schema: schema, Table: name}
 			r.published = append(r.published, ref)
-			if !(r.debezium() && schema == sig.Schema && name == sig.Table) && sqlident.Qualified(schema, name) != r.signalName() {
+			isSignal := (r.debezium() && schema == sig.Schema && name == sig.Table) || sqlident.Qualified(schema, name) == r.signalName()
+			if !isSignal {
 				refs = append(refs, ref)
 			}
 		}

@@ -482,14 +482,14 @@ func (t *translator) group(pos, depth int) ([]node, error) {
 		if t.eof() {
 			return nil, t.invalid(pos, "unknown group type")
 		}
-		switch c := t.peek(); {
-		case c == ':':
+		switch t.peek() {
+		case ':':
 			t.next()
-		case c == '=' || c == '!':
+		case '=', '!':
 			return nil, t.unsupported(pos, "look-ahead groups have no RE2 equivalent")
-		case c == '>':
+		case '>':
 			return nil, t.unsupported(pos, "atomic groups have no RE2 equivalent")
-		case c == '<':
+		case '<':
 			t.next()
 			if !t.eof() && (t.peek() == '=' || t.peek() == '!') {
 				return nil, t.unsupported(pos, "look-behind groups have no RE2 equivalent")
@@ -655,7 +655,7 @@ func (t *translator) charEscape(pos int) (rune, error) {
 			if t.pos == s || t.eof() || t.peek() != '}' {
 				return 0, t.invalid(pos, "unclosed hexadecimal escape sequence")
 			}
-			v, err := strconv.ParseInt(t.src[s:t.pos], 16, 64)
+			v, err := strconv.ParseInt(t.src[s:t.pos], 16, 32)
 			t.next()
 			if err != nil || v > 0x10FFFF {
 				return 0, t.invalid(pos, "hexadecimal codepoint is too big")
@@ -778,7 +778,7 @@ func (t *translator) class(pos int) (node, error) {
 		case '-':
 			// First or last, '-' is itself; anywhere else, outside a
 			// range, Java's reading is not worth reproducing.
-			if ep != start && !(len(t.src) > t.pos && t.src[t.pos] == ']') {
+			if ep != start && (len(t.src) <= t.pos || t.src[t.pos] != ']') {
 				return nil, t.unsupported(ep, "a '-' that is neither first, last nor part of a range")
 			}
 			lo, single = r, true

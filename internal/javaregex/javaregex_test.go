@@ -119,7 +119,9 @@ func TestAgainstJava(t *testing.T) {
 	rnd := rand.New(rand.NewPCG(11, uint64(time.Now().UnixNano())))
 	if s := os.Getenv("JAVAREGEX_SEED"); s != "" {
 		var seed uint64
-		fmt.Sscan(s, &seed)
+		if _, err := fmt.Sscan(s, &seed); err != nil {
+			t.Fatalf("JAVAREGEX_SEED=%q: %v", s, err)
+		}
 		rnd = rand.New(rand.NewPCG(11, seed))
 	}
 	patterns := append([]string{}, fixedPatterns...)
