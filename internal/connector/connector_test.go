@@ -2,6 +2,7 @@ package connector
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -423,5 +424,38 @@ func TestHeartbeatTable(t *testing.T) {
 		if _, _, ok := HeartbeatTable(q); ok {
 			t.Errorf("%q names no table", q)
 		}
+	}
+}
+
+// BenchmarkResolve matches 100,000 candidate tables against include and
+// exclude lists in one pass:
+//
+//	go test ./internal/connector -run '^$' -bench Resolve -benchmem
+func BenchmarkResolve(b *testing.B) {
+	cands := make([]Candidate, 100000)
+	for i := range cands {
+		cands[i] = Candidate{Schema: fmt.Sprintf("tenant_%d", i/100), Name: fmt.Sprintf("table_%d", i)}
+	}
+	for _, f := range []facts.ConnectorFilters{
+		{},
+		{TableInclude: `tenant_0\.table_7,tenant_50\.table_5007,tenant_100\.table_10007,tenant_150\.table_15007,tenant_200\.table_20007,tenant_250\.table_25007,tenant_300\.table_30007,tenant_350\.table_35007,tenant_400\.table_40007,tenant_450\.table_45007,tenant_500\.table_50007,tenant_550\.table_55007,tenant_600\.table_60007,tenant_650\.table_65007,tenant_700\.table_70007,tenant_750\.table_75007,tenant_800\.table_80007,tenant_850\.table_85007,tenant_900\.table_90007,tenant_950\.table_95007`},
+		{TableInclude: `tenant_\d+\.table_\d*7`},
+		{SchemaInclude: `tenant_1.*,tenant_2.*`, TableExclude: `.*\.table_\d*(3|5),.*audit.*,.*tmp.*`},
+	} {
+		s, errs := NewScope(&facts.Connector{Filters: f, SignalCollection: "ops.signal"})
+		if len(errs) > 0 {
+			b.Fatal(errs)
+		}
+		name := fmt.Sprintf("include=%q/exclude=%q", f.SchemaInclude+f.TableInclude, f.TableExclude)
+		if len(name) > 80 {
+			name = name[:60] + "…"
+		}
+		b.Run(name, func(b *testing.B) {
+			for b.Loop() {
+				s, _ := NewScope(&facts.Connector{Filters: f, SignalCollection: "ops.signal"})
+				s.Resolve(cands)
+			}
+		})
+		_ = s
 	}
 }

@@ -130,6 +130,8 @@ type Scope struct {
 	// explicit: an include list names what is captured.
 	explicit bool
 	ignored  []*patternList // an exclude list Debezium ignores because the include list is set
+	// schemaSeen caches the schema filter's verdict per schema.
+	schemaSeen map[string]bool
 }
 
 // NewScope compiles the connector's filters. The errors are every pattern
@@ -193,16 +195,27 @@ func system(schema, table string) bool {
 		strings.ToLower(table) == "spatial_ref_sys"
 }
 
-// filtered applies the filters to one table, recording which patterns
-// match (track).
-func (s *Scope) filtered(schema, table string, track bool) bool {
-	if s.schema != nil && s.schema.match(schema, track) != s.schemaIncl {
-		return false
+// filtered applies the filters to one table (name is schema.table),
+// recording which patterns match (track). A schema's verdict is worked
+// out once: thousands of tables share a handful of schemas.
+func (s *Scope) filtered(schema, table, name string, track bool) bool {
+	if s.schema != nil {
+		in, seen := s.schemaSeen[schema]
+		if !seen {
+			in = s.schema.match(schema, track) == s.schemaIncl
+			if s.schemaSeen == nil {
+				s.schemaSeen = map[string]bool{}
+			}
+			s.schemaSeen[schema] = in
+		}
+		if !in {
+			return false
+		}
 	}
 	if !s.keepBuiltin && system(schema, table) {
 		return false
 	}
-	if s.table != nil && s.table.match(schema+"."+table, track) != s.tableIncl {
+	if s.table != nil && s.table.match(name, track) != s.tableIncl {
 		return false
 	}
 	return true
@@ -210,7 +223,8 @@ func (s *Scope) filtered(schema, table string, track bool) bool {
 
 // Captures reports whether the connector captures schema.table.
 func (s *Scope) Captures(schema, table string) bool {
-	return s.filtered(schema, table, false) || (s.signal != nil && s.signal.match(schema+"."+table, false))
+	name := schema + "." + table
+	return s.filtered(schema, table, name, false) || (s.signal != nil && s.signal.match(name, false))
 }
 
 // Resolve picks the captured tables among the candidates in one pass, and
@@ -223,13 +237,14 @@ func (s *Scope) Resolve(cands []Candidate) ([]facts.TableRef, facts.CaptureScope
 			continue
 		}
 		out.Candidates++
-		in := s.filtered(c.Schema, c.Name, true)
-		if !in && s.signal != nil && s.signal.match(c.Schema+"."+c.Name, false) {
+		name := c.Schema + "." + c.Name
+		in := s.filtered(c.Schema, c.Name, name, true)
+		if !in && s.signal != nil && s.signal.match(name, false) {
 			in = true
 			out.SignalAdded = sqlident.Qualified(c.Schema, c.Name)
 		}
 		for _, ig := range s.ignored {
-			ig.match(c.Schema+"."+c.Name, true)
+			ig.match(name, true)
 		}
 		if in {
 			refs = append(refs, facts.TableRef{Schema: c.Schema, Table: c.Name})

@@ -67,6 +67,13 @@ func (e *Error) Is(target error) bool {
 type Pattern struct {
 	source string
 	re     *regexp.Regexp
+	// literal is the text a pattern of literal characters only matches
+	// (foldASCII: in either case of its ASCII letters): most filter
+	// entries are names, and comparing them is much cheaper than running
+	// a regular expression.
+	literal   string
+	isLiteral bool
+	foldASCII bool
 }
 
 // String is the Java pattern as written.
@@ -76,7 +83,29 @@ func (p *Pattern) String() string { return p.source }
 func (p *Pattern) RE2() string { return p.re.String() }
 
 // MatchString reports whether the whole of s matches.
-func (p *Pattern) MatchString(s string) bool { return p.re.MatchString(s) }
+func (p *Pattern) MatchString(s string) bool {
+	if p.isLiteral {
+		if !p.foldASCII {
+			return s == p.literal
+		}
+		return equalFoldASCII(s, p.literal)
+	}
+	return p.re.MatchString(s)
+}
+
+// equalFoldASCII compares s and t folding ASCII letters only, as Java's
+// CASE_INSENSITIVE does.
+func equalFoldASCII(s, t string) bool {
+	if len(s) != len(t) {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if a, b := s[i], t[i]; a != b && (lower(rune(a)) != lower(rune(b)) || !isASCIILetter(rune(a))) {
+			return false
+		}
+	}
+	return true
+}
 
 // CompileCaseInsensitive compiles a Java pattern with CASE_INSENSITIVE, the
 // flag Debezium compiles its filter lists with.
@@ -95,6 +124,8 @@ func compile(pattern string, ci bool) (*Pattern, error) {
 	if err != nil {
 		return nil, err
 	}
+	lit, isLit := literalText(n, ci)
+	isLit = isLit && !t.inlineFlags
 	var b strings.Builder
 	b.WriteString(`\A(?:`)
 	n.emit(&b)
@@ -103,7 +134,43 @@ func compile(pattern string, ci bool) (*Pattern, error) {
 	if err != nil {
 		return nil, &Error{Pattern: pattern, Reason: "Go's regexp cannot compile its translation: " + err.Error()}
 	}
-	return &Pattern{source: pattern, re: re}, nil
+	return &Pattern{source: pattern, re: re, literal: lit, isLiteral: isLit, foldASCII: ci}, nil
+}
+
+// literalText is the text a pattern of literal characters only matches,
+// with its letters in lower case (the case-insensitive literal classes lit
+// makes stand for their lower-case letter); ok is false for anything else.
+// It is used only without inline flags, so that case sensitivity is the
+// pattern's throughout.
+func literalText(n node, ci bool) (string, bool) {
+	var b strings.Builder
+	var add func(n node) bool
+	add = func(n node) bool {
+		switch v := n.(type) {
+		case seq:
+			for _, x := range v {
+				if !add(x) {
+					return false
+				}
+			}
+			return true
+		case literal:
+			b.WriteRune(v.r)
+			return true
+		case class:
+			// [aA]: a letter lit folded.
+			if ci && !v.negated && len(v.ranges) == 2 && v.ranges[0].lo == v.ranges[0].hi && v.ranges[1].lo == v.ranges[1].hi &&
+				isASCIILetter(v.ranges[0].lo) && lower(v.ranges[0].lo) == lower(v.ranges[1].lo) {
+				b.WriteRune(lower(v.ranges[0].lo))
+				return true
+			}
+		}
+		return false
+	}
+	if !add(n) {
+		return "", false
+	}
+	return b.String(), true
 }
 
 type flags struct {
@@ -226,6 +293,8 @@ type translator struct {
 	flags flags
 	ends  []*endAnchor
 	names []string // named groups so far
+	// inlineFlags: the pattern changes its flags ((?i), (?-i:…)).
+	inlineFlags bool
 }
 
 func (t *translator) invalid(pos int, format string, a ...any) error {
@@ -509,6 +578,7 @@ func (t *translator) group(pos, depth int) ([]node, error) {
 			t.next()
 		default:
 			// Inline flags: (?idmsuxU-idmsuxU) or (?…:X).
+			t.inlineFlags = true
 			on := true
 			for {
 				if t.eof() {
