@@ -41,6 +41,59 @@ var connectorConfigScenarios = map[string][2]string{
 	"topic-names":              {"TestScenarioConfigAutocreate", "TestScenarioConfigTopics"},
 }
 
+// TestScenarioConfigStreamkap: a Streamkap source as its Terraform resource
+// says it, on a database set up as Streamkap's guide says, and the same
+// with a table the publication lacks.
+func TestScenarioConfigStreamkap(t *testing.T) {
+	for _, tc := range []struct {
+		name, include string
+		want          map[string]rules.Status
+		exit          int
+	}{
+		// public.orders is a pattern: it matches public."Orders" too.
+		{"ready", "public.orders,public.customers", map[string]rules.Status{"capture-scope": rules.StatusPass,
+			"publication-coverage": rules.StatusPass, "signal-table": rules.StatusPass, "slot-config": rules.StatusPass}, 0},
+		{"a table not published", "public.orders,public.customers,Sales.t1", map[string]rules.Status{
+			"publication-coverage": rules.StatusFail}, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newConfigEnv(t, configCase{setup: `CREATE SCHEMA streamkap;
+CREATE TABLE streamkap.streamkap_signal (id varchar(255) PRIMARY KEY, type varchar(32) NOT NULL, data varchar(2000) NULL);
+GRANT USAGE ON SCHEMA streamkap TO {user};
+GRANT SELECT, INSERT, UPDATE ON streamkap.streamkap_signal TO {user};
+CREATE PUBLICATION streamkap_pub FOR TABLE public.customers, public.orders, public."Orders", streamkap.streamkap_signal;`})
+			slot := strings.ToLower(pgtest.UniqueName(t, "sk"))
+			pgtest.Exec(t, e.c, e.db, "SELECT pg_create_logical_replication_slot("+sqlident.Literal(slot)+", 'pgoutput')")
+			expect := loadConfigFile(t, "source.tf", `variable "db_password" { sensitive = true }
+resource "streamkap_source_postgresql" "app" {
+  database_hostname   = "app-db.internal"
+  database_user       = "streamkap_user"
+  database_password   = var.db_password
+  database_dbname     = "app"
+  schema_include_list = "public,Sales"
+  table_include_list  = "`+tc.include+`"
+  snapshot_read_only  = "No"
+  signal_data_collection_schema_or_database = "streamkap"
+  slot_name           = "`+slot+`"
+}`)
+			got := judgeDSN(t, e.c.DSN(e.user, testPassword, e.db, "require"), expect, allSupported)
+			expectStatus(t, got, tc.want)
+			results := make([]rules.Result, 0, len(got))
+			for _, r := range got {
+				results = append(results, r)
+			}
+			if exit := rules.ExitCode(results, rules.Error); exit != tc.exit {
+				for _, r := range results {
+					if r.Status == rules.StatusFail || r.Status == rules.StatusError {
+						t.Logf("%s = %s: %s", r.Rule, r.Status, r.Message)
+					}
+				}
+				t.Errorf("exit code %d, want %d", exit, tc.exit)
+			}
+		})
+	}
+}
+
 // configCase is one database and one configuration.
 type configCase struct {
 	name     string
@@ -108,8 +161,15 @@ func loadConfig(t *testing.T, props map[string]string) facts.Options {
 	if err != nil {
 		t.Fatal(err)
 	}
-	path := filepath.Join(t.TempDir(), "connector.json")
-	if err := os.WriteFile(path, data, 0o600); err != nil {
+	return loadConfigFile(t, "connector.json", string(data))
+}
+
+// loadConfigFile reads a configuration in any format as
+// --connector-config does.
+func loadConfigFile(t *testing.T, name, content string) facts.Options {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	l, err := connector.Load(path, connector.Options{})

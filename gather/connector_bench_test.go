@@ -45,7 +45,7 @@ GRANT SELECT ON ALL TABLES IN SCHEMA public TO %[1]s;`, user))
 	if err != nil {
 		b.Fatal(err)
 	}
-	base := facts.Options{Slot: "debezium", Publication: "dbz_publication", SignalSchema: "public", SnapshotMode: "auto"}
+	base := facts.Options{Slot: "debezium", Publication: "dbz_publication", SignalSchema: "streamkap", SnapshotMode: "auto"}
 	conn := func(filters facts.ConnectorFilters) facts.Options {
 		o := base
 		o.Connector = &facts.Connector{Flavour: facts.FlavourDebezium, Version: "3.6", Plugin: "pgoutput",

@@ -253,3 +253,29 @@ func TestConnectorSecretsNeverPrinted(t *testing.T) {
 		})
 	}
 }
+
+// TestConnectorFactsOffline: a snapshot saved with a connector
+// configuration is judged offline to the same verdicts, the configuration
+// and the capture scope being facts.
+func TestConnectorFactsOffline(t *testing.T) {
+	c, db, user := connectorDB(t)
+	cfg := filepath.Join(connectorExamples, "kafka-connect-rest.json")
+	saved := filepath.Join(t.TempDir(), "facts.json")
+	live := run(t, nil, "check", "--connector-config", cfg, "--dsn", c.DSN(user, secret, db, "require"), "-o", "json", "--save-facts", saved)
+	offline := run(t, nil, "check", "--facts", saved, "-o", "json")
+	if live.code != offline.code {
+		t.Errorf("exit %d live, %d offline", live.code, offline.code)
+	}
+	a, b := decodeReport(t, live.stdout), decodeReport(t, offline.stdout)
+	for _, r := range a.Results {
+		if got := statusOf(b, r.Rule); got != string(r.Status) {
+			t.Errorf("%s: %s live, %s offline", r.Rule, r.Status, got)
+		}
+	}
+	if b.CaptureScope == nil || b.CaptureScope.Candidates != a.CaptureScope.Candidates {
+		t.Errorf("capture scope offline %+v", b.CaptureScope)
+	}
+	if strings.Contains(mustRead(t, saved), secret) {
+		t.Error("the saved facts hold the password")
+	}
+}
