@@ -293,6 +293,11 @@ var connectorCases = []ruleCase{
 		c.Plugin = "decoderbufs"
 		f.Publication = facts.Publication{Name: "streamkap_pub"}
 	}), want: rules.StatusSkip, contains: "pgoutput's"},
+	{name: "no signal table in the CREATE without a signal collection", rule: "publication-exists", mutate: debezium(func(f *facts.Facts, c *facts.Connector) {
+		c.SignalCollection = ""
+		f.Publication = facts.Publication{Name: "streamkap_pub"}
+		f.SignalTable.Exists = false
+	}), want: rules.StatusFail, contains: "FOR TABLE public.customers, public.orders;"},
 	// snapshot.mode decides which rules apply.
 	{name: "initial_only never streams", rule: "wal-level", mutate: debezium(func(f *facts.Facts, c *facts.Connector) {
 		c.SnapshotMode = "initial_only"

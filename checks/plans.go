@@ -55,6 +55,9 @@ import (
 // signal table: publication-exists then lists it, since helper tables are
 // created in an earlier phase than the publication.
 func signalTableCreated(f *facts.Facts) bool {
+	if _, unused := signalTableUnused(f); unused {
+		return false
+	}
 	return f.Connect.OK() && f.Server.Err == nil && f.Options.SnapshotModeInForce() != facts.SnapshotReadOnly &&
 		f.SignalTable.Err == nil && !f.SignalTable.Exists
 }

@@ -163,7 +163,7 @@ func createPublication(f *facts.Facts) (string, []rules.Step) {
 			}
 		}
 	}
-	if f.Options.SnapshotModeInForce() != facts.SnapshotReadOnly {
+	if _, unused := signalTableUnused(f); !unused && f.Options.SnapshotModeInForce() != facts.SnapshotReadOnly {
 		switch s := f.SignalTable; {
 		case s.Err == nil && s.Exists && s.IsTable():
 			add(signalName(f))
