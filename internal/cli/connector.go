@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/url"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
@@ -13,6 +14,7 @@ import (
 	"github.com/cdcpreflight/cdcpreflight/gather"
 	"github.com/cdcpreflight/cdcpreflight/internal/connector"
 	"github.com/cdcpreflight/cdcpreflight/internal/sqlident"
+	"github.com/cdcpreflight/cdcpreflight/internal/sshtunnel"
 	"github.com/cdcpreflight/cdcpreflight/report"
 )
 
@@ -83,11 +85,55 @@ func applyConnector(opt *checkOptions, explicit map[string]bool, env Env) error 
 	for _, n := range l.Config.Notes {
 		fmt.Fprintf(env.Stderr, "cdcpreflight: note: %s: %s\n", opt.ConnectorConfig, n)
 	}
-	if s := l.SSH; s.Enabled {
-		fmt.Fprintf(env.Stderr, "cdcpreflight: note: %s connects through an SSH tunnel (%s): cdcpreflight connects to the database host directly, "+
-			"so run it where the database is reachable as it is from the bastion\n", opt.ConnectorConfig, sshLabel(s))
-	}
+	sshFromConnector(opt, l.SSH, explicit, env)
 	return nil
+}
+
+// sshFromConnector makes the check go through the bastion a Streamkap
+// source tunnels through (ssh_enabled): its host, port and user, unless
+// --ssh-host, --ssh-port or --ssh-user (or the YAML config) say otherwise.
+// A setting that is an unresolved reference is left to its flag. The key
+// is the user's own (--ssh-key or the ssh-agent): Streamkap keeps its own.
+func sshFromConnector(opt *checkOptions, s connector.SSHTarget, explicit map[string]bool, env Env) {
+	if !s.Enabled {
+		return
+	}
+	var unresolved []string
+	if !explicit["ssh-host"] {
+		if s.Host.Unresolved || s.Host.Text == "" {
+			unresolved = append(unresolved, "--ssh-host")
+		} else {
+			opt.SSH.Host = strings.TrimSpace(s.Host.Text)
+		}
+	}
+	if !explicit["ssh-port"] {
+		if port, err := strconv.Atoi(strings.TrimSpace(s.Port.Text)); err == nil && !s.Port.Unresolved {
+			opt.SSH.Port = port
+		} else {
+			unresolved = append(unresolved, "--ssh-port")
+		}
+	}
+	if !explicit["ssh-user"] {
+		if s.User.Unresolved {
+			unresolved = append(unresolved, "--ssh-user")
+		} else {
+			opt.SSH.User = strings.TrimSpace(s.User.Text)
+		}
+	}
+	switch {
+	case opt.SSH.Enabled():
+		also := ""
+		if len(unresolved) > 0 {
+			also = " (" + strings.Join(unresolved, ", ") + " unresolved in the file: their defaults apply)"
+		}
+		fmt.Fprintf(env.Stderr, "cdcpreflight: note: %s connects through an SSH tunnel: the check goes through %s@%s too%s, "+
+			"logging in with --ssh-key or the ssh-agent (Streamkap's own key stays with Streamkap: add yours for the same user)\n",
+			opt.ConnectorConfig, opt.SSH.User, opt.SSH.Addr(), also)
+	default:
+		fmt.Fprintf(env.Stderr, "cdcpreflight: note: %s connects through an SSH tunnel (%s) whose settings are unresolved references: "+
+			"give %s, or the check connects to the database host directly\n", opt.ConnectorConfig, sshLabel(s), strings.Join(unresolved, ", "))
+		opt.SSH = sshtunnel.Config{KeyFile: opt.SSH.KeyFile, KnownHosts: opt.SSH.KnownHosts, Fingerprint: opt.SSH.Fingerprint}
+	}
 }
 
 // sshLabel names the bastion as user@host:port, saying which parts are
