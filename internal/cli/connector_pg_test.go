@@ -279,3 +279,50 @@ func TestConnectorFactsOffline(t *testing.T) {
 		t.Error("the saved facts hold the password")
 	}
 }
+
+// TestConnectorSSHTunnelFromTerraform: a Streamkap source with ssh_enabled
+// takes the check through its bastion (host, port and user from the file;
+// the key and host key from the flags); with an unresolved ssh_host it says
+// which flag to give and connects directly.
+func TestConnectorSSHTunnelFromTerraform(t *testing.T) {
+	b := newBastion(t, pglocal.SSHDOptions{})
+	c, db, user := connectorDB(t)
+	tf := writeFile(t, "source.tf", fmt.Sprintf(`resource "streamkap_source_postgresql" "app" {
+  database_hostname   = "localhost"
+  database_port       = %d
+  database_user       = %q
+  database_password   = var.db_password
+  database_dbname     = %q
+  database_sslmode    = "require"
+  schema_include_list = "public"
+  table_include_list  = "public.orders"
+  snapshot_read_only  = "Yes"
+  ssh_enabled         = true
+  ssh_host            = %q
+  ssh_port            = "%d"
+  ssh_user            = %q
+}`, c.Port, user, db, b.sshd.Host, b.sshd.Port, b.sshd.User))
+	target := "localhost:" + strconv.Itoa(c.Port)
+	before := b.channels(target)
+	env := b.env()
+	env["PW"] = secret
+	outArgs, files := allOutputs(t)
+	r := run(t, env, append([]string{"check", "--connector-config", tf, "--password-env", "PW", "--ssh-key", b.keyFile,
+		"--ssh-known-hosts", b.knownHosts}, outArgs...)...)
+	rep := decodeReport(t, mustRead(t, files[0]))
+	if statusOf(rep, "ssh-tunnel") != "pass" || statusOf(rep, "database-connect") != "pass" || b.channels(target)-before < 2 {
+		t.Errorf("exit %d, ssh-tunnel %s, database-connect %s, %d channels\n%s", r.code, statusOf(rep, "ssh-tunnel"),
+			statusOf(rep, "database-connect"), b.channels(target)-before, r.stderr)
+	}
+	if !strings.Contains(r.stderr, "the check goes through "+b.sshd.User+"@") {
+		t.Errorf("stderr: %s", r.stderr)
+	}
+	b.assertNoKeyMaterial(t, r, files...)
+
+	// The example's ssh_host is a variable: the flag it takes is named.
+	opt, err := newCheckFlags("check", nil).resolve([]string{"--connector-config", filepath.Join(connectorExamples, "streamkap-source.tf")},
+		Env{Getenv: func(string) string { return "" }, Stderr: &bytes.Buffer{}})
+	if err != nil || opt.SSH.Enabled() {
+		t.Errorf("an unresolved ssh_host: %v, ssh %+v", err, opt.SSH)
+	}
+}
