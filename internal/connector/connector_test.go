@@ -459,3 +459,27 @@ func BenchmarkResolve(b *testing.B) {
 		_ = s
 	}
 }
+
+// TestPropertiesLatin1: Kafka reads a connector .properties file as
+// ISO-8859-1; Debezium Server's application.properties is UTF-8.
+func TestPropertiesLatin1(t *testing.T) {
+	dir := t.TempDir()
+	base := "connector.class=io.debezium.connector.postgresql.PostgresConnector\ntable.include.list=public.café\n"
+	plain := filepath.Join(dir, "c.properties")
+	server := filepath.Join(dir, "application.properties")
+	if err := os.WriteFile(plain, []byte(base), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(server, []byte(strings.ReplaceAll(base, "connector.class", "debezium.source.connector.class")+
+		"debezium.source.table.exclude.list=public.thé\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := ReadFile(plain)
+	if err != nil || c.Props["table.include.list"].Text != "public.cafÃ©" || len(c.Notes) != 1 || !strings.Contains(c.Notes[0], "ISO-8859-1") {
+		t.Errorf("connect-standalone: %q, notes %q, %v", c.Props["table.include.list"].Text, c.Notes, err)
+	}
+	c, err = ReadFile(server)
+	if err != nil || c.Props["table.exclude.list"].Text != "public.thé" || len(c.Notes) != 0 {
+		t.Errorf("Debezium Server: %q, notes %q, %v", c.Props["table.exclude.list"].Text, c.Notes, err)
+	}
+}
