@@ -196,10 +196,10 @@ func outputPlugin() rules.Rule {
 		Why: `Debezium decodes with plugin.name, and its default is still decoderbufs, a server extension most
 PostgreSQL installations and managed services do not have: a configuration without plugin.name fails
 when the connector creates its slot ('could not access file "decoderbufs": No such file or directory').
-pgoutput is built into PostgreSQL 10 and later. cdcpreflight finds out without creating a slot:
-pg_available_extensions lists decoderbufs when it is installed (it ships a control file),
-shared_preload_libraries may name it, an existing slot may use it, and a superuser session looks for
-its library in the server's library path.`,
+pgoutput is built into PostgreSQL 10 and later. cdcpreflight finds out without creating a slot: an
+installed decoderbufs ships an extension control file (pg_extension_update_paths reads it, as
+pg_available_extensions lists it), shared_preload_libraries may name it, an existing slot may use
+it, and a superuser session looks for its library in the server's library path.`,
 		Fix: `Set plugin.name=pgoutput in the connector's configuration (one line), or install decoderbufs on the
 server (self-hosted only) and add it to shared_preload_libraries.`,
 		Eval: func(f *facts.Facts) rules.Outcome {
@@ -231,9 +231,13 @@ server (self-hosted only) and add it to shared_preload_libraries.`,
 					"with 'could not access file \"%s\"' (%s)", how, c.Plugin, atStart).
 					WithObjects("plugin " + c.Plugin).WithRemediation(pluginFix)
 			}
-			o := rules.Finding("%s, and nothing shows that the server has it: it is not in pg_available_extensions, not in shared_preload_libraries "+
+			controlFile := "the server has no " + c.Plugin + ".control extension file"
+			if p.ExtensionUnknown != "" {
+				controlFile = "its extension control file could not be looked for (" + p.ExtensionUnknown + ")"
+			}
+			o := rules.Finding("%s, and nothing shows that the server has it: %s, it is not in shared_preload_libraries "+
 				"(as far as this session may see), and no slot uses it; only a superuser can look in the library directory. If it is missing, "+
-				"creating the slot fails with 'could not access file \"%s\"' (%s)", how, c.Plugin, atStart).
+				"creating the slot fails with 'could not access file \"%s\"' (%s)", how, controlFile, c.Plugin, atStart).
 				WithObjects("plugin " + c.Plugin).WithRemediation(pluginFix)
 			if !c.PluginDefaulted {
 				o = o.WithSeverity(rules.Warning)
@@ -251,7 +255,7 @@ func pluginEvidence(p facts.OutputPlugin) string {
 	case p.Builtin:
 		return "it is built into PostgreSQL"
 	case p.Extension:
-		return "pg_available_extensions lists it"
+		return "its extension control file is installed"
 	case p.Preloaded:
 		return "shared_preload_libraries names it"
 	case p.UsedBySlot:

@@ -202,9 +202,11 @@ type OutputPlugin struct {
 	Name string `json:"name"`
 	// Builtin: pgoutput (10+) and test_decoding ship with PostgreSQL.
 	Builtin bool `json:"builtin,omitempty"`
-	// Extension: pg_available_extensions lists it (decoderbufs installs
-	// a control file with its library).
+	// Extension: its extension control file is installed (decoderbufs
+	// ships one with its library), as pg_available_extensions would list it.
 	Extension bool `json:"extension,omitempty"`
+	// ExtensionUnknown says why the control file could not be looked for.
+	ExtensionUnknown string `json:"extension_unknown,omitempty"`
 	// Preloaded: shared_preload_libraries names it (when the session may
 	// read that setting).
 	Preloaded bool `json:"preloaded,omitempty"`

@@ -89,6 +89,10 @@ func (g *gatherer) finishConnector() {
 	if c == nil {
 		return
 	}
+	if e := g.pluginExtErr; e != nil && e.SQLState != "58P01" {
+		// Neither there nor not: said, and judged with the other evidence.
+		g.f.ConnectorDB.Plugin.ExtensionUnknown = e.Error()
+	}
 	if g.scopeErr != nil {
 		g.f.Scope.Err = g.scopeErr
 		g.f.Tables.Err = g.scopeErr
@@ -121,7 +125,7 @@ func (g *gatherer) connectorReads() []read {
 	reads := []read{{op: "read what the connector needs at start", err: &d.Err,
 		args: []any{g.f.Options.ConnectorUser, c.Plugin, schema, table}, sql: `WITH ` + roleCTE + `
 SELECT coalesce(has_database_privilege(role.oid, (SELECT oid FROM pg_database WHERE datname = current_database()), 'CREATE'), false),
-	EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = $2::text),
+	$2::text <> '',
 	coalesce((SELECT setting FROM pg_settings WHERE name = 'shared_preload_libraries'), ''),
 	coalesce((SELECT rolsuper FROM pg_roles WHERE rolname = current_user), false),
 	array(SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -132,7 +136,8 @@ SELECT coalesce(has_database_privilege(role.oid, (SELECT oid FROM pg_database WH
 		WHERE n.nspname = $3::text AND c.relname = $4::text), 'DELETE'), false)
 FROM role`,
 		scan: func(rows pgx.Rows) error {
-			if err := rowsOne(rows, &d.DatabaseCreate, &d.Plugin.Extension, &preload, &g.sessionSuper, &d.SignalCaseVariants, &d.SignalDelete); err != nil {
+			var ignored bool
+			if err := rowsOne(rows, &d.DatabaseCreate, &ignored, &preload, &g.sessionSuper, &d.SignalCaseVariants, &d.SignalDelete); err != nil {
 				return err
 			}
 			for _, lib := range strings.Split(preload, ",") {
@@ -147,6 +152,23 @@ FROM role`,
 			return nil
 		},
 	}}
+	if !d.Plugin.Builtin {
+		// The plugin's own control file only: pg_available_extensions
+		// reads every control file of the server, and one it cannot parse
+		// (an extension built for another major) fails the whole view.
+		// A missing control file is SQLSTATE 58P01, an answer, not an error.
+		reads = append(reads, read{op: "look for the output plugin's control file", err: &g.pluginExtErr,
+			args: []any{c.Plugin}, sql: `SELECT count(*) FROM pg_extension_update_paths($1::text)`,
+			scan: func(rows pgx.Rows) error {
+				var n int64
+				if err := rowsOne(rows, &n); err != nil {
+					return err
+				}
+				d.Plugin.Extension = true
+				return nil
+			},
+		})
+	}
 	if verb, name, ok := connector.HeartbeatTable(c.HeartbeatQuery); ok {
 		h := &d.Heartbeat
 		h.Name, h.Verb = name, verb

@@ -182,6 +182,9 @@ type gatherer struct {
 	scope        *connector.Scope
 	scopeErr     *facts.Error
 	sessionSuper bool
+	// pluginExtErr is why the plugin's control file could not be read:
+	// 58P01 when there is none.
+	pluginExtErr *facts.Error
 }
 
 // fail turns an error into a password-free fact.
