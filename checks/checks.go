@@ -21,10 +21,11 @@ func All() []rules.Rule {
 	for _, family := range [][]rules.Rule{
 		serverRules(), standbyRules(), walRetentionRules(), connectionRules(),
 		privilegeRules(), snapshotRules(), publicationRules(), slotRules(), tableRules(),
+		connectorRules(),
 	} {
 		all = append(all, family...)
 	}
-	return all
+	return bySnapshotMode(all)
 }
 
 // Registry returns the validated registry of All.

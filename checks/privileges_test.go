@@ -490,6 +490,12 @@ func TestConnectRefusedFailsOnlyDatabaseConnect(t *testing.T) {
 					if r.Status != rules.StatusPass {
 						t.Errorf("pooler-hostname = %s", r.Status)
 					}
+				case r.Rule == "connector-config":
+					// It judges a connector configuration, not the database:
+					// without one it skips.
+					if r.Status != rules.StatusSkip {
+						t.Errorf("connector-config = %s", r.Status)
+					}
 				case r.Status != rules.StatusError || !strings.Contains(r.Message, msg):
 					t.Errorf("%s = %s, want error with the cause: %s", r.Rule, r.Status, r.Message)
 				}

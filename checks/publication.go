@@ -118,6 +118,9 @@ exists, re-create it after the publication.`,
 		Eval: func(f *facts.Facts) rules.Outcome {
 			p := f.Publication
 			q := sqlident.Quote(f.Options.Publication)
+			if why, ok := autocreates(f); ok && !p.Exists {
+				return rules.Skip("publication %s does not exist: %s", q, why)
+			}
 			if p.Exists {
 				if p.AllTables {
 					return rules.Pass("publication %s exists (FOR ALL TABLES)", q)
@@ -160,7 +163,7 @@ func createPublication(f *facts.Facts) (string, []rules.Step) {
 			}
 		}
 	}
-	if f.Options.SnapshotModeInForce() != facts.SnapshotReadOnly {
+	if _, unused := signalTableUnused(f); !unused && f.Options.SnapshotModeInForce() != facts.SnapshotReadOnly {
 		switch s := f.SignalTable; {
 		case s.Err == nil && s.Exists && s.IsTable():
 			add(signalName(f))
@@ -237,6 +240,9 @@ Before PostgreSQL 13 add each partition of a partitioned table instead. Changes 
 table was added were never published: trigger an incremental snapshot of the added tables.`,
 		Eval: func(f *facts.Facts) rules.Outcome {
 			q := sqlident.Quote(f.Options.Publication)
+			if why, ok := autocreates(f); ok {
+				return rules.Skip("%s", why)
+			}
 			if !f.Publication.Exists {
 				return rules.Skip("publication %s does not exist (see publication-exists)", q)
 			}
@@ -426,6 +432,12 @@ ALTER PUBLICATION streamkap_pub ADD TABLE streamkap.streamkap_signal; then trigg
 			q := sqlident.Quote(f.Options.Publication)
 			s := f.SignalTable
 			name := signalName(f)
+			if why, unused := signalTableUnused(f); unused {
+				return rules.Skip("%s", why)
+			}
+			if why, ok := autocreates(f); ok {
+				return rules.Skip("the signal table is captured, so it is published: %s", why)
+			}
 			switch {
 			case f.Options.SnapshotModeInForce() == facts.SnapshotReadOnly:
 				return rules.Skip("snapshot mode is read-only: the signal table is not used")

@@ -73,6 +73,13 @@ confirms it: do not create it days before the connector starts.`,
 			if s, ok := f.Slots.Find(name); ok {
 				return rules.Pass("slot %s exists (%s, plugin %s, database %s)", sqlident.Quote(name), s.Type, orNone(s.Plugin), orNone(s.Database))
 			}
+			if c := f.Options.Connector; isDebezium(c) && validSlotName.MatchString(name) {
+				// Debezium creates its slot at start when it streams: what
+				// that needs is replication-privilege's and
+				// replication-capacity's to judge.
+				return rules.Pass("slot %s does not exist yet: Debezium creates it at start with plugin %s "+
+					"(it needs REPLICATION, see replication-privilege, and a free slot, see replication-capacity)", sqlident.Quote(name), c.Plugin)
+			}
 			out := rules.Finding("replication slot %s does not exist", sqlident.Quote(name)).WithObjects(slotObject(name))
 			if !validSlotName.MatchString(name) {
 				return out.WithRemediation(fmt.Sprintf("%s is not a name PostgreSQL accepts for a slot: slot names may contain only "+
@@ -162,8 +169,8 @@ cdcpreflight never drops slots; these are manual steps.`,
 			}
 			problems := slotConfigProblems(f, s)
 			if len(problems) == 0 {
-				return rules.Pass("slot %s is a permanent logical pgoutput slot in database %s",
-					sqlident.Quote(s.Name), sqlident.Quote(s.Database))
+				return rules.Pass("slot %s is a permanent logical %s slot in database %s",
+					sqlident.Quote(s.Name), expectedPlugin(f), sqlident.Quote(s.Database))
 			}
 			return rules.Finding("slot %s %s", sqlident.Quote(s.Name), strings.Join(problems, "; ")).
 				WithObjects(slotObject(s.Name)).WithRemediation(slotConfigRemediation(f, s))
@@ -173,10 +180,18 @@ cdcpreflight never drops slots; these are manual steps.`,
 
 func slotConfigProblems(f *facts.Facts, s facts.Slot) []string {
 	var p []string
+	want := expectedPlugin(f)
 	if !s.Logical() {
 		p = append(p, fmt.Sprintf("is a %s slot, not a logical one", s.Type))
-	} else if !s.Pgoutput() {
-		p = append(p, fmt.Sprintf("uses the output plugin %s, not pgoutput", orNone(s.Plugin)))
+	} else if s.Plugin != want {
+		msg := fmt.Sprintf("uses the output plugin %s, not %s", orNone(s.Plugin), want)
+		if isDebezium(f.Options.Connector) {
+			// Debezium looks its slot up by name, database and plugin:
+			// this one is "missing", and creating it fails.
+			msg += fmt.Sprintf(" (plugin.name): Debezium does not find it (it looks slots up by name, database and plugin), tries to create it "+
+				"and fails with \"Creation of replication slot failed\" (%s)", atStart)
+		}
+		p = append(p, msg)
 	}
 	if s.Temporary {
 		owner := ""
@@ -585,4 +600,13 @@ func staleSlots(f *facts.Facts) []facts.Slot {
 		return cmp.Or(cmp.Compare(*b.RetainedBytes, *a.RetainedBytes), cmp.Compare(a.Name, b.Name))
 	})
 	return out
+}
+
+// expectedPlugin is the output plugin the connector decodes with:
+// pgoutput, or a Debezium configuration's plugin.name.
+func expectedPlugin(f *facts.Facts) string {
+	if c := f.Options.Connector; c != nil && c.Plugin != "" && !c.IsUnresolved("plugin.name") {
+		return c.Plugin
+	}
+	return "pgoutput"
 }

@@ -45,6 +45,11 @@ type Facts struct {
 	SignalTable  HelperTable  `json:"signal_table"`
 	Heartbeat    HelperTable  `json:"heartbeat_table"`
 	Peek         SlotPeek     `json:"slot_peek"`
+
+	// Scope and ConnectorDB are gathered only with a connector
+	// configuration (Options.Connector).
+	Scope       CaptureScope      `json:"capture_scope"`
+	ConnectorDB ConnectorDatabase `json:"connector_database"`
 }
 
 // Error is a failure recorded as a fact.
@@ -90,6 +95,22 @@ type Options struct {
 	PeekMaxBacklog int64 `json:"peek_max_backlog"`
 	// RetainedWALWarn: slots retaining more WAL than this are reported.
 	RetainedWALWarn int64 `json:"retained_wal_warn"`
+	// SignalTable is the signal table's name in SignalSchema; ""
+	// is Streamkap's, streamkap_signal. A Debezium configuration's
+	// signal.data.collection names any table.
+	SignalTable string `json:"signal_table,omitempty"`
+	// Connector is what the connector's own configuration says, when one
+	// was given (--connector-config).
+	Connector *Connector `json:"connector,omitempty"`
+}
+
+// SignalTableName is the signal table's name: SignalTable, or Streamkap's
+// streamkap_signal.
+func (o Options) SignalTableName() string {
+	if o.SignalTable != "" {
+		return o.SignalTable
+	}
+	return SignalTableName
 }
 
 // Snapshot modes (--snapshot-mode): how the connector takes incremental

@@ -36,6 +36,10 @@ const (
 	SectionSlots        Section = "slots"
 	SectionSignalTable  Section = "signal_table"
 	SectionHeartbeat    Section = "heartbeat_table"
+	// SectionScope and SectionConnectorDB are gathered only with a
+	// connector configuration.
+	SectionScope       Section = "capture_scope"
+	SectionConnectorDB Section = "connector_database"
 )
 
 // Sections lists every section, in the order Facts holds them.
@@ -43,7 +47,7 @@ var Sections = []Section{
 	SectionConnect, SectionTarget, SectionSSHTunnel,
 	SectionServer, SectionSettings, SectionSession, SectionRole, SectionReplication,
 	SectionPrivileges, SectionRoleSettings, SectionTables, SectionPublication, SectionSlots,
-	SectionSignalTable, SectionHeartbeat,
+	SectionSignalTable, SectionHeartbeat, SectionScope, SectionConnectorDB,
 }
 
 // SectionErr returns the error that kept section s from being gathered,
@@ -87,6 +91,10 @@ func (f *Facts) SectionErr(s Section) *Error {
 		return f.SignalTable.Err
 	case SectionHeartbeat:
 		return f.Heartbeat.Err
+	case SectionScope:
+		return f.Scope.Err
+	case SectionConnectorDB:
+		return f.ConnectorDB.Err
 	}
 	return &Error{Op: "gather", Message: "unknown fact section " + string(s)}
 }

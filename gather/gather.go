@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/cdcpreflight/cdcpreflight/facts"
+	"github.com/cdcpreflight/cdcpreflight/internal/connector"
 	"github.com/cdcpreflight/cdcpreflight/internal/sshtunnel"
 )
 
@@ -90,6 +91,7 @@ func Gather(ctx context.Context, cfg *pgx.ConnConfig, opt Options) *facts.Facts 
 	if f.Options.RetainedWALWarn == 0 {
 		f.Options.RetainedWALWarn = DefaultRetainedWALWarn
 	}
+	g.prepareScope()
 	// Notices (the PG 18 peek's "skipped loading publication" WARNING) are
 	// collected only while the peek runs.
 	cfg = cfg.Copy()
@@ -173,6 +175,16 @@ type gatherer struct {
 	caseRows      []caseRow // listed names that exist in another letter case
 	caseErr       *facts.Error
 	peekRow       peekRow
+
+	// With a connector configuration: its filters, compiled, or why they
+	// cannot be evaluated; and whether this session is a superuser, who
+	// may look for the output plugin's library.
+	scope        *connector.Scope
+	scopeErr     *facts.Error
+	sessionSuper bool
+	// pluginExtErr is why the plugin's control file could not be read:
+	// 58P01 when there is none.
+	pluginExtErr *facts.Error
 }
 
 // fail turns an error into a password-free fact.
@@ -217,9 +229,21 @@ func (g *gatherer) catalog(ctx context.Context, conn *pgx.Conn, host string) {
 	reported := versionNum(conn.PgConn().ParameterStatus("server_version"))
 	g.f.Server.VersionNum = reported
 	var beginErr *facts.Error
-	first := append(g.begin(&beginErr), g.firstReads()...)
 	g.opt.stage(StageCatalog, false)
 	defer g.opt.stage(StageCatalog, true)
+	first := g.begin(&beginErr)
+	if g.scope != nil {
+		// A connector's filters pick the captured tables by pattern: they
+		// are listed first, a round trip of their own, so that the tables
+		// read reads exactly those.
+		_ = g.runReads(ctx, conn, append(first, g.scopeRead()))
+		if beginErr != nil {
+			g.failCatalog(beginErr, host)
+			return
+		}
+		first = nil
+	}
+	first = append(first, g.firstReads()...)
 	if err := g.runReads(ctx, conn, first); err == nil && beginErr == nil && g.f.Server.Err == nil &&
 		g.f.Server.VersionNum/10000 != reported/10000 {
 		actual := g.f.Server.VersionNum
@@ -243,12 +267,16 @@ func (g *gatherer) catalog(ctx context.Context, conn *pgx.Conn, host string) {
 	}
 	g.f.Platform = DetectPlatform(sig)
 	g.finishTables()
+	g.finishConnector()
 
 	var second []read
 	if g.f.Tables.Err != nil {
 		g.f.Privileges.Err = g.f.Tables.Err
 	} else {
 		second = append(second, g.privilegeReads()...)
+	}
+	if lib, ok := g.pluginLibraryRead(); ok {
+		second = append(second, lib)
 	}
 	p := &g.f.Peek
 	peek, ok := g.peekRead()
@@ -297,10 +325,13 @@ func (g *gatherer) firstReads() []read {
 	f := g.f
 	reads := []read{g.server(), g.settings(), g.platformSignals(), g.session(), g.role(), g.replication()}
 	reads = append(reads, g.publication()...)
-	reads = append(reads, g.tables()...)
+	if g.scopeErr == nil {
+		reads = append(reads, g.tables()...)
+	}
 	reads = append(reads, g.roleSettings()...)
 	reads = append(reads, g.slots()...)
-	f.SignalTable = facts.HelperTable{Schema: f.Options.SignalSchema, Name: facts.SignalTableName}
+	reads = append(reads, g.connectorReads()...)
+	f.SignalTable = facts.HelperTable{Schema: f.Options.SignalSchema, Name: f.Options.SignalTableName()}
 	reads = append(reads, g.helperTable("read the signal table", &f.SignalTable))
 	if f.Options.HeartbeatSchema != "" {
 		f.Heartbeat = facts.HelperTable{Schema: f.Options.HeartbeatSchema, Name: facts.HeartbeatTableName}
@@ -315,6 +346,7 @@ func (g *gatherer) resetFirst() {
 	f.Server, f.Settings, f.Session, f.Role = facts.Server{}, facts.Settings{}, facts.Session{}, facts.Role{}
 	f.Replication, f.Publication, f.Tables = facts.ReplicationUsage{}, facts.Publication{}, facts.Tables{}
 	f.RoleSettings, f.Slots = facts.RoleSettings{}, facts.Slots{}
+	f.ConnectorDB, g.sessionSuper = facts.ConnectorDatabase{}, false
 	g.platformRoles, g.aurora, g.platformErr, g.capturedOIDs, g.walSenders, g.caseRows, g.caseErr = nil, false, nil, nil, nil, nil, nil
 }
 
@@ -367,6 +399,9 @@ func (g *gatherer) failCatalog(e *facts.Error, host string) {
 	}
 	if f.Options.HeartbeatSchema != "" {
 		f.Heartbeat.Err = e
+	}
+	if f.Options.Connector != nil {
+		f.Scope.Err, f.ConnectorDB.Err = e, e
 	}
 	f.Peek.SkipReason = "the catalog could not be read: " + e.Error()
 	f.Platform = DetectPlatform(Signals{Host: host})

@@ -132,7 +132,7 @@ func (doc JSONFleet) Fleet() Fleet {
 // Run is the run a single report was written from, as far as it says:
 // everything reports show but the run's start and overall time.
 func (rep JSONReport) Run(failOn rules.Severity) Run {
-	run := Run{Tool: rep.Tool, Target: rep.Target, FailOn: failOn, Config: rep.Config, Warnings: rep.Warnings}
+	run := Run{Tool: rep.Tool, Target: rep.Target, FailOn: failOn, Config: rep.Config, Warnings: rep.Warnings, Scope: rep.CaptureScope}
 	if len(run.Warnings) == 0 {
 		run.Warnings = nil
 	}

@@ -93,6 +93,7 @@ func writeTargetFindings(w *bytes.Buffer, run Run, opt TableOptions) {
 	writeErrorsByCause(&body, ordered, opt)
 	writeIgnored(&body, ordered, opt)
 	writeWarnings(&body, run.Warnings, opt)
+	writeScope(&body, run.Scope, opt.Verbose)
 	if body.Len() == 0 {
 		return
 	}

@@ -25,6 +25,8 @@ type JSONReport struct {
 	// Warnings are about the configuration (an ignore that expired or
 	// matched nothing); they are not counted in the summary.
 	Warnings []rules.ConfigWarning `json:"warnings"`
+	// CaptureScope is there with a connector configuration.
+	CaptureScope *Scope `json:"capture_scope,omitempty"`
 	// Results stay last: JSON streams them after the rest.
 	Results []JSONResult `json:"results"`
 }
@@ -79,6 +81,7 @@ func NewJSONReport(run Run) JSONReport {
 		Target:        run.Target,
 		Config:        run.Config,
 		Summary:       rules.Summarize(run.Results),
+		CaptureScope:  run.Scope,
 		Warnings:      warnings,
 		Results:       results,
 	}

@@ -18,6 +18,9 @@ import (
 // terminal, no NO_COLOR): the report stays a pure function of its inputs.
 type TableOptions struct {
 	Color bool
+	// Verbose lists every table of a connector configuration's capture
+	// scope, captured or not.
+	Verbose bool
 }
 
 // messageWidth bounds the MESSAGE column so the whole table fits about 120
@@ -46,6 +49,7 @@ func Table(w io.Writer, run Run, opt TableOptions) error {
 		return fmt.Errorf("render table report: %w", err)
 	}
 	writeRemediations(&buf, ordered, opt)
+	writeScope(&buf, run.Scope, opt.Verbose)
 	writeIgnored(&buf, ordered, opt)
 	writeWarnings(&buf, run.Warnings, opt)
 	buf.WriteString("\n" + summaryLine(run) + "\n")

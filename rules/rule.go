@@ -79,12 +79,15 @@ const (
 	CategoryPublication = "publication"
 	CategorySlot        = "slot"
 	CategoryTables      = "tables"
+	// CategoryConnector: what the connector's own configuration
+	// (--connector-config) makes it do.
+	CategoryConnector = "connector"
 )
 
 // Categories lists the categories in report order.
 var Categories = []string{
 	CategoryServer, CategoryConnection, CategoryPrivileges, CategorySnapshot,
-	CategoryPublication, CategorySlot, CategoryTables,
+	CategoryPublication, CategorySlot, CategoryTables, CategoryConnector,
 }
 
 // Rule is one check: stable metadata and documentation, plus Eval, a pure

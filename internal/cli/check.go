@@ -16,6 +16,7 @@ import (
 	"github.com/cdcpreflight/cdcpreflight/checks"
 	"github.com/cdcpreflight/cdcpreflight/facts"
 	"github.com/cdcpreflight/cdcpreflight/gather"
+	"github.com/cdcpreflight/cdcpreflight/internal/connector"
 	"github.com/cdcpreflight/cdcpreflight/internal/scope"
 	"github.com/cdcpreflight/cdcpreflight/internal/sshtunnel"
 	"github.com/cdcpreflight/cdcpreflight/report"
@@ -41,6 +42,20 @@ type checkOptions struct {
 	RuleConfig     map[string]rules.RuleConfig
 	FactsIn        string // judge a saved snapshot instead of connecting
 	FactsOut       string // save the gathered facts
+	// ConnectorConfig is the connector's own configuration, read for the
+	// names, scope and connection it says (see applyConnector).
+	ConnectorConfig string
+	DebeziumVersion string
+	// PasswordEnv names the environment variable holding the password.
+	PasswordEnv string
+
+	// password is the one PasswordEnv names; never printed.
+	password string
+	// promptPassword: the connector logs in with a password the
+	// configuration does not hand over; ask for it on a terminal when
+	// nothing else gave one.
+	promptPassword bool
+	connector      *connector.Loaded
 
 	NoConfig bool // no $CDCPREFLIGHT_CONFIG, no discovery
 	Verbose  bool // say which config file was used, on stderr
@@ -81,7 +96,7 @@ var checkOptionTable = options[checkOptions]{
 		help:  "use no config file: neither $" + configEnv + " nor a discovered " + configNames[0],
 		value: to(boolean, false, field(func(o *checkOptions) *bool { return &o.NoConfig }))},
 	{flag: "verbose", short: "v",
-		help:  "say on stderr which config file is used (or where none was found)",
+		help:  "say on stderr which config file is used (or where none was found), and list every table of a connector configuration's capture scope, captured or not",
 		value: to(boolean, false, field(func(o *checkOptions) *bool { return &o.Verbose }))},
 	{flag: "quiet", short: "q",
 		help:  "no progress and no config warnings on stderr (reports are unchanged)",
@@ -173,6 +188,18 @@ var checkOptionTable = options[checkOptions]{
 			o.Expect.Tables = append(o.Expect.Tables, refs...)
 			return nil
 		})},
+	{flag: "connector-config", key: "connector_config",
+		help: "the connector's own configuration: a Kafka Connect REST body or config map (JSON), a .properties file, a Strimzi " +
+			"KafkaConnector, a Debezium Server application.properties or a Streamkap Terraform resource; its names, capture scope and " +
+			"connection apply unless flags say otherwise",
+		value: to(text, "", field(func(o *checkOptions) *string { return &o.ConnectorConfig }))},
+	{flag: "debezium-version", key: "debezium_version",
+		help:  "the Debezium version whose behaviour to assume for --connector-config (default " + connector.DefaultVersion.String() + ")",
+		value: to(text, "", field(func(o *checkOptions) *string { return &o.DebeziumVersion }))},
+	{flag: "password-env", key: "password_env",
+		help: "read the password from this environment variable (otherwise: the DSN, PGPASSWORD, .pgpass, or a prompt on a terminal " +
+			"when the connector configuration uses one)",
+		value: to(text, "", field(func(o *checkOptions) *string { return &o.PasswordEnv }))},
 	{flag: "ssh-host", key: "ssh_host",
 		help:  "reach the database through this SSH bastion, as the connector's SSH tunnel does (every connection goes through it)",
 		value: to(text, "", field(func(o *checkOptions) *string { return &o.SSH.Host }))},
@@ -301,6 +328,7 @@ func (c *checkFlags) resolve(args []string, env Env) (*checkOptions, error) {
 	if err != nil {
 		return nil, err
 	}
+	var fileValues map[string]any
 	flagPath, _ := c.fs.GetString("config")
 	noConfig, _ := c.fs.GetBool("no-config")
 	if flagPath != "" && noConfig {
@@ -320,6 +348,7 @@ func (c *checkFlags) resolve(args []string, env Env) (*checkOptions, error) {
 		if err != nil {
 			return nil, err
 		}
+		fileValues = file.values
 		if err := checkOptionTable.applyFile(path, file.values, &opt); err != nil {
 			return nil, err
 		}
@@ -352,6 +381,18 @@ func (c *checkFlags) resolve(args []string, env Env) (*checkOptions, error) {
 	}
 	if opt.DSN == "" && opt.fleet == nil {
 		opt.DSN = env.Getenv("CDCPREFLIGHT_DSN")
+	}
+	if opt.fleet != nil {
+		// Each target's connector configuration is applied to it when
+		// it is checked, after its dsn_env is read (see prepareJobs).
+		opt.fleet.explicit = explicitOptions(c.fs, fileValues)
+	} else if err := applyConnector(&opt, explicitOptions(c.fs, fileValues), env); err != nil {
+		return nil, err
+	}
+	if opt.PasswordEnv != "" && opt.fleet == nil {
+		if opt.password = env.Getenv(opt.PasswordEnv); opt.password == "" {
+			return nil, fmt.Errorf("--password-env %s: the variable is not set or empty", opt.PasswordEnv)
+		}
 	}
 	opt.NoColor = opt.NoColor || env.Getenv("NO_COLOR") != ""
 	// The table on stdout is not --output's declared default, which pflag
@@ -434,6 +475,7 @@ func check(opt *checkOptions, env Env) int {
 		Duration: time.Since(started),
 		FailOn:   opt.FailOn,
 		Results:  results,
+		Scope:    scopeReport(f),
 		Warnings: warnings,
 	}
 	if opt.Config != nil {
@@ -482,7 +524,7 @@ func obtainFacts(ctx context.Context, opt *checkOptions, env Env, prog *progress
 		}
 		return &f, nil
 	}
-	cfg, err := gather.ParseDSN(opt.DSN)
+	cfg, err := connConfig(opt, env)
 	if err != nil {
 		return nil, err
 	}
@@ -519,4 +561,17 @@ func writeJSONFile(path string, v any) error {
 		return err
 	}
 	return os.WriteFile(path, append(data, '\n'), 0o600) //nolint:gosec // G703: the user names the file to write
+}
+
+// explicitOptions are the options the command line or the YAML config set,
+// by flag name: a connector configuration does not override them.
+func explicitOptions(fs *pflag.FlagSet, fileValues map[string]any) map[string]bool {
+	explicit := map[string]bool{}
+	for key := range fileValues {
+		if o := checkOptionTable.byKey(key); o != nil {
+			explicit[o.flag] = true
+		}
+	}
+	fs.Visit(func(f *pflag.Flag) { explicit[f.Name] = true })
+	return explicit
 }

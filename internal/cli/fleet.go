@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"os"
 	"slices"
@@ -17,6 +18,7 @@ import (
 	"github.com/cdcpreflight/cdcpreflight/checks"
 	"github.com/cdcpreflight/cdcpreflight/facts"
 	"github.com/cdcpreflight/cdcpreflight/gather"
+	"github.com/cdcpreflight/cdcpreflight/internal/connector"
 	"github.com/cdcpreflight/cdcpreflight/internal/sshtunnel"
 	"github.com/cdcpreflight/cdcpreflight/report"
 	"github.com/cdcpreflight/cdcpreflight/rules"
@@ -39,12 +41,18 @@ const defaultPerServer = 1
 type fleetSpec struct {
 	path    string // the file listing them: a targets file or the config
 	targets []fleetTarget
+	// explicit are the options the command line or the config file set,
+	// by flag name: a target's connector configuration does not override
+	// them, nor the target's own keys (see fleetTarget.explicit).
+	explicit map[string]bool
 }
 
 type fleetTarget struct {
 	name   string
 	dsnEnv string
 	opt    *checkOptions
+	// keys are the options the target's entry sets, by flag name.
+	keys []string
 }
 
 func (f *fleetSpec) names() []string {
@@ -104,7 +112,22 @@ func (c *checkFlags) resolveFleet(opt *checkOptions, ref *configRef, file *fileC
 		if err != nil {
 			return err
 		}
-		fleet.targets = append(fleet.targets, fleetTarget{name: s.Name, dsnEnv: s.DSNEnv, opt: t})
+		var keys []string
+		for i := range checkOptionTable {
+			if o := &checkOptionTable[i]; o.key != "" {
+				if _, ok := s.values[o.key]; ok {
+					keys = append(keys, o.flag)
+				}
+			}
+		}
+		if t.ConnectorConfig != "" {
+			// A file that cannot be read is the config's mistake, found
+			// before anything connects, whichever shard checks it.
+			if _, err := connector.Load(t.ConnectorConfig, connector.Options{DebeziumVersion: t.DebeziumVersion}); err != nil {
+				return fmt.Errorf("%s: %w", where, err)
+			}
+		}
+		fleet.targets = append(fleet.targets, fleetTarget{name: s.Name, dsnEnv: s.DSNEnv, opt: t, keys: keys})
 	}
 	opt.fleet = fleet
 	return nil
@@ -215,7 +238,7 @@ func prepareJobs(ctx context.Context, members []fleetTarget, opt *checkOptions, 
 	for i, t := range members {
 		j := &job{fleetTarget: t}
 		jobs[i] = j
-		cfg, err := t.connConfig(env)
+		cfg, err := t.connConfig(opt.fleet.explicit, env)
 		if err != nil {
 			j.failed = err.Error()
 			continue
@@ -281,15 +304,33 @@ func prepareJobs(ctx context.Context, members []fleetTarget, opt *checkOptions, 
 
 // connConfig is how to connect to the target: its DSN, or the one its
 // dsn_env names, read now, so that a shard needs only its own targets'
-// variables.
-func (t fleetTarget) connConfig(env Env) (*pgx.ConnConfig, error) {
-	dsn := t.opt.DSN
+// variables; then its connector configuration, which names the
+// expectations and completes the connection as for one database, and its
+// password_env.
+func (t fleetTarget) connConfig(explicit map[string]bool, env Env) (*pgx.ConnConfig, error) {
 	if t.dsnEnv != "" {
-		if dsn = env.Getenv(t.dsnEnv); dsn == "" {
+		if t.opt.DSN = env.Getenv(t.dsnEnv); t.opt.DSN == "" {
 			return nil, fmt.Errorf("dsn_env %s: the variable is not set or empty", t.dsnEnv)
 		}
 	}
-	return gather.ParseDSN(dsn)
+	if t.opt.ConnectorConfig != "" {
+		own := maps.Clone(explicit)
+		for _, k := range t.keys {
+			own[k] = true
+		}
+		if t.dsnEnv != "" {
+			own["dsn"] = true
+		}
+		if err := applyConnector(t.opt, own, env); err != nil {
+			return nil, err
+		}
+	}
+	if t.opt.PasswordEnv != "" {
+		if t.opt.password = env.Getenv(t.opt.PasswordEnv); t.opt.password == "" {
+			return nil, fmt.Errorf("password_env %s: the variable is not set or empty", t.opt.PasswordEnv)
+		}
+	}
+	return connConfig(t.opt, env)
 }
 
 // resolveTimeout bounds the DNS lookup of a target's host before the run;
@@ -397,6 +438,7 @@ func checkTarget(ctx context.Context, j *job, reg *rules.Registry, env Env) (run
 		Duration: time.Since(started),
 		FailOn:   opt.FailOn,
 		Results:  results,
+		Scope:    scopeReport(f),
 		Warnings: warnings,
 	}
 	if opt.Config != nil {

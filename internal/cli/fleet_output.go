@@ -16,14 +16,14 @@ func writeFleetOutputs(opt *checkOptions, fleet report.Fleet, env Env) error {
 	for _, o := range opt.Outputs {
 		if o.Path == "" {
 			color := o.Format == report.FormatTable && !opt.NoColor && isTerminal(env.Stdout)
-			if err := report.WriteFleet(env.Stdout, o.Format, fleet, report.TableOptions{Color: color}); err != nil {
+			if err := report.WriteFleet(env.Stdout, o.Format, fleet, report.TableOptions{Color: color, Verbose: opt.Verbose}); err != nil {
 				return fmt.Errorf("write %s report: %w", o.Format, err)
 			}
 			continue
 		}
 		appendTo := o.Format == report.FormatMarkdown && gh.summary != "" && samePath(o.Path, gh.summary)
 		if err := writeRendered(o, appendTo, func(w io.Writer) error {
-			return report.WriteFleet(w, o.Format, fleet, report.TableOptions{})
+			return report.WriteFleet(w, o.Format, fleet, report.TableOptions{Verbose: opt.Verbose})
 		}); err != nil {
 			return err
 		}

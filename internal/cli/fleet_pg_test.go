@@ -637,3 +637,76 @@ func firstDifference(got, want string) string {
 	}
 	return fmt.Sprintf("%d lines, want %d", len(g), len(w))
 }
+
+// TestFleetConnectorConfig: a target may name its connector's own
+// configuration: its connection (the password from its password_env), its
+// names and capture scope apply to it as to a check of it alone; another
+// target's dsn_env overrides its file's connection; a configuration that
+// cannot be read is refused before anything connects.
+func TestFleetConnectorConfig(t *testing.T) {
+	c, db, user := connectorDB(t)
+	cfg := writeFile(t, "c.properties", fmt.Sprintf(`connector.class=io.debezium.connector.postgresql.PostgresConnector
+database.hostname=%s
+database.port=%d
+database.user=%s
+database.password=${file:/etc/kafka/secrets.properties:password}
+database.dbname=%s
+database.sslmode=require
+topic.prefix=app
+plugin.name=pgoutput
+table.include.list=public\\.(orders|customers)
+`, c.Host, c.Port, user, db))
+	rest := filepath.Join(connectorExamples, "kafka-connect-rest.json")
+	env := map[string]string{"DB_PW": secret, "REST_DSN": c.DSN(user, secret, db, "require")}
+	targets := []testTarget{
+		{name: "from its file", dsn: "", extra: "connector_config: " + cfg + "\npassword_env: DB_PW"},
+		{name: "dsn over its file", dsn: "$REST_DSN", extra: "connector_config: " + rest},
+	}
+	var b strings.Builder
+	for _, tt := range targets {
+		fmt.Fprintf(&b, "- name: %q\n", tt.name)
+		if tt.dsn != "" {
+			fmt.Fprintf(&b, "  dsn_env: %s\n", tt.dsn[1:])
+		}
+		b.WriteString("  " + strings.ReplaceAll(tt.extra, "\n", "\n  ") + "\n")
+	}
+	jsonPath := filepath.Join(t.TempDir(), "fleet.json")
+	r := run(t, env, "check", "--no-config", "--targets", writeFile(t, "targets.yml", b.String()), "-o", "table", "-o", "json="+jsonPath)
+	assertNoSecret(t, r, jsonPath)
+	doc := decodeFleet(t, jsonPath)
+	alone := map[string][]string{
+		"from its file":     {"--connector-config", cfg, "--password-env", "DB_PW"},
+		"dsn over its file": {"--connector-config", rest, "--dsn", env["REST_DSN"]},
+	}
+	for _, rep := range doc.Targets {
+		p := filepath.Join(t.TempDir(), "alone.json")
+		one := run(t, env, append([]string{"check", "--no-config", "-o", "json=" + p}, alone[rep.Target.Name]...)...)
+		want := decodeReport(t, mustRead(t, p))
+		got, w := ruleVerdicts(rep), ruleVerdicts(want)
+		for rule, v := range w {
+			if got[rule] != v {
+				t.Errorf("%s: %s: fleet %q, alone %q", rep.Target.Name, rule, got[rule], v)
+			}
+		}
+		if code := report.TargetExitCode(rep.Run(doc.FailOn)); code != one.code || code == exitError {
+			t.Errorf("%s: exit %d in the fleet, %d alone\n%s", rep.Target.Name, code, one.code, one.stderr)
+		}
+		if rep.CaptureScope == nil || want.CaptureScope == nil || strings.Join(rep.CaptureScope.Captured, ",") != strings.Join(want.CaptureScope.Captured, ",") {
+			t.Errorf("%s: capture scope %+v, alone %+v", rep.Target.Name, rep.CaptureScope, want.CaptureScope)
+		}
+		if rep.Target.Host != c.Host || rep.Target.Database != db || rep.Target.User != user {
+			t.Errorf("%s: target %+v", rep.Target.Name, rep.Target)
+		}
+	}
+	if len(doc.Targets) != 2 || !strings.Contains(r.stdout, "Capture scope of "+cfg) {
+		t.Errorf("%d targets; table:\n%s", len(doc.Targets), r.stdout)
+	}
+	validateFleet(t, mustRead(t, jsonPath))
+
+	// A file that cannot be read: refused with the target's name, before
+	// anything connects.
+	bad := writeFile(t, "bad.yml", "- name: broken\n  dsn: host=x\n  connector_config: "+filepath.Join(connectorExamples, "nope.json")+"\n")
+	if r := run(t, nil, "check", "--no-config", "--targets", bad); r.code != exitError || !strings.Contains(r.stderr, `target "broken" (line 1)`) {
+		t.Errorf("an unreadable connector configuration: exit %d, %s", r.code, r.stderr)
+	}
+}

@@ -38,14 +38,14 @@ func writeOutputs(opt *checkOptions, run report.Run, env Env) error {
 	for _, o := range opt.Outputs {
 		if o.Path == "" {
 			color := o.Format == report.FormatTable && !opt.NoColor && isTerminal(env.Stdout)
-			if err := report.Write(env.Stdout, o.Format, run, report.TableOptions{Color: color}); err != nil {
+			if err := report.Write(env.Stdout, o.Format, run, report.TableOptions{Color: color, Verbose: opt.Verbose}); err != nil {
 				return fmt.Errorf("write %s report: %w", o.Format, err)
 			}
 			continue
 		}
 		// The job summary file is the step's: appended to, never truncated.
 		appendTo := o.Format == report.FormatMarkdown && gh.summary != "" && samePath(o.Path, gh.summary)
-		if err := writeReportFile(o, run, appendTo); err != nil {
+		if err := writeReportFile(o, run, appendTo, opt.Verbose); err != nil {
 			return err
 		}
 		summaryDone = summaryDone || appendTo
@@ -56,7 +56,7 @@ func writeOutputs(opt *checkOptions, run report.Run, env Env) error {
 		}
 	}
 	if gh.summary != "" && !summaryDone {
-		if err := writeReportFile(outputSpec{Format: report.FormatMarkdown, Path: gh.summary}, run, true); err != nil {
+		if err := writeReportFile(outputSpec{Format: report.FormatMarkdown, Path: gh.summary}, run, true, false); err != nil {
 			return fmt.Errorf("GitHub job summary ($GITHUB_STEP_SUMMARY): %w", err)
 		}
 	}
@@ -104,8 +104,10 @@ func samePath(a, b string) bool {
 	return errA == nil && errB == nil && pa == pb
 }
 
-func writeReportFile(o outputSpec, run report.Run, appendTo bool) error {
-	return writeRendered(o, appendTo, func(w io.Writer) error { return report.Write(w, o.Format, run, report.TableOptions{}) })
+func writeReportFile(o outputSpec, run report.Run, appendTo, verbose bool) error {
+	return writeRendered(o, appendTo, func(w io.Writer) error {
+		return report.Write(w, o.Format, run, report.TableOptions{Verbose: verbose})
+	})
 }
 
 // writeRendered writes the report render writes to o's file: created or

@@ -56,7 +56,7 @@ func TestParseTargetsErrorsNameTheLine(t *testing.T) {
 		"blank name":         {"- name: ' '\n  dsn: x\n", "line 1: a target needs a name"},
 		"control name":       {"- name: \"a\\u001bb\"\n  dsn: x\n", "no control characters"},
 		"duplicate":          {"- name: a\n  dsn: x\n- name: b\n  dsn: y\n- name: a\n  dsn: z\n", `line 5: target "a" is named twice (first on line 1)`},
-		"no connection":      {"- name: a\n  slot: s\n", `line 1: target "a": no connection: give dsn or dsn_env`},
+		"no connection":      {"- name: a\n  slot: s\n", `line 1: target "a": no connection: give dsn, dsn_env or connector_config`},
 		"dsn and dsn_env":    {"- name: a\n  dsn: x\n  dsn_env: X\n", `target "a": give dsn or dsn_env, not both`},
 		"bad env name":       {"- name: a\n  dsn_env: 'A B'\n", "line 2: dsn_env: want the name of an environment variable"},
 		"wrong type":         {"- name: a\n  dsn: x\n  slot: [1, 2]\n", "line 3: slot: "},
