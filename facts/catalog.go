@@ -156,11 +156,16 @@ type Table struct {
 	// uses (the immediate primary key under DEFAULT, the marked index under
 	// INDEX), in index order, as PostgreSQL stores their names; empty under
 	// FULL (every column) and NOTHING. Row filters and column lists (15+)
-	// are checked against them.
+	// and generated columns (18+) are checked against them, so they are
+	// read only for tables with publication filters or generated columns
+	// (since schema version 2): reading column names costs an index probe
+	// per key column, most of a large database's tables read.
 	IdentityColumns []string `json:"identity_columns,omitempty"`
 	// IdentityCandidate is a quoted unique index that REPLICA IDENTITY
 	// USING INDEX would accept (valid, immediate, not partial, no
-	// expressions, NOT NULL columns), or "".
+	// expressions, NOT NULL columns), or "". It is read (since schema
+	// version 2) for the tables whose remedy may use it: those without a
+	// usable replica identity, or with filters or generated columns.
 	IdentityCandidate string `json:"identity_candidate,omitempty"`
 	// IdentityCandidateColumns are IdentityCandidate's key columns.
 	IdentityCandidateColumns []string `json:"identity_candidate_columns,omitempty"`

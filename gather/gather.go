@@ -9,6 +9,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/cdcpreflight/cdcpreflight/facts"
 )
@@ -114,7 +115,8 @@ type gatherer struct {
 	password string
 	t        Timeouts
 
-	capturedOIDs []int64   // oids of captured tables, for the default-privileges read
+	owners       map[ownerKey]bool // schemas and owners of captured tables, for the default-privileges read
+	typeMap      *pgtype.Map       // the catalog connection's, to decode arrays
 	notices      *[]string // server notices while collecting, nil otherwise
 	walSenders   []uint32  // pids of the WAL senders, but Neon's walproposer
 	probePID     uint32    // the replication probe's backend, 0 if it did not connect
@@ -160,6 +162,7 @@ func (g *gatherer) catalog(ctx context.Context, conn *pgx.Conn, host string) {
 	// which it is: the server_version it reported at startup decides, and
 	// the version read in the first batch confirms it (a pooler may
 	// report its own); when they disagree the first batch runs again.
+	g.typeMap = conn.TypeMap()
 	reported := versionNum(conn.PgConn().ParameterStatus("server_version"))
 	g.f.Server.VersionNum = reported
 	var beginErr *facts.Error
@@ -252,7 +255,7 @@ func (g *gatherer) resetFirst() {
 	f.Server, f.Settings, f.Session, f.Role = facts.Server{}, facts.Settings{}, facts.Session{}, facts.Role{}
 	f.Replication, f.Publication, f.Tables = facts.ReplicationUsage{}, facts.Publication{}, facts.Tables{}
 	f.RoleSettings, f.Slots = facts.RoleSettings{}, facts.Slots{}
-	g.platformRoles, g.aurora, g.platformErr, g.capturedOIDs, g.walSenders, g.caseRows, g.caseErr = nil, false, nil, nil, nil, nil, nil
+	g.platformRoles, g.aurora, g.platformErr, g.owners, g.walSenders, g.caseRows, g.caseErr = nil, false, nil, nil, nil, nil, nil
 }
 
 // versionNum reads a server_version parameter ("15.4 (Debian …)", "18beta1",
