@@ -252,8 +252,8 @@ but does not rewrite the table; retry it if the lock timeout fires.`,
 			names := leafNames(notFull)
 			msg := fmt.Sprintf("%d of %s not REPLICA IDENTITY FULL: delete events carry only the key and unchanged TOAST columns arrive as placeholders (%s)",
 				len(notFull), plural(captured, "captured table is", "captured tables are"), listNames(names))
-			var steps []rules.Step
 			var refused []string
+			stepped := notFull[:0:0]
 			for _, l := range notFull {
 				// FULL allows no column list and, on 18, no unpublished
 				// generated column: there it would make UPDATE and DELETE fail.
@@ -261,10 +261,21 @@ but does not rewrite the table; retry it if the lock timeout fires.`,
 					refused = append(refused, l.Quoted+" ("+describeIssue(l, issues[0])+")")
 					continue
 				}
-				s := alterTable(rules.PhaseIdentity, l.Quoted, "REPLICA IDENTITY FULL")
-				s.OptIn = rules.OptInReplicaIdentityFull
-				s.Note = "every UPDATE and DELETE on the table then writes the whole old row to the WAL"
-				steps = append(steps, s)
+				stepped = append(stepped, l)
+			}
+			if len(refused) == 0 {
+				stepped = notFull
+			}
+			// A step per table: built only when fix asks for them.
+			steps := func(yield func(rules.Step) bool) {
+				for _, l := range stepped {
+					s := alterTable(rules.PhaseIdentity, l.Quoted, "REPLICA IDENTITY FULL")
+					s.OptIn = rules.OptInReplicaIdentityFull
+					s.Note = "every UPDATE and DELETE on the table then writes the whole old row to the WAL"
+					if !yield(s) {
+						return
+					}
+				}
 			}
 			text := "As each table's owner, set REPLICA IDENTITY FULL (an ACCESS EXCLUSIVE lock, no rewrite; retry if the lock timeout fires). " +
 				"Every UPDATE and DELETE on these tables then writes the whole old row to the WAL."
@@ -272,7 +283,7 @@ but does not rewrite the table; retry it if the lock timeout fires.`,
 				text += " No step sets FULL where it would make UPDATE and DELETE fail (42P10): " + listNames(refused) +
 					"; remove the column list, or publish the generated columns, first (see publication-filters, generated-columns)."
 			}
-			out := rules.Finding("%s", msg).WithObjects(names...).WithSteps(text, steps...)
+			out := rules.Finding("%s", msg).WithObjects(names...).WithStepSeq(text, steps)
 			if f.Options.SoftDeletes {
 				out.Message += "; with soft deletes the destination keeps deleted rows with only their key"
 				out = out.WithSeverity(rules.Error)

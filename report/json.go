@@ -95,21 +95,94 @@ func JSON(w io.Writer, run Run) error {
 	_, _ = bw.WriteString("[\n")
 	var one bytes.Buffer
 	for i, r := range results {
-		one.Reset()
-		if err := encodeIndented(&one, r, "    "); err != nil {
-			return fmt.Errorf("write JSON report: %w", err)
-		}
 		if i > 0 {
 			_, _ = bw.WriteString(",\n")
 		}
 		_, _ = bw.WriteString("    ")
-		_, _ = bw.Write(bytes.TrimSuffix(one.Bytes(), []byte("\n")))
+		if err := writeResult(bw, &one, r); err != nil {
+			return fmt.Errorf("write JSON report: %w", err)
+		}
 	}
 	_, _ = bw.WriteString("\n  ]\n}\n")
 	if err := bw.Flush(); err != nil {
 		return fmt.Errorf("write JSON report: %w", err)
 	}
 	return nil
+}
+
+// streamAt is the number of objects and fix_sql entries from which a
+// result's lists are written an entry at a time.
+const streamAt = 256
+
+// writeResult writes r as encodeIndented does (after the prefix "    ",
+// without the final newline), using buf. A result with long objects or
+// fix_sql lists (one entry per table: 100,000 and more) is encoded with
+// the lists empty and the entries written in their place one at a time:
+// encoded whole, it was held in memory twice, compact and indented.
+func writeResult(w *bufio.Writer, buf *bytes.Buffer, r JSONResult) error {
+	buf.Reset()
+	if len(r.Objects)+len(r.FixSQL) < streamAt {
+		if err := encodeIndented(buf, r, "    "); err != nil {
+			return err
+		}
+		_, _ = w.Write(bytes.TrimSuffix(buf.Bytes(), []byte("\n")))
+		return nil
+	}
+	lists := []struct {
+		key   string
+		items []string
+	}{{`"objects": []`, r.Objects}, {`"fix_sql": []`, r.FixSQL}}
+	r.Objects, r.FixSQL = []string{}, []string{}
+	if err := encodeIndented(buf, r, "    "); err != nil {
+		return err
+	}
+	doc := bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
+	// An empty list is `"key": []` once, as a key: inside a JSON string
+	// its quotes would be escaped.
+	for _, l := range lists {
+		at := bytes.Index(doc, []byte(l.key))
+		if at < 0 {
+			return fmt.Errorf("no %s in the encoded result", l.key)
+		}
+		open := at + len(l.key) - 1 // the closing bracket
+		indent := string(doc[bytes.LastIndexByte(doc[:at], '\n')+1 : at])
+		_, _ = w.Write(doc[:open])
+		for i, item := range l.items {
+			if i > 0 {
+				_ = w.WriteByte(',')
+			}
+			_, _ = w.WriteString("\n" + indent + "  ")
+			if err := writeJSONString(w, item); err != nil {
+				return err
+			}
+		}
+		if len(l.items) > 0 {
+			_, _ = w.WriteString("\n" + indent)
+		}
+		doc = doc[open:]
+	}
+	_, _ = w.Write(doc)
+	return nil
+}
+
+// writeJSONString writes s as encodeIndented encodes it.
+func writeJSONString(w *bufio.Writer, s string) error {
+	plain := true
+	for i := 0; i < len(s) && plain; i++ {
+		c := s[i]
+		plain = c >= 0x20 && c < 0x7f && c != '"' && c != '\\'
+	}
+	if plain {
+		_ = w.WriteByte('"')
+		_, _ = w.WriteString(s)
+		return w.WriteByte('"')
+	}
+	var b bytes.Buffer
+	if err := encodeIndented(&b, s, ""); err != nil {
+		return err
+	}
+	_, err := w.Write(bytes.TrimSuffix(b.Bytes(), []byte("\n")))
+	return err
 }
 
 // encodeIndented writes v indented by two spaces after prefix, as

@@ -2,6 +2,8 @@ package rules
 
 import (
 	"fmt"
+	"iter"
+	"slices"
 	"time"
 
 	"github.com/cdcpreflight/cdcpreflight/facts"
@@ -31,14 +33,28 @@ type Result struct {
 // Evaluate judges the facts with every rule of reg, in registry order. A rule
 // that panics becomes an error result and the others still run.
 func Evaluate(reg *Registry, f *facts.Facts, cfg map[string]RuleConfig) []Result {
+	return EvaluateWith(reg, f, cfg, EvalOptions{})
+}
+
+// EvalOptions say what results must hold beyond what reports show.
+type EvalOptions struct {
+	// SQLOnly leaves Result.Steps empty: FixSQL holds their SQL, which is
+	// all a report shows. Fix plans from Steps, so only a check may set it;
+	// at 100,000 tables it saves holding a step (statement, owner, lock
+	// texts) per table.
+	SQLOnly bool
+}
+
+// EvaluateWith is Evaluate with options.
+func EvaluateWith(reg *Registry, f *facts.Facts, cfg map[string]RuleConfig, opt EvalOptions) []Result {
 	results := make([]Result, 0, len(reg.rules))
 	for _, r := range reg.rules {
-		results = append(results, evalOne(r, f, cfg[r.ID]))
+		results = append(results, evalOne(r, f, cfg[r.ID], opt))
 	}
 	return results
 }
 
-func evalOne(r Rule, f *facts.Facts, rc RuleConfig) (res Result) {
+func evalOne(r Rule, f *facts.Facts, rc RuleConfig, opt EvalOptions) (res Result) {
 	res = Result{Rule: r.ID, Title: r.Title, Category: r.Category, Severity: r.Severity}
 	if rc.Severity != 0 {
 		res.Severity = rc.Severity
@@ -77,8 +93,10 @@ func evalOne(r Rule, f *facts.Facts, rc RuleConfig) (res Result) {
 		if res.Remediation == "" {
 			res.Remediation = r.Fix
 		}
-		res.Steps = out.Steps
-		res.FixSQL = stepsSQL(out.Steps)
+		res.FixSQL = stepsSQL(out.allSteps)
+		if !opt.SQLOnly {
+			res.Steps = slices.Collect(iter.Seq[Step](out.allSteps))
+		}
 	case StatusPass, StatusSkip, StatusError:
 	default:
 		res.Status = StatusError
