@@ -115,11 +115,11 @@ type gatherer struct {
 	password string
 	t        Timeouts
 
-	owners       map[ownerKey]bool // schemas and owners of captured tables, for the default-privileges read
-	typeMap      *pgtype.Map       // the catalog connection's, to decode arrays
-	notices      *[]string // server notices while collecting, nil otherwise
-	walSenders   []uint32  // pids of the WAL senders, but Neon's walproposer
-	probePID     uint32    // the replication probe's backend, 0 if it did not connect
+	owners     map[ownerKey]bool // schemas and owners of captured tables, for the default-privileges read
+	typeMap    *pgtype.Map       // the catalog connection's, to decode arrays
+	notices    *[]string         // server notices while collecting, nil otherwise
+	walSenders []uint32          // pids of the WAL senders, but Neon's walproposer
+	probePID   uint32            // the replication probe's backend, 0 if it did not connect
 
 	platformRoles []string // platform roles that exist, for detection
 	aurora        bool     // aurora_version() exists
