@@ -48,9 +48,9 @@ func currentIdentity(t facts.Table) replIdentity {
 	case t.ReplicaIdentity == "f":
 		return replIdentity{kind: "full"}
 	case t.ReplicaIdentity == "i":
-		return replIdentity{kind: "index", cols: t.IdentityColumns}
+		return replIdentity{kind: "index", cols: t.IdentityColumns()}
 	}
-	return replIdentity{kind: "default", cols: t.IdentityColumns}
+	return replIdentity{kind: "default", cols: t.IdentityColumns()}
 }
 
 func (id replIdentity) String() string {
@@ -136,7 +136,7 @@ func identityIssues(f *facts.Facts, l facts.Leaf, id replIdentity, a assume) []i
 		}
 	}
 	connectorList := false
-	for _, e := range l.Filters {
+	for _, e := range l.Filters() {
 		connector := e.Publication == f.Options.Publication
 		update, del := e.Update, e.Delete
 		if connector {
@@ -175,14 +175,14 @@ func identityIssues(f *facts.Facts, l facts.Leaf, id replIdentity, a assume) []i
 			var gen []string
 			switch id.kind {
 			case "full":
-				gen = l.VirtualGenerated
+				gen = l.VirtualGenerated()
 				if !stored {
-					gen = l.Generated
+					gen = l.Generated()
 				}
 			case "index", "default":
 				// A virtual generated column cannot be indexed.
 				if !stored {
-					gen = intersect(id.cols, l.Generated)
+					gen = intersect(id.cols, l.Generated())
 				}
 			}
 			if len(gen) > 0 {
@@ -230,9 +230,9 @@ func planIdentityFix(f *facts.Facts, l facts.Leaf, allOps bool) identityFix {
 	}
 	// The candidate is the primary key when that is immediate: no choice
 	// of its own then, under DEFAULT, nor when it is already the index.
-	same := (cur.kind == "index" || cur.kind == "default") && slices.Equal(cur.cols, l.IdentityCandidateColumns)
-	if c := l.IdentityCandidate; c != "" && !same {
-		choices = append(choices, choice{replIdentity{kind: "index", cols: l.IdentityCandidateColumns}, "REPLICA IDENTITY USING INDEX " + c})
+	same := (cur.kind == "index" || cur.kind == "default") && slices.Equal(cur.cols, l.IdentityCandidateColumns())
+	if c := l.IdentityCandidate(); c != "" && !same {
+		choices = append(choices, choice{replIdentity{kind: "index", cols: l.IdentityCandidateColumns()}, "REPLICA IDENTITY USING INDEX " + c})
 	}
 	if cur.kind != "full" {
 		choices = append(choices, choice{replIdentity{kind: "full"}, "REPLICA IDENTITY FULL"})
@@ -287,7 +287,7 @@ func identityStrips(f *facts.Facts) []string {
 		if !fx.strip {
 			continue
 		}
-		for _, e := range fx.leaf.Filters {
+		for _, e := range fx.leaf.Filters() {
 			if e.Publication == f.Options.Publication && !slices.Contains(out, e.Table) {
 				out = append(out, e.Table)
 			}
@@ -328,7 +328,7 @@ func identityRemedy(fixes []identityFix) string {
 			kinds[is.kind] = true
 		}
 		deferrable = deferrable || (fx.leaf.ReplicaIdentity == "d" && fx.leaf.HasPrimaryKey && fx.leaf.PrimaryKeyDeferrable)
-		partition = partition || (fx.leaf.PartitionOf != "" && fx.alter != "")
+		partition = partition || (fx.leaf.PartitionOf() != "" && fx.alter != "")
 		alter = alter || fx.alter != ""
 		full = full || (fx.alter == "REPLICA IDENTITY FULL" && !kinds[issueNoIdentity])
 		strip = strip || fx.strip
@@ -419,7 +419,7 @@ func describeIssue(l facts.Leaf, is identityIssue) string {
 		return fmt.Sprintf("the column list of publication %s%s leaves out %s of %s: %q",
 			q, via, quoteCols(is.cols), is.id, issueDetail[is.kind])
 	case issueGenerated:
-		if v := intersect(is.cols, l.VirtualGenerated); len(v) > 0 {
+		if v := intersect(is.cols, l.VirtualGenerated()); len(v) > 0 {
 			return fmt.Sprintf("%s holds virtual generated columns %s, which are never published: %q",
 				is.id, quoteCols(v), issueDetail[is.kind])
 		}

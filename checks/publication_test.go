@@ -47,7 +47,7 @@ func pubPartitioned(version int, viaRoot bool) func(f *facts.Facts) {
 		f.Tables.Tables = append(f.Tables.Tables, root)
 		for _, leaf := range []string{"measurements_2025", "measurements_2026"} {
 			t := healthyTable(leaf)
-			t.Captured, t.PartitionOf, t.Published = false, "public.measurements", !viaRoot || version < 130000
+			t.Captured, t.Rare().PartitionOf, t.Published = false, "public.measurements", !viaRoot || version < 130000
 			f.Tables.Tables = append(f.Tables.Tables, t)
 		}
 	}
@@ -272,7 +272,7 @@ var publicationCases = []ruleCase{
 			"ALTER PUBLICATION streamkap_pub SET (publish = 'insert, update, delete, truncate');",
 		mutate: pubAll(tbFilter("streamkap_pub", "status"), func(f *facts.Facts) {
 			f.Publication.Update, f.Publication.Delete = false, false
-			pubTable(f, "public.orders").Filters[0].Update, pubTable(f, "public.orders").Filters[0].Delete = false, false
+			pubTable(f, "public.orders").Rare().Filters[0].Update, pubTable(f, "public.orders").Rare().Filters[0].Delete = false, false
 		})},
 	{name: "no deletes on PG 10", rule: "publication-operations", want: rules.StatusFail,
 		mutate: func(f *facts.Facts) {
@@ -342,8 +342,8 @@ var publicationCases = []ruleCase{
 		contains: "ALTER PUBLICATION streamkap_pub SET TABLE public.audit, public.customers, public.orders, streamkap.streamkap_signal;",
 		mutate: pubAll(tbFilter("streamkap_pub", "id"), func(f *facts.Facts) {
 			a := healthyTable("audit")
-			a.Captured, a.RowFilter, a.IdentityColumns = false, true, []string{"id"}
-			a.Filters = []facts.PublicationFilter{{Publication: "streamkap_pub", Table: "public.audit", Update: true, Delete: true,
+			a.Captured, a.RowFilter, a.Rare().IdentityColumns = false, true, []string{"id"}
+			a.Rare().Filters = []facts.PublicationFilter{{Publication: "streamkap_pub", Table: "public.audit", Update: true, Delete: true,
 				Where: "(kind <> 'debug'::text)", WhereColumns: []string{"kind"}}}
 			f.Tables.Tables = append(f.Tables.Tables, a)
 			f.Publication.Members = append([]facts.PublicationMember{{Table: "public.audit", Where: "(kind <> 'debug'::text)"}}, f.Publication.Members...)

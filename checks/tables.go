@@ -350,14 +350,14 @@ kept up to date by a trigger (on 18, into a STORED generated column), or upgrade
 			}
 			var names, details, virtualNames, virtualDetails []string
 			for _, t := range f.Tables.Tables {
-				if !t.Captured || len(t.Generated) == 0 {
+				if !t.Captured || len(t.Generated()) == 0 {
 					continue
 				}
 				names = append(names, t.Quoted)
-				details = append(details, t.Quoted+" ("+quoteCols(t.Generated)+")")
-				if len(t.VirtualGenerated) > 0 {
+				details = append(details, t.Quoted+" ("+quoteCols(t.Generated())+")")
+				if len(t.VirtualGenerated()) > 0 {
 					virtualNames = append(virtualNames, t.Quoted)
-					virtualDetails = append(virtualDetails, t.Quoted+" ("+quoteCols(t.VirtualGenerated)+")")
+					virtualDetails = append(virtualDetails, t.Quoted+" ("+quoteCols(t.VirtualGenerated())+")")
 				}
 			}
 			if len(names) == 0 {

@@ -31,12 +31,12 @@ func tbPartitioned(f *facts.Facts) {
 	root := healthyTable("events")
 	root.Kind = "p"
 	leaf := healthyTable("events_2026")
-	leaf.HasPrimaryKey, leaf.Captured, leaf.Published, leaf.PartitionOf = false, false, false, "public.events"
+	leaf.HasPrimaryKey, leaf.Captured, leaf.Published, leaf.Rare().PartitionOf = false, false, false, "public.events"
 	f.Tables.Tables = append(f.Tables.Tables, root, leaf)
 }
 
 func tbGenerated(f *facts.Facts) {
-	f.Tables.Tables[1].Generated = []string{"total_with_tax", "Search Vector"}
+	f.Tables.Tables[1].Rare().Generated = []string{"total_with_tax", "Search Vector"}
 }
 
 func tbVersion(num int) func(*facts.Facts) {
@@ -50,7 +50,7 @@ func tbNoConnect(f *facts.Facts) { f.Connect.Err = &facts.Error{Op: "connect", M
 // tbKeyed gives the healthy tables the key columns gather reads.
 func tbKeyed(f *facts.Facts) {
 	for i := range f.Tables.Tables {
-		f.Tables.Tables[i].IdentityColumns = []string{"id"}
+		f.Tables.Tables[i].Rare().IdentityColumns = []string{"id"}
 	}
 }
 
@@ -61,7 +61,7 @@ func tbFilter(pub string, cols ...string) func(*facts.Facts) {
 	return func(f *facts.Facts) {
 		tbKeyed(f)
 		o := pubTable(f, "public.orders")
-		o.Filters = append(o.Filters, facts.PublicationFilter{Publication: pub, Table: "public.orders", Update: true, Delete: true,
+		o.Rare().Filters = append(o.Rare().Filters, facts.PublicationFilter{Publication: pub, Table: "public.orders", Update: true, Delete: true,
 			Where: "(status <> 'void'::text)", WhereColumns: cols})
 		if pub == f.Options.Publication {
 			o.RowFilter = true
@@ -75,7 +75,7 @@ func tbColumnList(pub string, cols ...string) func(*facts.Facts) {
 	return func(f *facts.Facts) {
 		tbKeyed(f)
 		o := pubTable(f, "public.orders")
-		o.Filters = append(o.Filters, facts.PublicationFilter{Publication: pub, Table: "public.orders", Update: true, Delete: true, Columns: cols})
+		o.Rare().Filters = append(o.Rare().Filters, facts.PublicationFilter{Publication: pub, Table: "public.orders", Update: true, Delete: true, Columns: cols})
 		if pub == f.Options.Publication {
 			o.ColumnList = true
 			tbMembers(f, facts.PublicationMember{Table: "public.orders", Columns: cols})
@@ -94,8 +94,8 @@ func tbGenerated18(f *facts.Facts) {
 	tbVersion(180004)(f)
 	tbKeyed(f)
 	o := pubTable(f, "public.orders")
-	o.ReplicaIdentity, o.IdentityColumns, o.Generated = "f", nil, []string{"total_with_tax"}
-	o.IdentityCandidate, o.IdentityCandidateColumns = "orders_pkey", []string{"id"}
+	o.ReplicaIdentity, o.Rare().IdentityColumns, o.Rare().Generated = "f", nil, []string{"total_with_tax"}
+	o.Rare().IdentityCandidate, o.Rare().IdentityCandidateColumns = "orders_pkey", []string{"id"}
 	f.Publication.GeneratedColumns = "none"
 }
 
@@ -143,7 +143,7 @@ var tablesCases = []ruleCase{
 		contains: `ALTER TABLE public."Order Items" REPLICA IDENTITY USING INDEX "Order Items_sku_key";`,
 		mutate: func(f *facts.Facts) {
 			t := tbKeyless()
-			t.IdentityCandidate = `"Order Items_sku_key"`
+			t.Rare().IdentityCandidate = `"Order Items_sku_key"`
 			tbAdd(t)(f)
 		}},
 	{name: "captured not yet published", rule: "replica-identity", want: rules.StatusFail, contains: "will fail once added to the publication",
@@ -193,7 +193,7 @@ var tablesCases = []ruleCase{
 		contains: "ALTER TABLE public.orders REPLICA IDENTITY USING INDEX orders_ref_key;",
 		mutate: func(f *facts.Facts) {
 			o := &f.Tables.Tables[1]
-			o.PrimaryKeyDeferrable, o.IdentityCandidate, o.IdentityCandidateColumns = true, "orders_ref_key", []string{"ref"}
+			o.PrimaryKeyDeferrable, o.Rare().IdentityCandidate, o.Rare().IdentityCandidateColumns = true, "orders_ref_key", []string{"ref"}
 		}},
 	{name: "deferrable primary key, FULL identity", rule: "replica-identity", want: rules.StatusPass,
 		mutate: func(f *facts.Facts) {
@@ -213,7 +213,7 @@ var tablesCases = []ruleCase{
 		mutate: pubAll(tbFilter("streamkap_pub", "status"), func(f *facts.Facts) {
 			f.Publication.Update, f.Publication.Delete = false, false
 			o := pubTable(f, "public.orders")
-			o.Filters[0].Update, o.Filters[0].Delete = false, false
+			o.Rare().Filters[0].Update, o.Rare().Filters[0].Delete = false, false
 		})},
 	{name: "row filter of another publication", rule: "replica-identity", want: rules.StatusFail, objects: []string{"public.orders"},
 		contains: `public.orders (the row filter of publication "Analytics Pub" reads status`,
@@ -222,7 +222,7 @@ var tablesCases = []ruleCase{
 		contains: "ALTER TABLE public.orders REPLICA IDENTITY FULL;", mutate: tbFilter("Analytics Pub", "status")},
 	{name: "row filter of a publication publishing deletes only", rule: "replica-identity", want: rules.StatusFail,
 		contains: "DELETE on 1 table fail on the source now (SQLSTATE 42P10)",
-		mutate:   pubAll(tbFilter("analytics", "status"), func(f *facts.Facts) { pubTable(f, "public.orders").Filters[0].Update = false })},
+		mutate:   pubAll(tbFilter("analytics", "status"), func(f *facts.Facts) { pubTable(f, "public.orders").Rare().Filters[0].Update = false })},
 	{name: "column list without the key", rule: "replica-identity", want: rules.StatusFail, objects: []string{"public.orders"},
 		contains: `the column list of publication streamkap_pub leaves out id of the primary key (id): "Column list used by the publication does not cover the replica identity"`,
 		mutate:   tbColumnList("streamkap_pub", "status", "total")},
@@ -232,23 +232,23 @@ var tablesCases = []ruleCase{
 	{name: "column list under FULL", rule: "replica-identity", want: rules.StatusFail,
 		contains: "publication streamkap_pub has a column list, which REPLICA IDENTITY FULL does not allow",
 		mutate: pubAll(tbColumnList("streamkap_pub", "id", "status", "total"), func(f *facts.Facts) {
-			pubTable(f, "public.orders").ReplicaIdentity, pubTable(f, "public.orders").IdentityColumns = "f", nil
+			pubTable(f, "public.orders").ReplicaIdentity, pubTable(f, "public.orders").Rare().IdentityColumns = "f", nil
 		})},
 	{name: "another publication's column list under FULL, nothing to fix it with", rule: "replica-identity", want: rules.StatusFail,
 		contains: "No step fixes public.orders: publication analytics has a column list",
 		mutate: pubAll(tbColumnList("analytics", "id", "status"), func(f *facts.Facts) {
-			pubTable(f, "public.orders").ReplicaIdentity, pubTable(f, "public.orders").IdentityColumns = "f", nil
+			pubTable(f, "public.orders").ReplicaIdentity, pubTable(f, "public.orders").Rare().IdentityColumns = "f", nil
 		})},
 	{name: "another publication's column list under FULL, the key instead", rule: "replica-identity", want: rules.StatusFail,
 		contains: "ALTER TABLE public.orders REPLICA IDENTITY USING INDEX orders_pkey;",
 		mutate: pubAll(tbColumnList("analytics", "id", "status"), func(f *facts.Facts) {
 			o := pubTable(f, "public.orders")
-			o.ReplicaIdentity, o.IdentityColumns, o.IdentityCandidate, o.IdentityCandidateColumns = "f", nil, "orders_pkey", []string{"id"}
+			o.ReplicaIdentity, o.Rare().IdentityColumns, o.Rare().IdentityCandidate, o.Rare().IdentityCandidateColumns = "f", nil, "orders_pkey", []string{"id"}
 		})},
 	{name: "keyless with another publication's column list", rule: "replica-identity", want: rules.StatusFail,
 		contains: "No step fixes",
 		mutate: pubAll(tbColumnList("analytics", "status"), func(f *facts.Facts) {
-			pubTable(f, "public.orders").HasPrimaryKey, pubTable(f, "public.orders").IdentityColumns = false, nil
+			pubTable(f, "public.orders").HasPrimaryKey, pubTable(f, "public.orders").Rare().IdentityColumns = false, nil
 		})},
 	{name: "partition, the root's row filter via the root", rule: "replica-identity", want: rules.StatusFail,
 		objects:  []string{"public.events_2026"},
@@ -256,8 +256,8 @@ var tablesCases = []ruleCase{
 		mutate: func(f *facts.Facts) {
 			tbPartitioned(f)
 			leaf := pubTable(f, "public.events_2026")
-			leaf.HasPrimaryKey, leaf.IdentityColumns = true, []string{"id", "at"}
-			leaf.Filters = []facts.PublicationFilter{{Publication: "streamkap_pub", Table: "public.events", Update: true, Delete: true,
+			leaf.HasPrimaryKey, leaf.Rare().IdentityColumns = true, []string{"id", "at"}
+			leaf.Rare().Filters = []facts.PublicationFilter{{Publication: "streamkap_pub", Table: "public.events", Update: true, Delete: true,
 				Where: "(payload <> ''::text)", WhereColumns: []string{"payload"}}}
 			f.Publication.Members = []facts.PublicationMember{{Table: "public.events", Where: "(payload <> ''::text)"}}
 		}},
@@ -273,7 +273,7 @@ var tablesCases = []ruleCase{
 		contains: "ALTER TABLE public.orders REPLICA IDENTITY USING INDEX orders_pkey;",
 		mutate: pubAll(tbGenerated18, func(f *facts.Facts) {
 			f.Publication.GeneratedColumns = "stored"
-			pubTable(f, "public.orders").VirtualGenerated = []string{"total_with_tax"}
+			pubTable(f, "public.orders").Rare().VirtualGenerated = []string{"total_with_tax"}
 		})},
 	{name: "PG 17 FULL with a generated column", rule: "replica-identity", want: rules.StatusPass,
 		mutate: pubAll(tbGenerated18, tbVersion(170006))},
@@ -281,7 +281,7 @@ var tablesCases = []ruleCase{
 		contains: "ALTER TABLE public.orders REPLICA IDENTITY FULL;\nALTER PUBLICATION streamkap_pub SET (publish_generated_columns = stored);",
 		mutate: pubAll(tbGenerated18, func(f *facts.Facts) {
 			o := pubTable(f, "public.orders")
-			o.ReplicaIdentity, o.HasPrimaryKey, o.IdentityCandidate, o.IdentityCandidateColumns = "d", false, "", nil
+			o.ReplicaIdentity, o.HasPrimaryKey, o.Rare().IdentityCandidate, o.Rare().IdentityCandidateColumns = "d", false, "", nil
 		})},
 	{name: "publication unreadable", rule: "replica-identity", want: rules.StatusError,
 		mutate: func(f *facts.Facts) { f.Publication = facts.Publication{Err: readFailed} }},
@@ -351,7 +351,7 @@ var tablesCases = []ruleCase{
 			tbListed(f)
 			tbVersion(180004)(f)
 			f.Publication.GeneratedColumns = "stored"
-			f.Tables.Tables[1].VirtualGenerated = []string{"Search Vector"}
+			f.Tables.Tables[1].Rare().VirtualGenerated = []string{"Search Vector"}
 		}},
 	{name: "pg 18 virtual, not published", rule: "generated-columns", want: rules.StatusWarn,
 		contains: "the virtual ones of public.orders are never published",
@@ -359,7 +359,7 @@ var tablesCases = []ruleCase{
 			tbGenerated(f)
 			tbVersion(180004)(f)
 			f.Publication.GeneratedColumns = "none"
-			f.Tables.Tables[1].VirtualGenerated = []string{"Search Vector"}
+			f.Tables.Tables[1].Rare().VirtualGenerated = []string{"Search Vector"}
 		}},
 	{name: "pg 18 not published", rule: "generated-columns", want: rules.StatusWarn,
 		contains: "ALTER PUBLICATION streamkap_pub SET (publish_generated_columns = stored);",

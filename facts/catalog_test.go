@@ -109,10 +109,10 @@ func TestTablesLeaves(t *testing.T) {
 	tables := facts.Tables{Tables: []facts.Table{
 		{Quoted: "public.orders", Kind: "r", Persistence: "p", Captured: true, Published: true},
 		{Quoted: "public.events", Kind: "p", Persistence: "p", Captured: true},
-		{Quoted: "public.events_2025", Kind: "r", Persistence: "p", PartitionOf: "public.events"},
-		{Quoted: "public.events_2026", Kind: "r", Persistence: "u", PartitionOf: "public.events"},
+		facts.Table{Quoted: "public.events_2025", Kind: "r", Persistence: "p"}.WithRare(facts.RareFacts{PartitionOf: "public.events"}),
+		facts.Table{Quoted: "public.events_2026", Kind: "r", Persistence: "u"}.WithRare(facts.RareFacts{PartitionOf: "public.events"}),
 		{Quoted: "public.logs", Kind: "p", Persistence: "p", Published: true},
-		{Quoted: "public.logs_1", Kind: "r", Persistence: "p", PartitionOf: "public.logs"},
+		facts.Table{Quoted: "public.logs_1", Kind: "r", Persistence: "p"}.WithRare(facts.RareFacts{PartitionOf: "public.logs"}),
 		{Quoted: "public.scratch", Kind: "r", Persistence: "u", Captured: true},
 		{Quoted: "public.cache", Kind: "r", Persistence: "u"}, // in the list, in no scope
 		{Quoted: "public.v", Kind: "v", Persistence: "p", Captured: true},

@@ -255,42 +255,50 @@ func (g *gatherer) scanTables(rows pgx.Rows) error {
 		}
 		tb.Kind, tb.Persistence, tb.ReplicaIdentity = string(v[5]), string(v[6]), string(v[7])
 		tb.HasPrimaryKey, tb.PrimaryKeyDeferrable, tb.IdentityIndex = isTrue(v[8]), isTrue(v[9]), isTrue(v[10])
-		if tb.IdentityColumns, err = strs(11, v[11]); err != nil {
-			return err
-		}
-		cand, err := strs(12, v[12])
-		if err != nil {
-			return err
-		}
-		if len(cand) > 0 {
-			tb.IdentityCandidate = cand[0]
-			if len(cand) > 1 {
-				tb.IdentityCandidateColumns = cand[1:]
-			}
-		}
 		tb.Owner, tb.OwnedByConnector = intern(v[13]), isTrue(v[14])
 		tb.RLS, tb.ForceRLS, tb.RLSReadAll = isTrue(v[15]), isTrue(v[16]), isTrue(v[17])
-		tb.PartitionOf = string(v[18])
-		if tb.Generated, err = strs(19, v[19]); err != nil {
-			return err
-		}
-		if tb.VirtualGenerated, err = strs(20, v[20]); err != nil {
-			return err
-		}
 		tb.Select, tb.SchemaUsage = isTrue(v[21]), isTrue(v[22])
 		tb.Captured, tb.Published = isTrue(v[23]), isTrue(v[24])
 		tb.RowFilter, tb.ColumnList = isTrue(v[25]), isTrue(v[26])
-		if v[27] != nil {
-			if err := json.Unmarshal(v[27], &tb.Filters); err != nil {
-				return fmt.Errorf("column %s: %w", fields[27].Name, err)
+		// The rare facts: NULL in most rows.
+		if v[11] != nil || v[12] != nil || v[18] != nil || v[19] != nil || v[20] != nil || v[27] != nil {
+			var r facts.RareFacts
+			if r.IdentityColumns, err = strs(11, v[11]); err != nil {
+				return err
 			}
-			for i := range tb.Filters {
-				for _, s := range []*[]string{&tb.Filters[i].WhereColumns, &tb.Filters[i].Columns} {
-					if len(*s) == 0 {
-						*s = nil
+			cand, err := strs(12, v[12])
+			if err != nil {
+				return err
+			}
+			if len(cand) > 0 {
+				r.IdentityCandidate = cand[0]
+				if len(cand) > 1 {
+					r.IdentityCandidateColumns = cand[1:]
+				}
+			}
+			r.PartitionOf = string(v[18])
+			if r.Generated, err = strs(19, v[19]); err != nil {
+				return err
+			}
+			if r.VirtualGenerated, err = strs(20, v[20]); err != nil {
+				return err
+			}
+			if v[27] != nil {
+				if err := json.Unmarshal(v[27], &r.Filters); err != nil {
+					return fmt.Errorf("column %s: %w", fields[27].Name, err)
+				}
+				if len(r.Filters) == 0 {
+					r.Filters = nil
+				}
+				for i := range r.Filters {
+					for _, s := range []*[]string{&r.Filters[i].WhereColumns, &r.Filters[i].Columns} {
+						if len(*s) == 0 {
+							*s = nil
+						}
 					}
 				}
 			}
+			tb.SetRare(r)
 		}
 		if tb.Captured {
 			g.owners[ownerKey{nsp, owner}] = true

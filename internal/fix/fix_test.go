@@ -260,7 +260,7 @@ func TestEvaluateSeesUnloggedPartitionsLogged(t *testing.T) {
 	f := connected()
 	f.Tables.Tables = []facts.Table{
 		{Quoted: "public.events", Kind: "p", Persistence: "p", Captured: true, ReplicaIdentity: "d"},
-		{Quoted: "public.events_2026", Kind: "r", Persistence: "u", PartitionOf: "public.events", ReplicaIdentity: "d"},
+		facts.Table{Quoted: "public.events_2026", Kind: "r", Persistence: "u", ReplicaIdentity: "d"}.WithRare(facts.RareFacts{PartitionOf: "public.events"}),
 	}
 	setLogged := Options{OptIns: map[string]bool{rules.OptInSetLogged: true}}
 	if got := Evaluate(reg, f, nil, setLogged)[0].Status; got != rules.StatusFail {
