@@ -2,6 +2,7 @@ package checks
 
 import (
 	"fmt"
+	"iter"
 	"slices"
 	"strings"
 
@@ -299,22 +300,35 @@ func identityStrips(f *facts.Facts) []string {
 // identitySteps are the steps of fixes: ALTER TABLE in the identity
 // phase, then the publication changes.
 func identitySteps(f *facts.Facts, fixes []identityFix) []rules.Step {
-	var steps []rules.Step
+	return slices.Collect(identityStepSeq(f, fixes))
+}
+
+// identityStepSeq yields identitySteps one at a time, holding only each
+// table's name and action meanwhile, not fixes.
+func identityStepSeq(f *facts.Facts, fixes []identityFix) iter.Seq[rules.Step] {
+	type alter struct{ table, action string }
+	var alters []alter
 	strip, genStored := false, false
 	for _, fx := range fixes {
 		if fx.alter != "" {
-			steps = append(steps, alterTable(rules.PhaseIdentity, fx.leaf.Quoted, fx.alter))
+			alters = append(alters, alter{fx.leaf.Quoted, fx.alter})
 		}
 		strip = strip || fx.strip
 		genStored = genStored || fx.genStored
 	}
-	if strip {
-		steps = append(steps, filterStrip(f))
+	return func(yield func(rules.Step) bool) {
+		for _, a := range alters {
+			if !yield(alterTable(rules.PhaseIdentity, a.table, a.action)) {
+				return
+			}
+		}
+		if strip && !yield(filterStrip(f)) {
+			return
+		}
+		if genStored && f.Publication.Exists {
+			yield(setPublicationOption(sqlident.Quote(f.Options.Publication), "publish_generated_columns = stored"))
+		}
 	}
-	if genStored && f.Publication.Exists {
-		steps = append(steps, setPublicationOption(sqlident.Quote(f.Options.Publication), "publish_generated_columns = stored"))
-	}
-	return steps
 }
 
 // identityRemedy explains fixes.

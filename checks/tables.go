@@ -210,8 +210,9 @@ so that it never queues in front of the application's queries.`,
 						g.stmts, plural(len(g.tables), "captured table", "captured tables"), g.state, listNames(g.tables)))
 				}
 			}
+			// A step per table: built only when fix asks for them.
 			return rules.Finding("%s", strings.Join(parts, "; ")).WithObjects(objects...).
-				WithSteps(identityRemedy(fixes), identitySteps(f, fixes)...)
+				WithStepSeq(identityRemedy(fixes), identityStepSeq(f, fixes))
 		},
 	}
 }

@@ -103,7 +103,16 @@ func (ts Tables) Leaves() []Leaf {
 			roots[t.Quoted] = t
 		}
 	}
-	var out []Leaf
+	n := 0
+	for i := range ts.Tables {
+		if ts.Tables[i].IsOrdinary() {
+			n++
+		}
+	}
+	if n == 0 {
+		return nil
+	}
+	out := make([]Leaf, 0, n)
 	for i := range ts.Tables {
 		t := &ts.Tables[i]
 		if !t.IsOrdinary() {

@@ -6,7 +6,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"iter"
 	"math"
+	"slices"
 	"time"
 
 	"github.com/cdcpreflight/cdcpreflight/rules"
@@ -42,27 +44,40 @@ type JSONResult struct {
 
 // NewJSONReport builds the report JSON writes, in the run's result order.
 func NewJSONReport(run Run) JSONReport {
-	results := make([]JSONResult, 0, len(run.Results))
+	rep := jsonHead(run)
+	rep.Results = make([]JSONResult, 0, len(run.Results))
 	for _, r := range run.Results {
-		results = append(results, JSONResult{
-			Rule:        r.Rule,
-			Title:       r.Title,
-			Category:    r.Category,
-			Severity:    r.Severity,
-			Status:      r.Status,
-			Message:     r.Message,
-			Objects:     nonNil(r.Objects),
-			Remediation: r.Remediation,
-			FixSQL:      nonNil(r.FixSQL),
-			DurationMS:  durationMS(r.Duration),
-		})
+		jr := jsonResult(r)
+		jr.FixSQL = nonNil(slices.Collect(r.FixLines()))
+		rep.Results = append(rep.Results, jr)
 	}
+	return rep
+}
+
+// jsonHead is the report without its results.
+func jsonHead(run Run) JSONReport {
 	return JSONReport{
 		SchemaVersion: SchemaVersion,
 		Tool:          run.Tool,
 		Target:        run.Target,
 		Summary:       rules.Summarize(run.Results),
-		Results:       results,
+		Results:       []JSONResult{},
+	}
+}
+
+// jsonResult is r as the report shows it, but for its fix SQL.
+func jsonResult(r rules.Result) JSONResult {
+	return JSONResult{
+		Rule:        r.Rule,
+		Title:       r.Title,
+		Category:    r.Category,
+		Severity:    r.Severity,
+		Status:      r.Status,
+		Message:     r.Message,
+		Objects:     nonNil(r.Objects),
+		Remediation: r.Remediation,
+		FixSQL:      []string{},
+		DurationMS:  durationMS(r.Duration),
 	}
 }
 
@@ -71,19 +86,16 @@ func NewJSONReport(run Run) JSONReport {
 // result can list every table, and encoding the whole document in memory
 // first would hold it two or three times over.
 func JSON(w io.Writer, run Run) error {
-	rep := NewJSONReport(run)
-	results := rep.Results
-	rep.Results = []JSONResult{}
+	rep := jsonHead(run)
 	var head bytes.Buffer
 	if err := encodeIndented(&head, rep, ""); err != nil {
 		return fmt.Errorf("write JSON report: %w", err)
 	}
 	// head ends `"results": []` + "\n}\n"; the results go between the brackets.
 	const tail = "[]\n}\n"
-	if len(results) == 0 || !bytes.HasSuffix(head.Bytes(), []byte(tail)) {
-		rep.Results = results
+	if len(run.Results) == 0 || !bytes.HasSuffix(head.Bytes(), []byte(tail)) {
 		head.Reset()
-		if err := encodeIndented(&head, rep, ""); err != nil {
+		if err := encodeIndented(&head, NewJSONReport(run), ""); err != nil {
 			return fmt.Errorf("write JSON report: %w", err)
 		}
 		_, err := w.Write(head.Bytes())
@@ -94,12 +106,14 @@ func JSON(w io.Writer, run Run) error {
 	_, _ = bw.Write(head.Bytes()[:head.Len()-len(tail)])
 	_, _ = bw.WriteString("[\n")
 	var one bytes.Buffer
-	for i, r := range results {
+	for i, r := range run.Results {
 		if i > 0 {
 			_, _ = bw.WriteString(",\n")
 		}
 		_, _ = bw.WriteString("    ")
-		if err := writeResult(bw, &one, r); err != nil {
+		// Lines built on demand (a check's, one per table) are never held.
+		fewFix := !r.HasFix() || (r.FixSQL != nil && len(r.FixSQL) < streamAt)
+		if err := writeResult(bw, &one, jsonResult(r), r.FixLines(), fewFix); err != nil {
 			return fmt.Errorf("write JSON report: %w", err)
 		}
 	}
@@ -119,9 +133,10 @@ const streamAt = 256
 // fix_sql lists (one entry per table: 100,000 and more) is encoded with
 // the lists empty and the entries written in their place one at a time:
 // encoded whole, it was held in memory twice, compact and indented.
-func writeResult(w *bufio.Writer, buf *bytes.Buffer, r JSONResult) error {
+func writeResult(w *bufio.Writer, buf *bytes.Buffer, r JSONResult, fix iter.Seq[string], fewFix bool) error {
 	buf.Reset()
-	if len(r.Objects)+len(r.FixSQL) < streamAt {
+	if len(r.Objects) < streamAt && fewFix {
+		r.FixSQL = nonNil(slices.Collect(fix))
 		if err := encodeIndented(buf, r, "    "); err != nil {
 			return err
 		}
@@ -130,8 +145,8 @@ func writeResult(w *bufio.Writer, buf *bytes.Buffer, r JSONResult) error {
 	}
 	lists := []struct {
 		key   string
-		items []string
-	}{{`"objects": []`, r.Objects}, {`"fix_sql": []`, r.FixSQL}}
+		items iter.Seq[string]
+	}{{`"objects": []`, slices.Values(r.Objects)}, {`"fix_sql": []`, fix}}
 	r.Objects, r.FixSQL = []string{}, []string{}
 	if err := encodeIndented(buf, r, "    "); err != nil {
 		return err
@@ -147,16 +162,18 @@ func writeResult(w *bufio.Writer, buf *bytes.Buffer, r JSONResult) error {
 		open := at + len(l.key) - 1 // the closing bracket
 		indent := string(doc[bytes.LastIndexByte(doc[:at], '\n')+1 : at])
 		_, _ = w.Write(doc[:open])
-		for i, item := range l.items {
-			if i > 0 {
+		n := 0
+		for item := range l.items {
+			if n > 0 {
 				_ = w.WriteByte(',')
 			}
+			n++
 			_, _ = w.WriteString("\n" + indent + "  ")
 			if err := writeJSONString(w, item); err != nil {
 				return err
 			}
 		}
-		if len(l.items) > 0 {
+		if n > 0 {
 			_, _ = w.WriteString("\n" + indent)
 		}
 		doc = doc[open:]

@@ -154,7 +154,7 @@ func writeRemediation(w *bytes.Buffer, r rules.Result, opt TableOptions) {
 	if r.Remediation != "" {
 		w.WriteString("  Fix: " + indentTail(printable(r.Remediation), "       ") + "\n")
 	}
-	for _, s := range r.FixSQL {
+	for s := range r.FixLines() {
 		w.WriteString(indent(printable(s), "    ") + "\n")
 	}
 }

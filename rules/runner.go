@@ -25,10 +25,29 @@ type Result struct {
 	Message     string        `json:"message"`
 	Objects     []string      `json:"objects"`
 	Remediation string        `json:"remediation"`
-	FixSQL      []string      `json:"fix_sql"`
-	Steps       []Step        `json:"-"`
-	Duration    time.Duration `json:"-"`
+	// FixSQL is the SQL of Steps, as reports show it: read it with
+	// FixLines, which also yields the lines a check left unbuilt.
+	FixSQL   []string      `json:"fix_sql"`
+	Steps    []Step        `json:"-"`
+	Duration time.Duration `json:"-"`
+
+	// fixLines, in a check's result (EvalOptions.SQLOnly) for a rule that
+	// builds its steps on demand, yields FixSQL's lines one at a time,
+	// FixSQL being nil: a line per table is not held.
+	fixLines iter.Seq[string]
 }
+
+// FixLines yields the lines of the result's fix SQL, as FixSQL holds them
+// or, in a check's result, as they are built.
+func (r Result) FixLines() iter.Seq[string] {
+	if r.fixLines != nil {
+		return r.fixLines
+	}
+	return slices.Values(r.FixSQL)
+}
+
+// HasFix reports whether the result has fix SQL.
+func (r Result) HasFix() bool { return len(r.FixSQL) > 0 || r.fixLines != nil }
 
 // Evaluate judges the facts with every rule of reg, in registry order. A rule
 // that panics becomes an error result and the others still run.
@@ -70,7 +89,7 @@ func evalOne(r Rule, f *facts.Facts, rc RuleConfig, opt EvalOptions) (res Result
 		if p := recover(); p != nil {
 			res.Status = StatusError
 			res.Message = fmt.Sprintf("rule crashed: %v (please report this)", p)
-			res.Objects, res.Remediation, res.FixSQL, res.Steps = nil, "", nil, nil
+			res.Objects, res.Remediation, res.FixSQL, res.Steps, res.fixLines = nil, "", nil, nil, nil
 		}
 	}()
 	out, ok := Need(f, r.Needs...)
@@ -93,9 +112,14 @@ func evalOne(r Rule, f *facts.Facts, rc RuleConfig, opt EvalOptions) (res Result
 		if res.Remediation == "" {
 			res.Remediation = r.Fix
 		}
-		res.FixSQL = stepsSQL(out.allSteps)
-		if !opt.SQLOnly {
+		switch {
+		case !opt.SQLOnly:
 			res.Steps = slices.Collect(iter.Seq[Step](out.allSteps))
+			res.FixSQL = stepsSQL(slices.Values(res.Steps))
+		case out.stepSeq != nil:
+			res.fixLines = lazySQL(out.allSteps)
+		default:
+			res.FixSQL = stepsSQL(slices.Values(out.Steps))
 		}
 	case StatusPass, StatusSkip, StatusError:
 	default:

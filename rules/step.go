@@ -94,6 +94,33 @@ func stepsSQL(steps iter.Seq[Step]) []string {
 	return out
 }
 
+// lazySQL yields what stepsSQL returns for steps, building each step
+// when its line is wanted; steps is walked once first to know whether a
+// step takes a lock, and nil when there is no step.
+func lazySQL(steps iter.Seq[Step]) iter.Seq[string] {
+	locks, any := false, false
+	for s := range steps {
+		any = true
+		if s.Locks != "" {
+			locks = true
+			break
+		}
+	}
+	if !any {
+		return nil
+	}
+	return func(yield func(string) bool) {
+		if locks && !yield(ddlLockTimeout) {
+			return
+		}
+		for s := range steps {
+			if !yield(s.SQL) {
+				return
+			}
+		}
+	}
+}
+
 // WithSteps attaches what to do and the steps that do it.
 func (o Outcome) WithSteps(text string, steps ...Step) Outcome {
 	o.Remediation = text
