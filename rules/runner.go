@@ -17,14 +17,14 @@ type RuleConfig struct {
 
 // Result is one rule's verdict as reports show it.
 type Result struct {
-	Rule        string        `json:"rule"`
-	Title       string        `json:"title"`
-	Category    string        `json:"category"`
-	Severity    Severity      `json:"severity"`
-	Status      Status        `json:"status"`
-	Message     string        `json:"message"`
-	Objects     []string      `json:"objects"`
-	Remediation string        `json:"remediation"`
+	Rule        string   `json:"rule"`
+	Title       string   `json:"title"`
+	Category    string   `json:"category"`
+	Severity    Severity `json:"severity"`
+	Status      Status   `json:"status"`
+	Message     string   `json:"message"`
+	Objects     []string `json:"objects"`
+	Remediation string   `json:"remediation"`
 	// FixSQL is the SQL of Steps, as reports show it: read it with
 	// FixLines, which also yields the lines a check left unbuilt.
 	FixSQL   []string      `json:"fix_sql"`
