@@ -25,8 +25,11 @@
 #      of the next smaller one, and the guide's own 2-table database too;
 #   3. for each size, after one warm-up of each, runs RUNS times (default 5)
 #      alternately the check (as streamkap_user, default options, a JSON
-#      report checked for rules in `error`) and psql's floor, and prints the
-#      medians, their ratio, the check's peak RSS (GNU time) and exit codes;
+#      report checked for rules in `error`), psql's floor, and psql sending
+#      the check's own statements (recorded once by internal/ownsql, a
+#      round trip each: what the check's SQL costs, apart from the tool),
+#      and prints the medians, the ratios, the check's peak RSS (GNU time)
+#      and exit codes;
 #   4. the distance case: the guide's database through internal/netdelay's
 #      delay proxy (DELAY each way, default 25ms: a 50 ms round trip), the
 #      check against psql's connect + three reads, with the round trips the
@@ -143,6 +146,8 @@ else
   bin=$work/cdcpreflight
 fi
 go build -o "$work/delayproxy" ./internal/netdelay/cmd/delayproxy
+# The statements this checkout's check sends, as a psql script (see run_own).
+go build -o "$work/ownsql" ./internal/ownsql/cmd/ownsql
 
 # ----------------------------------------------------------------- cluster
 pg_major=$("$pg_bin/postgres" --version | sed -E 's/^[^0-9]*([0-9]+).*/\1/')
@@ -421,6 +426,25 @@ run_floor() {
   took=$(secs "$t0" "$t1")
 }
 
+# own_script DB DSN: records the statements a check of DB sends (this
+# checkout's, with the slot as measured) as a psql script, $work/own-DB.sql.
+own_script() {
+  "$work/ownsql" -o "$work/own-$1.sql" "$2" 2>"$work/ownsql.log" ||
+    die "recording the check's statements failed: $(head -c 2000 "$work/ownsql.log")"
+}
+
+# run_own DB DSN: sets took; psql sends the check's own statements, one
+# round trip each, in its one read-only transaction: what the check's SQL
+# costs the server, apart from the tool around it.
+run_own() {
+  local t0 t1 orc=0
+  t0=$EPOCHREALTIME
+  "$psql" -X -q -v ON_ERROR_STOP=1 -f "$work/own-$1.sql" -o /dev/null "$2" >"$work/own.out" 2>&1 || orc=$?
+  t1=$EPOCHREALTIME
+  [ "$orc" -eq 0 ] || die "psql running the check's statements failed (exit $orc): $(head -c 2000 "$work/own.out")"
+  took=$(secs "$t0" "$t1")
+}
+
 proxy_start() {
   rm -f "$work/proxy.addr" "$work/proxy.stats"
   "$work/delayproxy" -listen 127.0.0.1:0 -target "127.0.0.1:$port" -delay "$delay" \
@@ -456,21 +480,25 @@ for n in "${size_list[@]}"; do
   db=bench_$n
   fresh_slot "$db"
   dsn=$(dsn_for "$db" "$port")
-  log "measuring $db: a warm-up, then $runs × (check, floor)"
+  own_script "$db" "$dsn"
+  log "measuring $db: a warm-up, then $runs × (check, floor, the check's SQL in psql)"
   run_check "$dsn"
   run_floor "$dsn"
-  checks=() floors=() rsss=() rcs=() errs=""
+  run_own "$db" "$dsn"
+  checks=() floors=() owns=() rsss=() rcs=() errs=""
   for ((r = 1; r <= runs; r++)); do
     run_check "$dsn"
     checks+=("$took") rsss+=("$rss_kb") rcs+=("$rc")
     [ -z "$errors" ] || errs+="$errors"$'\n'
     run_floor "$dsn"
     floors+=("$took")
-    log "  run $r: check $(fmt_s "${checks[-1]}") (exit $rc), floor $(fmt_s "$took")"
+    run_own "$db" "$dsn"
+    owns+=("$took")
+    log "  run $r: check $(fmt_s "${checks[-1]}") (exit $rc), floor $(fmt_s "${floors[-1]}"), the check's SQL in psql $(fmt_s "$took")"
   done
-  c=$(median "${checks[@]}") f=$(median "${floors[@]}")
+  c=$(median "${checks[@]}") f=$(median "${floors[@]}") o=$(median "${owns[@]}")
   nerr=$(printf '%s' "$errs" | sed -n 's/^\([a-z0-9-]*\): .*/\1/p' | sort -u | grep -c . || true)
-  rows+=("| $(thousands "$n") | $(fmt_s "$c") | $(fmt_s "$f") | $(ratio "$c" "$f") | $(awk -v k="$(median "${rsss[@]}")" 'BEGIN { printf "%.0f MB", k / 1024 }') | $(uniq_join "${rcs[@]}") | $nerr |")
+  rows+=("| $(thousands "$n") | $(fmt_s "$c") | $(fmt_s "$f") | $(ratio "$c" "$f") | $(fmt_s "$o") | $(ratio "$c" "$o") | $(awk -v k="$(median "${rsss[@]}")" 'BEGIN { printf "%.0f MB", k / 1024 }') | $(uniq_join "${rcs[@]}") | $nerr |")
   if [ -n "$errs" ]; then
     error_notes+=("$(thousands "$n") tables:")
     while IFS= read -r line; do error_notes+=("  $line"); done < <(printf '%s' "$errs" | cut -c1-240 | sort | uniq -c | sed 's/^ *\([0-9]*\) /\1× /')
@@ -517,13 +545,14 @@ cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
 mem_gb=$(awk '/^MemTotal:/ { printf "%.0f", $2 / 1048576 }' /proc/meminfo)
 echo
 echo "cdcpreflight bench, $(date -u '+%Y-%m-%d %H:%M UTC'): cdcpreflight $binary_note"
-echo "machine: $(nproc) cores ($cpu), ${mem_gb} GB RAM, load average $loadavg at the start"
+echo "machine: $(nproc) cores ($cpu), ${mem_gb} GB RAM, load average $loadavg at the start, $(cut -d' ' -f1-3 /proc/loadavg) at the end"
 echo "server: PostgreSQL $server_version, TLS over loopback (sslmode=require), fsync off; check as $connector with default options"
-echo "method: medians of $runs runs, check and floor alternating, after one warm-up of each; floor = psql -f scripts/bench-floor.sql"
+echo "method: medians of $runs runs, check, floor and the check's SQL alternating, after one warm-up of each; floor = psql -f scripts/bench-floor.sql;"
+echo "        the check's SQL = psql sending the statements a check of that database sends (recorded by internal/ownsql from this checkout), one round trip each"
 echo "command: SIZES=\"${size_list[*]}\" RUNS=$runs DELAY=$delay scripts/bench.sh"
 echo
-echo "| tables | check | psql floor | ratio | check peak RSS | check exit | rules in error |"
-echo "|---:|---:|---:|---:|---:|:---:|---:|"
+echo "| tables | check | psql floor | ratio | psql, the check's SQL | check ÷ its SQL | check peak RSS | check exit | rules in error |"
+echo "|---:|---:|---:|---:|---:|---:|---:|:---:|---:|"
 printf '%s\n' "${rows[@]}"
 echo
 echo "| distance | check | psql connect + three reads | ratio | round trips per check | round trips, psql | check exit |"
