@@ -158,7 +158,9 @@ own AS (SELECT r.oid, quote_ident(r.rolname) AS q, r.oid IN (SELECT oid FROM gra
 ` + genCTE + `,
 ` + pubEntries + `,
 ` + allFilters + `,
-facts AS (
+-- Materialized: joined in one query with the per-schema, per-owner and
+-- per-ACL sets below, the planner took longer than the read.
+facts AS MATERIALIZED (
 	SELECT c.*, pk.indrelid IS NOT NULL AS haspk, pk.indrelid IS NOT NULL AND NOT pk.indimmediate AS pkdef, ri.indrelid IS NOT NULL AS hasri,
 		gen.cols AS gen, gen.virt, filt.filters,
 		-- The tables whose rules read key column names: a row filter or
@@ -194,13 +196,13 @@ SELECT c.relnamespace::int8, c.relowner::int8, c.nspname::text, c.relname::text,
 	CASE WHEN c.root IS NOT NULL THEN (SELECT quote_ident(rn.nspname) || '.' || quote_ident(rc.relname)
 		FROM pg_class rc JOIN pg_namespace rn ON rn.oid = rc.relnamespace WHERE rc.oid = c.root) END,
 	c.gen, c.virt,
-	role.oid IS NOT NULL AND (acl.sel OR seeall.yes),
+	(SELECT oid FROM role) IS NOT NULL AND (acl.sel OR (SELECT yes FROM seeall)),
 	nsp.usage,
 	c.captured, c.published,
 	` + filters + `,
 	c.filters,
 	(SELECT count(*) FROM rels)
-FROM facts c CROSS JOIN role CROSS JOIN seeall
+FROM facts c
 	JOIN nsp ON nsp.oid = c.relnamespace
 	LEFT JOIN own ON own.oid = c.relowner
 	LEFT JOIN acl ON acl.acl = coalesce(c.relacl, acldefault('r', c.relowner))
@@ -519,7 +521,7 @@ const rlsReadAll = `(c.relrowsecurity
 
 // policyApplies: policy p applies to the connector role.
 const policyApplies = `EXISTS (SELECT 1 FROM unnest(p.polroles) AS pr(oid)
-			WHERE CASE WHEN pr.oid = 0 THEN true ELSE coalesce(pg_has_role(role.oid, pr.oid, 'USAGE'), false) END)`
+			WHERE CASE WHEN pr.oid = 0 THEN true ELSE coalesce(pg_has_role((SELECT oid FROM role), pr.oid, 'USAGE'), false) END)`
 
 // privileges reads CONNECT, USAGE on the captured schemas, and default
 // privileges per captured schema and table owner.
