@@ -111,6 +111,11 @@ func (g *gatherer) tablesSQL() string {
 	if g.ver() >= 140000 {
 		readAll = `pg_has_role(r.oid, 'pg_read_all_data', 'USAGE')`
 	}
+	// Before 12 every CTE is materialized, and the keyword is unknown.
+	materialized := ``
+	if g.ver() >= 120000 {
+		materialized = `MATERIALIZED `
+	}
 	captured, published := inScope("c", "n", "o")
 	pCaptured, pPublished := inScope("p", "pn", "o")
 	// The key columns of index i, in index order, by name.
@@ -133,7 +138,7 @@ tree AS (
 ),
 top AS (SELECT DISTINCT ON (t.oid) t.oid, t.root FROM tree t ORDER BY t.oid, t.depth DESC),
 -- The relations in scope, from one scan of pg_class.
-rels AS MATERIALIZED (
+rels AS ` + materialized + `(
 	SELECT c.oid, c.relname, c.relkind, c.relpersistence, c.relreplident, c.relowner, c.relrowsecurity,
 		c.relforcerowsecurity, c.relnamespace, c.relacl, n.nspname, top.root, s.captured, s.published
 	FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace LEFT JOIN pubopt o ON true
@@ -160,7 +165,7 @@ own AS (SELECT r.oid, quote_ident(r.rolname) AS q, r.oid IN (SELECT oid FROM gra
 ` + allFilters + `,
 -- Materialized: joined in one query with the per-schema, per-owner and
 -- per-ACL sets below, the planner took longer than the read.
-facts AS MATERIALIZED (
+facts AS ` + materialized + `(
 	SELECT c.*, pk.indrelid IS NOT NULL AS haspk, pk.indrelid IS NOT NULL AND NOT pk.indimmediate AS pkdef, ri.indrelid IS NOT NULL AS hasri,
 		gen.cols AS gen, gen.virt, filt.filters,
 		-- The tables whose rules read key column names: a row filter or
@@ -317,6 +322,14 @@ func (g *gatherer) scanTables(rows pgx.Rows) error {
 		return err
 	}
 	sortTables(t.Tables)
+	// Every join above is on a key (a table has one primary key and one
+	// REPLICA IDENTITY index at most): a relation twice would be counted
+	// twice by the rules, so it is an error rather than a fact.
+	for i := 1; i < len(t.Tables); i++ {
+		if a, b := &t.Tables[i-1], &t.Tables[i]; a.Schema == b.Schema && a.Name == b.Name {
+			return fmt.Errorf("the tables read returned %s more than once", b.Quoted)
+		}
+	}
 	return nil
 }
 
