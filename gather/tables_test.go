@@ -278,7 +278,7 @@ ALTER TABLE public.full_keyless REPLICA IDENTITY FULL;`
 		"public.keyed":           {},
 		"public.keyless":         {cand: "keyless_narrow", cols: []string{"B col"}},
 		"public.keyless_partial": {},
-		"public.deferred":      {cand: "deferred_id", cols: []string{"id"}},
+		"public.deferred":        {cand: "deferred_id", cols: []string{"id"}},
 		"public.by_index":        {},
 		"public.full_keyless":    {},
 	}
