@@ -46,9 +46,9 @@ func currentIdentity(t facts.Table) replIdentity {
 	switch {
 	case !t.UsableIdentity():
 		return replIdentity{kind: "none"}
-	case t.ReplicaIdentity == "f":
+	case t.ReplicaIdentity == 'f':
 		return replIdentity{kind: "full"}
-	case t.ReplicaIdentity == "i":
+	case t.ReplicaIdentity == 'i':
 		return replIdentity{kind: "index", cols: t.IdentityColumns()}
 	}
 	return replIdentity{kind: "default", cols: t.IdentityColumns()}
@@ -341,7 +341,7 @@ func identityRemedy(fixes []identityFix) string {
 		for _, is := range fx.issues {
 			kinds[is.kind] = true
 		}
-		deferrable = deferrable || (fx.leaf.ReplicaIdentity == "d" && fx.leaf.HasPrimaryKey && fx.leaf.PrimaryKeyDeferrable)
+		deferrable = deferrable || (fx.leaf.ReplicaIdentity == 'd' && fx.leaf.HasPrimaryKey && fx.leaf.PrimaryKeyDeferrable)
 		partition = partition || (fx.leaf.PartitionOf() != "" && fx.alter != "")
 		alter = alter || fx.alter != ""
 		full = full || (fx.alter == "REPLICA IDENTITY FULL" && !kinds[issueNoIdentity])

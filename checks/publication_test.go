@@ -43,7 +43,7 @@ func pubPartitioned(version int, viaRoot bool) func(f *facts.Facts) {
 			f.Publication.ViaRoot = nil
 		}
 		root := healthyTable("measurements")
-		root.Kind, root.HasPrimaryKey, root.Published = "p", false, viaRoot && version >= 130000
+		root.Kind, root.HasPrimaryKey, root.Published = 'p', false, viaRoot && version >= 130000
 		f.Tables.Tables = append(f.Tables.Tables, root)
 		for _, leaf := range []string{"measurements_2025", "measurements_2026"} {
 			t := healthyTable(leaf)
@@ -182,28 +182,28 @@ var publicationCases = []ruleCase{
 	{name: "partitioned without partitions, a member", rule: "publication-coverage", want: rules.StatusPass,
 		mutate: func(f *facts.Facts) {
 			root := healthyTable("events")
-			root.Kind, root.Published = "p", false
+			root.Kind, root.Published = 'p', false
 			f.Tables.Tables = append(f.Tables.Tables, root)
 			f.Publication.Members = []facts.PublicationMember{{Table: "public.events"}}
 		}},
 	{name: "partitioned without partitions, not a member", rule: "publication-coverage", want: rules.StatusFail,
 		mutate: func(f *facts.Facts) {
 			root := healthyTable("events")
-			root.Kind, root.Published = "p", false
+			root.Kind, root.Published = 'p', false
 			f.Tables.Tables = append(f.Tables.Tables, root)
 		},
 		objects: []string{"public.events"}},
 	{name: "schema published", rule: "publication-coverage", want: rules.StatusPass,
 		mutate: func(f *facts.Facts) {
 			root := healthyTable("events")
-			root.Kind, root.Published = "p", false
+			root.Kind, root.Published = 'p', false
 			f.Tables.Tables = append(f.Tables.Tables, root)
 			f.Publication.Schemas = []string{"public"}
 		}},
 	{name: "unlogged not counted", rule: "publication-coverage", want: rules.StatusPass,
 		mutate: func(f *facts.Facts) {
 			t := healthyTable("scratch")
-			t.Persistence, t.Published = "u", false
+			t.Persistence, t.Published = 'u', false
 			f.Tables.Tables = append(f.Tables.Tables, t)
 		},
 		contains: "not counted, since no publication can hold them: public.scratch"},

@@ -71,7 +71,7 @@ ordinary tables they read from.`,
 				objects = append(objects, name)
 			}
 			for _, t := range tb.Tables {
-				if kind, bad := nonTableKinds[t.Kind]; bad && t.Captured {
+				if kind, bad := nonTableKinds[t.Kind.String()]; bad && t.Captured {
 					problems = append(problems, fmt.Sprintf("%s is a %s", t.Quoted, kind))
 					objects = append(objects, t.Quoted)
 				}
@@ -93,11 +93,11 @@ var nonTableKinds = map[string]string{"v": "view", "m": "materialized view", "f"
 // identityProblem says why t has no usable replica identity.
 func identityProblem(t facts.Table) string {
 	switch t.ReplicaIdentity {
-	case "n":
+	case 'n':
 		return "REPLICA IDENTITY NOTHING"
-	case "i":
+	case 'i':
 		return "its replica identity index was dropped or is invalid"
-	case "d":
+	case 'd':
 		if t.HasPrimaryKey && t.PrimaryKeyDeferrable {
 			return "its primary key is DEFERRABLE, and PostgreSQL uses only an immediate index as replica identity"
 		}
@@ -240,7 +240,7 @@ but does not rewrite the table; retry it if the lock timeout fires.`,
 					continue
 				}
 				captured++
-				if l.ReplicaIdentity != "f" {
+				if l.ReplicaIdentity != 'f' {
 					notFull = append(notFull, l)
 				}
 			}

@@ -29,7 +29,7 @@ func tbAdd(t facts.Table) func(*facts.Facts) {
 // and one keyless leaf partition.
 func tbPartitioned(f *facts.Facts) {
 	root := healthyTable("events")
-	root.Kind = "p"
+	root.Kind = 'p'
 	leaf := healthyTable("events_2026")
 	leaf.HasPrimaryKey, leaf.Captured, leaf.Published, leaf.Rare().PartitionOf = false, false, false, "public.events"
 	f.Tables.Tables = append(f.Tables.Tables, root, leaf)
@@ -94,7 +94,7 @@ func tbGenerated18(f *facts.Facts) {
 	tbVersion(180004)(f)
 	tbKeyed(f)
 	o := pubTable(f, "public.orders")
-	o.ReplicaIdentity, o.Rare().IdentityColumns, o.Rare().Generated = "f", nil, []string{"total_with_tax"}
+	o.ReplicaIdentity, o.Rare().IdentityColumns, o.Rare().Generated = 'f', nil, []string{"total_with_tax"}
 	o.Rare().IdentityCandidate, o.Rare().IdentityCandidateColumns = "orders_pkey", []string{"id"}
 	f.Publication.GeneratedColumns = "none"
 }
@@ -121,7 +121,7 @@ var tablesCases = []ruleCase{
 		mutate: func(f *facts.Facts) {
 			tbListed(f)
 			v, r := healthyTable("v_orders"), healthyTable("remote")
-			v.Kind, r.Kind = "v", "f"
+			v.Kind, r.Kind = 'v', 'f'
 			f.Tables.Tables = append(f.Tables.Tables, v, r)
 		}},
 	{name: "unreadable", rule: "tables-exist", want: rules.StatusError, contains: "permission denied",
@@ -160,24 +160,24 @@ var tablesCases = []ruleCase{
 		}},
 	{name: "identity index dropped", rule: "replica-identity", want: rules.StatusFail, contains: "index was dropped",
 		mutate: func(f *facts.Facts) {
-			f.Tables.Tables[0].ReplicaIdentity, f.Tables.Tables[0].IdentityIndex = "i", false
+			f.Tables.Tables[0].ReplicaIdentity, f.Tables.Tables[0].IdentityIndex = 'i', false
 		}},
 	{name: "identity index", rule: "replica-identity", want: rules.StatusPass,
 		mutate: func(f *facts.Facts) {
-			f.Tables.Tables[0].ReplicaIdentity, f.Tables.Tables[0].IdentityIndex, f.Tables.Tables[0].HasPrimaryKey = "i", true, false
+			f.Tables.Tables[0].ReplicaIdentity, f.Tables.Tables[0].IdentityIndex, f.Tables.Tables[0].HasPrimaryKey = 'i', true, false
 		}},
 	{name: "nothing", rule: "replica-identity", want: rules.StatusFail, contains: "REPLICA IDENTITY NOTHING",
-		mutate: func(f *facts.Facts) { f.Tables.Tables[0].ReplicaIdentity = "n" }},
+		mutate: func(f *facts.Facts) { f.Tables.Tables[0].ReplicaIdentity = 'n' }},
 	{name: "full without key", rule: "replica-identity", want: rules.StatusPass,
 		mutate: func(f *facts.Facts) {
-			f.Tables.Tables[0].ReplicaIdentity, f.Tables.Tables[0].HasPrimaryKey = "f", false
+			f.Tables.Tables[0].ReplicaIdentity, f.Tables.Tables[0].HasPrimaryKey = 'f', false
 		}},
 	{name: "keyless leaf of a published root", rule: "replica-identity", want: rules.StatusFail,
 		objects: []string{"public.events_2026"}, contains: "Partitions need their own replica identity", mutate: tbPartitioned},
 	{name: "keyless unlogged is not published", rule: "replica-identity", want: rules.StatusPass,
 		mutate: func(f *facts.Facts) {
 			t := tbKeyless()
-			t.Persistence = "u"
+			t.Persistence = 'u'
 			tbAdd(t)(f)
 		}},
 	{name: "deferrable primary key", rule: "replica-identity", want: rules.StatusFail, objects: []string{"public.orders"},
@@ -197,7 +197,7 @@ var tablesCases = []ruleCase{
 		}},
 	{name: "deferrable primary key, FULL identity", rule: "replica-identity", want: rules.StatusPass,
 		mutate: func(f *facts.Facts) {
-			f.Tables.Tables[1].PrimaryKeyDeferrable, f.Tables.Tables[1].ReplicaIdentity = true, "f"
+			f.Tables.Tables[1].PrimaryKeyDeferrable, f.Tables.Tables[1].ReplicaIdentity = true, 'f'
 		}},
 	{name: "row filter outside the key", rule: "replica-identity", want: rules.StatusFail, objects: []string{"public.orders"},
 		contains: `UPDATE and DELETE on 1 table fail on the source now (SQLSTATE 42P10): public.orders (the row filter of publication streamkap_pub reads status, ` +
@@ -208,7 +208,7 @@ var tablesCases = []ruleCase{
 		mutate:   tbFilter("streamkap_pub", "status")},
 	{name: "row filter on the key", rule: "replica-identity", want: rules.StatusPass, mutate: tbFilter("streamkap_pub", "id")},
 	{name: "row filter under FULL", rule: "replica-identity", want: rules.StatusPass,
-		mutate: pubAll(tbFilter("streamkap_pub", "status"), func(f *facts.Facts) { pubTable(f, "public.orders").ReplicaIdentity = "f" })},
+		mutate: pubAll(tbFilter("streamkap_pub", "status"), func(f *facts.Facts) { pubTable(f, "public.orders").ReplicaIdentity = 'f' })},
 	{name: "row filter, inserts only", rule: "replica-identity", want: rules.StatusPass,
 		mutate: pubAll(tbFilter("streamkap_pub", "status"), func(f *facts.Facts) {
 			f.Publication.Update, f.Publication.Delete = false, false
@@ -232,18 +232,18 @@ var tablesCases = []ruleCase{
 	{name: "column list under FULL", rule: "replica-identity", want: rules.StatusFail,
 		contains: "publication streamkap_pub has a column list, which REPLICA IDENTITY FULL does not allow",
 		mutate: pubAll(tbColumnList("streamkap_pub", "id", "status", "total"), func(f *facts.Facts) {
-			pubTable(f, "public.orders").ReplicaIdentity, pubTable(f, "public.orders").Rare().IdentityColumns = "f", nil
+			pubTable(f, "public.orders").ReplicaIdentity, pubTable(f, "public.orders").Rare().IdentityColumns = 'f', nil
 		})},
 	{name: "another publication's column list under FULL, nothing to fix it with", rule: "replica-identity", want: rules.StatusFail,
 		contains: "No step fixes public.orders: publication analytics has a column list",
 		mutate: pubAll(tbColumnList("analytics", "id", "status"), func(f *facts.Facts) {
-			pubTable(f, "public.orders").ReplicaIdentity, pubTable(f, "public.orders").Rare().IdentityColumns = "f", nil
+			pubTable(f, "public.orders").ReplicaIdentity, pubTable(f, "public.orders").Rare().IdentityColumns = 'f', nil
 		})},
 	{name: "another publication's column list under FULL, the key instead", rule: "replica-identity", want: rules.StatusFail,
 		contains: "ALTER TABLE public.orders REPLICA IDENTITY USING INDEX orders_pkey;",
 		mutate: pubAll(tbColumnList("analytics", "id", "status"), func(f *facts.Facts) {
 			o := pubTable(f, "public.orders")
-			o.ReplicaIdentity, o.Rare().IdentityColumns, o.Rare().IdentityCandidate, o.Rare().IdentityCandidateColumns = "f", nil, "orders_pkey", []string{"id"}
+			o.ReplicaIdentity, o.Rare().IdentityColumns, o.Rare().IdentityCandidate, o.Rare().IdentityCandidateColumns = 'f', nil, "orders_pkey", []string{"id"}
 		})},
 	{name: "keyless with another publication's column list", rule: "replica-identity", want: rules.StatusFail,
 		contains: "No step fixes",
@@ -281,7 +281,7 @@ var tablesCases = []ruleCase{
 		contains: "ALTER TABLE public.orders REPLICA IDENTITY FULL;\nALTER PUBLICATION streamkap_pub SET (publish_generated_columns = stored);",
 		mutate: pubAll(tbGenerated18, func(f *facts.Facts) {
 			o := pubTable(f, "public.orders")
-			o.ReplicaIdentity, o.HasPrimaryKey, o.Rare().IdentityCandidate, o.Rare().IdentityCandidateColumns = "d", false, "", nil
+			o.ReplicaIdentity, o.HasPrimaryKey, o.Rare().IdentityCandidate, o.Rare().IdentityCandidateColumns = 'd', false, "", nil
 		})},
 	{name: "publication unreadable", rule: "replica-identity", want: rules.StatusError,
 		mutate: func(f *facts.Facts) { f.Publication = facts.Publication{Err: readFailed} }},
@@ -291,7 +291,7 @@ var tablesCases = []ruleCase{
 
 	{name: "all full", rule: "replica-identity-full", want: rules.StatusPass, contains: "all 2 captured tables are REPLICA IDENTITY FULL",
 		mutate: func(f *facts.Facts) {
-			f.Tables.Tables[0].ReplicaIdentity, f.Tables.Tables[1].ReplicaIdentity = "f", "f"
+			f.Tables.Tables[0].ReplicaIdentity, f.Tables.Tables[1].ReplicaIdentity = 'f', 'f'
 		}},
 	{name: "default identity", rule: "replica-identity-full", want: rules.StatusWarn,
 		objects: []string{"public.customers", "public.orders"}, contains: "ALTER TABLE public.orders REPLICA IDENTITY FULL;"},
@@ -317,15 +317,15 @@ var tablesCases = []ruleCase{
 
 	{name: "all logged", rule: "unlogged-tables", want: rules.StatusPass},
 	{name: "unlogged", rule: "unlogged-tables", want: rules.StatusWarn, objects: []string{"public.orders"},
-		contains: "ALTER TABLE public.orders SET LOGGED;", mutate: func(f *facts.Facts) { f.Tables.Tables[1].Persistence = "u" }},
+		contains: "ALTER TABLE public.orders SET LOGGED;", mutate: func(f *facts.Facts) { f.Tables.Tables[1].Persistence = 'u' }},
 	{name: "unlogged in the default scope says so", rule: "unlogged-tables", want: rules.StatusWarn,
 		contains: "1 captured table is UNLOGGED (unlogged tables never produce change events): public.orders (in the default all-tables scope, not listed explicitly)",
-		mutate:   func(f *facts.Facts) { f.Tables.Tables[1].Persistence = "u" }},
+		mutate:   func(f *facts.Facts) { f.Tables.Tables[1].Persistence = 'u' }},
 	{name: "unlogged and listed", rule: "unlogged-tables", want: rules.StatusFail, objects: []string{"public.orders"},
 		contains: "1 captured table is UNLOGGED (unlogged tables never produce change events): public.orders\n",
-		mutate:   func(f *facts.Facts) { tbListed(f); f.Tables.Tables[1].Persistence = "u" }},
+		mutate:   func(f *facts.Facts) { tbListed(f); f.Tables.Tables[1].Persistence = 'u' }},
 	{name: "unlogged partition", rule: "unlogged-tables", want: rules.StatusWarn, objects: []string{"public.events_2026"},
-		mutate: func(f *facts.Facts) { tbPartitioned(f); f.Tables.Tables[3].Persistence = "u" }},
+		mutate: func(f *facts.Facts) { tbPartitioned(f); f.Tables.Tables[3].Persistence = 'u' }},
 	{name: "unreadable", rule: "unlogged-tables", want: rules.StatusError,
 		mutate: func(f *facts.Facts) { f.Tables = facts.Tables{Err: readFailed} }},
 

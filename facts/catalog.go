@@ -2,6 +2,7 @@ package facts
 
 import (
 	"encoding/json"
+	"fmt"
 	"time"
 )
 
@@ -156,10 +157,10 @@ type Table struct {
 	Name   string
 	Quoted string // schema.name as quote_ident renders them
 	// Kind is pg_class.relkind: r table, p partitioned, v view, m matview, f foreign.
-	Kind        string
-	Persistence string // p permanent, u unlogged
+	Kind        Code
+	Persistence Code // p permanent, u unlogged
 	// ReplicaIdentity is pg_class.relreplident: d default, n nothing, f full, i index.
-	ReplicaIdentity string
+	ReplicaIdentity Code
 	Owner           string // quoted
 	HasPrimaryKey   bool
 	// PrimaryKeyDeferrable: the primary key is DEFERRABLE (pg_index.indimmediate
@@ -185,6 +186,30 @@ type Table struct {
 	ColumnList  bool
 
 	rare *RareFacts
+}
+
+// Code is a one-letter catalog code ("char" in pg_class: relkind,
+// relpersistence, relreplident), compared with rune constants: t.Kind ==
+// 'r'. A byte rather than a string: a table holds three, and a database
+// 100,000 tables. JSON has it as the one-letter string, or "" for none.
+type Code byte
+
+func (c Code) String() string {
+	if c == 0 {
+		return ""
+	}
+	return string(rune(c))
+}
+
+// parseCode reads what Code.String writes.
+func parseCode(field, s string) (Code, error) {
+	switch {
+	case s == "":
+		return 0, nil
+	case len(s) == 1:
+		return Code(s[0]), nil
+	}
+	return 0, fmt.Errorf("table %s: %q is not a one-letter code", field, s)
 }
 
 // RareFacts are the facts of a table that most tables do not have.
@@ -228,7 +253,7 @@ func (t *Table) SetRare(r RareFacts) {
 }
 
 // WithRare returns t with rare facts r, for literals:
-// facts.Table{Quoted: "public.t_1", Kind: "r"}.WithRare(facts.RareFacts{PartitionOf: "public.t"}).
+// facts.Table{Quoted: "public.t_1", Kind: 'r'}.WithRare(facts.RareFacts{PartitionOf: "public.t"}).
 func (t Table) WithRare(r RareFacts) Table {
 	t.SetRare(r)
 	return t
@@ -309,8 +334,8 @@ type tableJSON struct {
 func (t Table) MarshalJSON() ([]byte, error) {
 	r := t.rareFacts()
 	return json.Marshal(tableJSON{
-		Schema: t.Schema, Name: t.Name, Quoted: t.Quoted, Kind: t.Kind, Persistence: t.Persistence,
-		ReplicaIdentity: t.ReplicaIdentity, HasPrimaryKey: t.HasPrimaryKey, PrimaryKeyDeferrable: t.PrimaryKeyDeferrable,
+		Schema: t.Schema, Name: t.Name, Quoted: t.Quoted, Kind: t.Kind.String(), Persistence: t.Persistence.String(),
+		ReplicaIdentity: t.ReplicaIdentity.String(), HasPrimaryKey: t.HasPrimaryKey, PrimaryKeyDeferrable: t.PrimaryKeyDeferrable,
 		IdentityIndex: t.IdentityIndex, IdentityColumns: r.IdentityColumns, IdentityCandidate: r.IdentityCandidate,
 		IdentityCandidateColumns: r.IdentityCandidateColumns, Owner: t.Owner, OwnedByConnector: t.OwnedByConnector,
 		RLS: t.RLS, ForceRLS: t.ForceRLS, RLSReadAll: t.RLSReadAll, PartitionOf: r.PartitionOf, Generated: r.Generated,
@@ -325,9 +350,21 @@ func (t *Table) UnmarshalJSON(data []byte) error {
 	if err := json.Unmarshal(data, &j); err != nil {
 		return err
 	}
+	kind, err := parseCode("kind", j.Kind)
+	if err != nil {
+		return err
+	}
+	persistence, err := parseCode("persistence", j.Persistence)
+	if err != nil {
+		return err
+	}
+	ident, err := parseCode("replica_identity", j.ReplicaIdentity)
+	if err != nil {
+		return err
+	}
 	*t = Table{
-		Schema: j.Schema, Name: j.Name, Quoted: j.Quoted, Kind: j.Kind, Persistence: j.Persistence,
-		ReplicaIdentity: j.ReplicaIdentity, HasPrimaryKey: j.HasPrimaryKey, PrimaryKeyDeferrable: j.PrimaryKeyDeferrable,
+		Schema: j.Schema, Name: j.Name, Quoted: j.Quoted, Kind: kind, Persistence: persistence,
+		ReplicaIdentity: ident, HasPrimaryKey: j.HasPrimaryKey, PrimaryKeyDeferrable: j.PrimaryKeyDeferrable,
 		IdentityIndex: j.IdentityIndex, Owner: j.Owner, OwnedByConnector: j.OwnedByConnector,
 		RLS: j.RLS, ForceRLS: j.ForceRLS, RLSReadAll: j.RLSReadAll, Select: j.Select, SchemaUsage: j.SchemaUsage,
 		Captured: j.Captured, Published: j.Published, RowFilter: j.RowFilter, ColumnList: j.ColumnList,
@@ -360,11 +397,11 @@ type PublicationFilter struct {
 
 // IsOrdinary reports whether t is an ordinary table (relkind r), where rows
 // live and DML runs: a partition is one, a partitioned table is not.
-func (t Table) IsOrdinary() bool { return t.Kind == "r" }
+func (t Table) IsOrdinary() bool { return t.Kind == 'r' }
 
 // IsPartitioned reports whether t is a partitioned table (relkind p), which
 // holds no rows itself: its partitions do.
-func (t Table) IsPartitioned() bool { return t.Kind == "p" }
+func (t Table) IsPartitioned() bool { return t.Kind == 'p' }
 
 // IsTable reports whether t is a table, ordinary or partitioned: views,
 // materialized views and foreign tables have no changes in the WAL, so no
@@ -373,22 +410,22 @@ func (t Table) IsTable() bool { return t.IsOrdinary() || t.IsPartitioned() }
 
 // Unlogged reports whether t is UNLOGGED: it writes nothing to the WAL, so
 // decoding never sees its changes.
-func (t Table) Unlogged() bool { return t.Persistence == "u" }
+func (t Table) Unlogged() bool { return t.Persistence == 'u' }
 
 // Publishable reports whether t can be in a publication: only permanent
 // (neither unlogged nor temporary) tables can. Adding anything else fails
 // (SQLSTATE 22023), FOR ALL TABLES skips it, and the replica identity rules
 // do not apply to it, since its UPDATE and DELETE are never published.
-func (t Table) Publishable() bool { return t.IsTable() && t.Persistence == "p" }
+func (t Table) Publishable() bool { return t.IsTable() && t.Persistence == 'p' }
 
 // UsableIdentity reports whether UPDATE and DELETE can be published.
 func (t Table) UsableIdentity() bool {
 	switch t.ReplicaIdentity {
-	case "f":
+	case 'f':
 		return true
-	case "i":
+	case 'i':
 		return t.IdentityIndex
-	case "d":
+	case 'd':
 		return t.HasPrimaryKey && !t.PrimaryKeyDeferrable
 	}
 	return false

@@ -260,7 +260,7 @@ func (g *gatherer) scanTables(rows pgx.Rows) error {
 		} else {
 			tb.Name = string(v[3])
 		}
-		tb.Kind, tb.Persistence, tb.ReplicaIdentity = string(v[5]), string(v[6]), string(v[7])
+		tb.Kind, tb.Persistence, tb.ReplicaIdentity = code(v[5]), code(v[6]), code(v[7])
 		tb.HasPrimaryKey, tb.PrimaryKeyDeferrable, tb.IdentityIndex = isTrue(v[8]), isTrue(v[9]), isTrue(v[10])
 		tb.Owner, tb.OwnedByConnector = intern(v[13]), isTrue(v[14])
 		tb.RLS, tb.ForceRLS, tb.RLSReadAll = isTrue(v[15]), isTrue(v[16]), isTrue(v[17])
@@ -382,6 +382,14 @@ const tablesColumns = 29
 type ownerKey struct{ nsp, owner uint32 }
 
 func isTrue(b []byte) bool { return len(b) == 1 && b[0] == 't' }
+
+// code reads a "char" column sent as text.
+func code(b []byte) facts.Code {
+	if len(b) == 0 {
+		return 0
+	}
+	return facts.Code(b[0])
+}
 
 // parseOID reads an oid sent as text; 0 for NULL.
 func parseOID(b []byte) uint32 {
