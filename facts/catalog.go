@@ -156,12 +156,12 @@ type Table struct {
 	Schema string
 	Name   string
 	Quoted string // schema.name as quote_ident renders them
+	Owner  string // quoted
 	// Kind is pg_class.relkind: r table, p partitioned, v view, m matview, f foreign.
 	Kind        Code
 	Persistence Code // p permanent, u unlogged
 	// ReplicaIdentity is pg_class.relreplident: d default, n nothing, f full, i index.
 	ReplicaIdentity Code
-	Owner           string // quoted
 	HasPrimaryKey   bool
 	// PrimaryKeyDeferrable: the primary key is DEFERRABLE (pg_index.indimmediate
 	// false). PostgreSQL never uses a non-immediate index as replica identity,
