@@ -750,14 +750,18 @@ func (g *gatherer) publication() []read {
 		schemas = `array(SELECT quote_ident(n.nspname) FROM pg_publication_namespace pn
 			JOIN pg_namespace n ON n.oid = pn.pnnspid WHERE pn.pnpubid = p.oid ORDER BY 1)`
 	}
+	// The tables of a FOR ALL TABLES publication are counted from the
+	// tables read, which judges every relation anyway (see
+	// finishPublication): counting them here scanned pg_class once more.
+	var count *int
 	main := read{op: "read the publication", err: &p.Err, args: []any{p.Name}, sql: `WITH RECURSIVE ` + publishedCTE(g.ver(), "$1") + `
 SELECT p.puballtables, p.pubinsert, p.pubupdate, p.pubdelete,
 	quote_ident(pg_get_userbyid(p.pubowner)), ` + truncate + `, ` + viaRoot + `, ` + gencols + `, ` + schemas + `,
-	(SELECT count(*) FROM pubrel)::int
+	CASE WHEN NOT p.puballtables THEN (SELECT count(*) FROM pubnamedrel)::int END
 FROM pg_publication p WHERE p.pubname = $1`,
 		scan: func(rows pgx.Rows) error {
 			err := rowsOne(rows, &p.AllTables, &p.Insert, &p.Update, &p.Delete,
-				&p.Owner, &p.Truncate, &p.ViaRoot, &p.GeneratedColumns, &p.Schemas, &p.TableCount)
+				&p.Owner, &p.Truncate, &p.ViaRoot, &p.GeneratedColumns, &p.Schemas, &count)
 			if errors.Is(err, pgx.ErrNoRows) {
 				p.Exists = false
 				return nil
@@ -766,6 +770,10 @@ FROM pg_publication p WHERE p.pubname = $1`,
 				return err
 			}
 			p.Exists = true
+			if count != nil {
+				p.TableCount = *count
+			}
+			g.countAllTables = count == nil
 			if len(p.Schemas) == 0 {
 				p.Schemas = nil
 			}
@@ -773,6 +781,31 @@ FROM pg_publication p WHERE p.pubname = $1`,
 		},
 	}
 	return []read{main, g.publicationMembers()}
+}
+
+// finishPublication counts the tables of a FOR ALL TABLES publication
+// from the tables read: the published relations it holds are those
+// pg_publication_tables lists (pubAll of every relation it scanned). When
+// the tables read failed, it returns the read that counts them instead,
+// for the second batch.
+func (g *gatherer) finishPublication() []read {
+	p := &g.f.Publication
+	if !g.countAllTables || p.Err != nil {
+		return nil
+	}
+	if g.f.Tables.Err == nil {
+		p.TableCount = 0
+		for i := range g.f.Tables.Tables {
+			if g.f.Tables.Tables[i].Published {
+				p.TableCount++
+			}
+		}
+		return nil
+	}
+	return []read{{op: "read the publication", err: &p.Err, args: []any{p.Name},
+		sql:  `WITH RECURSIVE ` + publishedCTE(g.ver(), "$1") + ` SELECT (SELECT count(*) FROM pubrel)::int`,
+		scan: func(rows pgx.Rows) error { return rowsOne(rows, &p.TableCount) },
+	}}
 }
 
 // publicationMembers reads the tables added to the publication by name,

@@ -126,7 +126,10 @@ type gatherer struct {
 	platformErr   *facts.Error
 	caseRows      []caseRow // listed names that exist in another letter case
 	caseErr       *facts.Error
-	peekRow       peekRow
+	// countAllTables: the publication is FOR ALL TABLES and its table count
+	// comes from the tables read (finishPublication).
+	countAllTables bool
+	peekRow        peekRow
 }
 
 // fail turns an error into a password-free fact.
@@ -191,7 +194,7 @@ func (g *gatherer) catalog(ctx context.Context, conn *pgx.Conn, host string) {
 	g.f.Platform = DetectPlatform(sig)
 	g.finishTables()
 
-	var second []read
+	second := g.finishPublication()
 	if g.f.Tables.Err != nil {
 		g.f.Privileges.Err = g.f.Tables.Err
 	} else {
@@ -256,6 +259,7 @@ func (g *gatherer) resetFirst() {
 	f.Replication, f.Publication, f.Tables = facts.ReplicationUsage{}, facts.Publication{}, facts.Tables{}
 	f.RoleSettings, f.Slots = facts.RoleSettings{}, facts.Slots{}
 	g.platformRoles, g.aurora, g.platformErr, g.owners, g.walSenders, g.caseRows, g.caseErr = nil, false, nil, nil, nil, nil, nil
+	g.countAllTables = false
 }
 
 // versionNum reads a server_version parameter ("15.4 (Debian …)", "18beta1",

@@ -340,3 +340,55 @@ func TestTablesSortedByName(t *testing.T) {
 		t.Errorf("not sorted: %q", got)
 	}
 }
+
+// TestPublicationTableCountMatchesTheView: the table count of a FOR ALL
+// TABLES publication comes from the tables read, that of any other from
+// the publication read; both are what pg_publication_tables lists, for
+// every kind of publication this major has.
+func TestPublicationTableCountMatchesTheView(t *testing.T) {
+	c := pgtest.Cluster(t)
+	db := pgtest.NewDatabase(t, c)
+	admin := pgtest.Conn(t, c, db)
+	version := serverVersion(t, admin)
+	setup := `CREATE SCHEMA app;
+CREATE TABLE app.a (id int PRIMARY KEY);
+CREATE TABLE app.b (id int);
+CREATE UNLOGGED TABLE app.scratch (id int);
+CREATE VIEW app.v AS SELECT 1 AS one;
+CREATE MATERIALIZED VIEW app.mv AS SELECT 1 AS one;
+CREATE TABLE public.other (id int);
+CREATE TABLE app.parted (id int) PARTITION BY RANGE (id);
+CREATE TABLE app.parted_1 PARTITION OF app.parted FOR VALUES FROM (0) TO (10);
+CREATE TABLE app.parted_2 PARTITION OF app.parted FOR VALUES FROM (10) TO (20) PARTITION BY RANGE (id);
+CREATE TABLE app.parted_2a PARTITION OF app.parted_2 FOR VALUES FROM (10) TO (15);
+CREATE PUBLICATION all_tables FOR ALL TABLES;
+CREATE PUBLICATION named FOR TABLE app.a, app.parted;`
+	pubs := []string{"all_tables", "named", "none_such"}
+	if version >= 130000 {
+		setup += `
+CREATE PUBLICATION all_via_root FOR ALL TABLES WITH (publish_via_partition_root = true);
+CREATE PUBLICATION named_via_root FOR TABLE app.parted, app.parted_1 WITH (publish_via_partition_root = true);`
+		pubs = append(pubs, "all_via_root", "named_via_root")
+	}
+	if version >= 150000 {
+		setup += `
+CREATE PUBLICATION in_schema FOR TABLES IN SCHEMA app;`
+		pubs = append(pubs, "in_schema")
+	}
+	pgtest.Exec(t, c, db, setup)
+	user := connectorRole(t, c, db)
+	for _, pub := range pubs {
+		f, _ := gatherCounting(t, c.DSN(user, password, db, "require"), facts.Options{Slot: "s", Publication: pub,
+			SignalSchema: "streamkap", SnapshotMode: "auto"})
+		if f.Publication.Err != nil || f.Tables.Err != nil {
+			t.Fatalf("%s: %v, %v", pub, f.Publication.Err, f.Tables.Err)
+		}
+		var want int
+		if err := admin.QueryRow(t.Context(), `SELECT count(*) FROM pg_publication_tables WHERE pubname = $1`, pub).Scan(&want); err != nil {
+			t.Fatal(err)
+		}
+		if f.Publication.TableCount != want {
+			t.Errorf("%s: table count %d, pg_publication_tables lists %d", pub, f.Publication.TableCount, want)
+		}
+	}
+}

@@ -397,14 +397,32 @@ fresh_slot() {
 
 dsn_for() { printf 'postgresql://%s:%s@127.0.0.1:%s/%s?sslmode=require' "$connector" "$password" "$2" "$1"; }
 
-# run_check DSN: sets took, rss_kb, rc and errors (the rules in `error`).
+# CPU time, which a busy machine disturbs far less than wall-clock time:
+# the client's (user + system, from GNU time) and the server's, read from
+# the postmaster's accounting of the backends it has reaped (cutime +
+# cstime: every backend, walsender and parallel worker of the command,
+# once they exited), at the clock tick's 10 ms resolution.
+server_cpu() { awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($16 + $17) / hz }' "/proc/$(head -n 1 "$data/postmaster.pid")/stat"; }
+client_cpu() { awk -F': ' '/User time|System time/ { s += $2 } END { printf "%.2f", s }' "$1"; }
+# cpu_start, cpu_end TIMEFILE: sets cpu, the command's client + server CPU
+# seconds. A backend exits just after its client: the pauses let the
+# postmaster reap it before the count is read.
+cpu_start() { sleep 0.2; cpu0=$(server_cpu); }
+cpu_end() {
+  sleep 0.2
+  cpu=$(awk -v a="$cpu0" -v b="$(server_cpu)" -v c="$(client_cpu "$1")" 'BEGIN { printf "%.2f", b - a + c }')
+}
+
+# run_check DSN: sets took, cpu, rss_kb, rc and errors (the rules in `error`).
 run_check() {
   local report=$work/report.json t0 t1
   rm -f "$report"
   rc=0
+  cpu_start
   t0=$EPOCHREALTIME
   /usr/bin/time -v -o "$work/time-check.txt" "$bin" check "$1" --no-color --output "json=$report" >"$work/check.out" 2>&1 || rc=$?
   t1=$EPOCHREALTIME
+  cpu_end "$work/time-check.txt"
   took=$(secs "$t0" "$t1")
   rss_kb=$(sed -n 's/^[[:space:]]*Maximum resident set size (kbytes): //p' "$work/time-check.txt")
   if [ -s "$report" ]; then
@@ -414,14 +432,16 @@ run_check() {
   fi
 }
 
-# run_floor DSN: sets took; a failing floor is a real error.
+# run_floor DSN: sets took and cpu; a failing floor is a real error.
 run_floor() {
   local t0 t1 frc=0
+  cpu_start
   t0=$EPOCHREALTIME
   /usr/bin/time -v -o "$work/time-floor.txt" "$psql" -X -q -v ON_ERROR_STOP=1 \
     -v connector="$connector" -v publication="$publication" -v schema_pubs="$schema_pubs" \
     -f scripts/bench-floor.sql -o /dev/null "$1" >"$work/floor.out" 2>&1 || frc=$?
   t1=$EPOCHREALTIME
+  cpu_end "$work/time-floor.txt"
   [ "$frc" -eq 0 ] || die "the psql floor failed (exit $frc): $(head -c 2000 "$work/floor.out")"
   took=$(secs "$t0" "$t1")
 }
@@ -433,14 +453,16 @@ own_script() {
     die "recording the check's statements failed: $(head -c 2000 "$work/ownsql.log")"
 }
 
-# run_own DB DSN: sets took; psql sends the check's own statements, one
-# round trip each, in its one read-only transaction: what the check's SQL
-# costs the server, apart from the tool around it.
+# run_own DB DSN: sets took and cpu; psql sends the check's own
+# statements, one round trip each, in its one read-only transaction: what
+# the check's SQL costs the server, apart from the tool around it.
 run_own() {
   local t0 t1 orc=0
+  cpu_start
   t0=$EPOCHREALTIME
-  "$psql" -X -q -v ON_ERROR_STOP=1 -f "$work/own-$1.sql" -o /dev/null "$2" >"$work/own.out" 2>&1 || orc=$?
+  /usr/bin/time -v -o "$work/time-own.txt" "$psql" -X -q -v ON_ERROR_STOP=1 -f "$work/own-$1.sql" -o /dev/null "$2" >"$work/own.out" 2>&1 || orc=$?
   t1=$EPOCHREALTIME
+  cpu_end "$work/time-own.txt"
   [ "$orc" -eq 0 ] || die "psql running the check's statements failed (exit $orc): $(head -c 2000 "$work/own.out")"
   took=$(secs "$t0" "$t1")
 }
@@ -475,7 +497,7 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.1f×", a / b; el
 uniq_join() { printf '%s\n' "$@" | sort -n -u | paste -sd, -; }
 
 loadavg=$(cut -d' ' -f1-3 /proc/loadavg)
-rows=() error_notes=()
+rows=() cpu_rows=() error_notes=()
 for n in "${size_list[@]}"; do
   db=bench_$n
   fresh_slot "$db"
@@ -485,18 +507,20 @@ for n in "${size_list[@]}"; do
   run_check "$dsn"
   run_floor "$dsn"
   run_own "$db" "$dsn"
-  checks=() floors=() owns=() rsss=() rcs=() errs=""
+  checks=() floors=() owns=() check_cpus=() floor_cpus=() own_cpus=() rsss=() rcs=() errs=""
   for ((r = 1; r <= runs; r++)); do
     run_check "$dsn"
-    checks+=("$took") rsss+=("$rss_kb") rcs+=("$rc")
+    checks+=("$took") check_cpus+=("$cpu") rsss+=("$rss_kb") rcs+=("$rc")
     [ -z "$errors" ] || errs+="$errors"$'\n'
     run_floor "$dsn"
-    floors+=("$took")
+    floors+=("$took") floor_cpus+=("$cpu")
     run_own "$db" "$dsn"
-    owns+=("$took")
-    log "  run $r: check $(fmt_s "${checks[-1]}") (exit $rc), floor $(fmt_s "${floors[-1]}"), the check's SQL in psql $(fmt_s "$took")"
+    owns+=("$took") own_cpus+=("$cpu")
+    log "  run $r: check $(fmt_s "${checks[-1]}") (cpu $(fmt_s "${check_cpus[-1]}"), exit $rc), floor $(fmt_s "${floors[-1]}") (cpu $(fmt_s "${floor_cpus[-1]}")), the check's SQL in psql $(fmt_s "$took") (cpu $(fmt_s "$cpu"))"
   done
   c=$(median "${checks[@]}") f=$(median "${floors[@]}") o=$(median "${owns[@]}")
+  cc=$(median "${check_cpus[@]}") fc=$(median "${floor_cpus[@]}") oc=$(median "${own_cpus[@]}")
+  cpu_rows+=("| $(thousands "$n") | $(fmt_s "$cc") | $(fmt_s "$fc") | $(ratio "$cc" "$fc") | $(fmt_s "$oc") | $(ratio "$cc" "$oc") |")
   nerr=$(printf '%s' "$errs" | sed -n 's/^\([a-z0-9-]*\): .*/\1/p' | sort -u | grep -c . || true)
   rows+=("| $(thousands "$n") | $(fmt_s "$c") | $(fmt_s "$f") | $(ratio "$c" "$f") | $(fmt_s "$o") | $(ratio "$c" "$o") | $(awk -v k="$(median "${rsss[@]}")" 'BEGIN { printf "%.0f MB", k / 1024 }') | $(uniq_join "${rcs[@]}") | $nerr |")
   if [ -n "$errs" ]; then
@@ -554,6 +578,12 @@ echo
 echo "| tables | check | psql floor | ratio | psql, the check's SQL | check ÷ its SQL | check peak RSS | check exit | rules in error |"
 echo "|---:|---:|---:|---:|---:|---:|---:|:---:|---:|"
 printf '%s\n' "${rows[@]}"
+echo
+echo "CPU seconds (client user + system, and the server backends' own), medians of the same runs:"
+echo
+echo "| tables | check | psql floor | ratio | psql, the check's SQL | check ÷ its SQL |"
+echo "|---:|---:|---:|---:|---:|---:|"
+printf '%s\n' "${cpu_rows[@]}"
 echo
 echo "| distance | check | psql connect + three reads | ratio | round trips per check | round trips, psql | check exit |"
 echo "|---|---:|---:|---:|---|---:|:---:|"
