@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/cdcpreflight/cdcpreflight/facts"
+	"github.com/cdcpreflight/cdcpreflight/internal/sqlident"
 )
 
 // Catalog reads for the rule catalog. Each is one set-based query (or a
@@ -38,7 +39,7 @@ func (g *gatherer) tables() []read {
 		excluded = append(excluded, o.HeartbeatSchema)
 	}
 	g.owners = map[ownerKey]bool{}
-	reads := []read{{op: "read tables", err: &t.Err, sql: g.tablesSQL(),
+	reads := []read{g.names(), {op: "read tables", err: &t.Err, sql: g.tablesSQL(),
 		args: []any{o.ConnectorUser, reqSchemas, reqTables, o.Publication, t.Listed, excluded},
 		scan: g.scanTables,
 	}}
@@ -46,6 +47,52 @@ func (g *gatherer) tables() []read {
 		reads = append(reads, g.caseVariants(reqSchemas, reqTables))
 	}
 	return reads
+}
+
+// granteeCTE is grantee(oid): the grantees whose privileges the connector
+// has, PUBLIC (0), itself and the roles it inherits from (pg_has_role …
+// USAGE, as aclmask checks). It needs roleCTE.
+const granteeCTE = `grantee AS (SELECT 0::oid AS oid UNION ALL
+	SELECT g.oid FROM pg_roles g CROSS JOIN role WHERE pg_has_role(role.oid, g.oid, 'USAGE'))`
+
+// schemaName and roleName are what the tables read refers to by oid.
+type schemaName struct {
+	name, quoted string
+	usage        bool // the connector's USAGE
+}
+
+type roleName struct {
+	quoted string
+	mine   bool // the connector has its privileges
+}
+
+// names reads every schema and role by oid, for the tables read, which
+// names them by oid alone: a schema's name and a table's owner repeat
+// across thousands of tables, and sending them with each took a tenth of
+// that read.
+func (g *gatherer) names() read {
+	var schema bool
+	var oid uint32
+	var name, quoted string
+	var flag bool
+	return read{op: "read tables", err: &g.f.Tables.Err, args: []any{g.f.Options.ConnectorUser}, sql: `WITH ` + roleCTE + `, ` + granteeCTE + `
+SELECT true, n.oid, n.nspname::text, quote_ident(n.nspname), coalesce(has_schema_privilege(role.oid, n.oid, 'USAGE'), false)
+FROM pg_namespace n CROSS JOIN role
+UNION ALL
+SELECT false, r.oid, '', quote_ident(r.rolname), r.oid IN (SELECT oid FROM grantee) FROM pg_roles r`,
+		scan: func(rows pgx.Rows) error {
+			g.schemas, g.roles = map[uint32]schemaName{}, map[uint32]roleName{}
+			_, err := pgx.ForEachRow(rows, []any{&schema, &oid, &name, &quoted, &flag}, func() error {
+				if schema {
+					g.schemas[oid] = schemaName{name, quoted, flag}
+				} else {
+					g.roles[oid] = roleName{quoted, flag}
+				}
+				return nil
+			})
+			return err
+		},
+	}
 }
 
 // inScope is the SQL of whether relation c (schema n, publication o) is
@@ -63,9 +110,8 @@ func inScope(c, n, o string) (captured, published string) {
 	return captured, published
 }
 
-// tablesSQL is the tables read: one scan of pg_class, joined to small
-// per-schema, per-owner and per-ACL sets and to the indexes of the
-// relations in scope. Costs per table are kept to what the floor pays
+// tablesSQL is the tables read: one scan of pg_class, joined to a small
+// per-ACL set and to the indexes of the relations in scope. Costs per table are kept to what the floor pays
 // (psql reading kind, owner, keys, privileges and membership): the
 // connector's SELECT privilege comes from evaluating each distinct ACL
 // once (has_table_privilege would look every table up in the syscache,
@@ -146,9 +192,7 @@ rels AS ` + materialized + `(
 		CROSS JOIN LATERAL (SELECT ` + captured + ` AS captured, ` + published + ` AS published) AS s
 	WHERE c.relkind IN ('r','p','v','m','f') AND (s.captured OR s.published OR top.root IS NOT NULL)
 ),
--- The grantees whose privileges the connector has: PUBLIC (0), itself and
--- the roles it inherits from (pg_has_role … USAGE, as aclmask checks).
-grantee AS (SELECT 0::oid AS oid UNION ALL SELECT g.oid FROM pg_roles g CROSS JOIN role WHERE pg_has_role(role.oid, g.oid, 'USAGE')),
+` + granteeCTE + `,
 -- A superuser, and from 14 a member of pg_read_all_data, may read every table.
 seeall AS (SELECT coalesce((SELECT r.rolsuper OR ` + readAll + ` FROM pg_roles r JOIN role ON r.oid = role.oid), false) AS yes),
 -- SELECT as has_table_privilege decides it, once per distinct ACL (a
@@ -157,14 +201,11 @@ acl AS (
 	SELECT a.acl, EXISTS (SELECT 1 FROM aclexplode(a.acl) x WHERE x.privilege_type = 'SELECT' AND x.grantee IN (SELECT oid FROM grantee)) AS sel
 	FROM (SELECT DISTINCT coalesce(r.relacl, acldefault('r', r.relowner)) AS acl FROM rels r) AS a
 ),
-nsp AS (SELECT n.oid, quote_ident(n.nspname) AS q, coalesce(has_schema_privilege(role.oid, n.oid, 'USAGE'), false) AS usage
-	FROM pg_namespace n CROSS JOIN role),
-own AS (SELECT r.oid, quote_ident(r.rolname) AS q, r.oid IN (SELECT oid FROM grantee) AS mine FROM pg_roles r),
 ` + genCTE + `,
 ` + pubEntries + `,
 ` + allFilters + `,
--- Materialized: joined in one query with the per-schema, per-owner and
--- per-ACL sets below, the planner took longer than the read.
+-- Materialized: joined in one query with the per-ACL set below, the
+-- planner took longer than the read.
 facts AS ` + materialized + `(
 	SELECT c.*, pk.indrelid IS NOT NULL AS haspk, pk.indrelid IS NOT NULL AND NOT pk.indimmediate AS pkdef, ri.indrelid IS NOT NULL AS hasri,
 		gen.cols AS gen, gen.virt, filt.filters,
@@ -181,7 +222,8 @@ facts AS ` + materialized + `(
 		LEFT JOIN pg_index ri ON ri.indrelid = c.oid AND ri.indisreplident AND ri.indisvalid
 		LEFT JOIN gen ON gen.oid = c.oid LEFT JOIN filt ON filt.oid = c.oid
 )
-SELECT c.relnamespace::int8, c.relowner::int8, c.nspname::text, c.relname::text, nsp.q || '.' || quote_ident(c.relname),
+-- Schemas and owners by oid (see names); a name that needs quoting, quoted.
+SELECT c.relnamespace, c.relowner, c.relname::text, nullif(quote_ident(c.relname), c.relname),
 	c.relkind::text, c.relpersistence::text, c.relreplident::text, c.haspk, c.pkdef, c.hasri,
 	-- The key columns of the index the replica identity uses.
 	CASE WHEN c.idnames THEN (SELECT ` + keyCols + ` FROM pg_index i WHERE i.indrelid = c.oid
@@ -196,20 +238,16 @@ SELECT c.relnamespace::int8, c.relowner::int8, c.nspname::text, c.relname::text,
 		WHERE i.indrelid = c.oid AND i.indisunique AND i.indimmediate AND i.indisvalid AND i.indpred IS NULL AND i.indexprs IS NULL
 			AND NOT EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey::int2[]) AND NOT a.attnotnull)
 		ORDER BY i.indisprimary DESC, i.indnatts, ic.relname LIMIT 1) END,
-	coalesce(own.q, quote_ident(pg_get_userbyid(c.relowner))), coalesce(own.mine, false),
 	c.relrowsecurity, c.relforcerowsecurity, CASE WHEN c.relrowsecurity THEN ` + rlsReadAll + ` ELSE false END,
 	CASE WHEN c.root IS NOT NULL THEN (SELECT quote_ident(rn.nspname) || '.' || quote_ident(rc.relname)
 		FROM pg_class rc JOIN pg_namespace rn ON rn.oid = rc.relnamespace WHERE rc.oid = c.root) END,
 	c.gen, c.virt,
 	(SELECT oid FROM role) IS NOT NULL AND (acl.sel OR (SELECT yes FROM seeall)),
-	nsp.usage,
 	c.captured, c.published,
 	` + filters + `,
 	c.filters,
 	(SELECT count(*) FROM rels)
 FROM facts c
-	JOIN nsp ON nsp.oid = c.relnamespace
-	LEFT JOIN own ON own.oid = c.relowner
 	LEFT JOIN acl ON acl.acl = coalesce(c.relacl, acldefault('r', c.relowner))
 	LEFT JOIN pe ON pe.oid = c.oid`
 }
@@ -224,17 +262,10 @@ func (g *gatherer) scanTables(rows pgx.Rows) error {
 	if len(fields) != tablesColumns {
 		return fmt.Errorf("the tables read returned %d columns, want %d", len(fields), tablesColumns)
 	}
-	m := g.typeMap
-	// Schema and owner names repeat across tables: each is kept once.
-	names := map[string]string{}
-	intern := func(b []byte) string {
-		if v, ok := names[string(b)]; ok {
-			return v
-		}
-		v := string(b)
-		names[v] = v
-		return v
+	if g.schemas == nil {
+		return errors.New("the schemas and roles were not read")
 	}
+	m := g.typeMap
 	strs := func(i int, b []byte) ([]string, error) {
 		if b == nil {
 			return nil, nil
@@ -251,29 +282,41 @@ func (g *gatherer) scanTables(rows pgx.Rows) error {
 	for rows.Next() {
 		v := rows.RawValues()
 		var tb facts.Table
-		nsp, owner, err := parseOID(v[0]), parseOID(v[1]), error(nil)
-		tb.Schema = intern(v[2])
-		tb.Quoted = string(v[4])
-		// The name is the quoted name's tail when it needed no quotes.
-		if q := tb.Quoted; len(q) > len(v[3]) && q[len(q)-len(v[3])-1] == '.' && q[len(q)-len(v[3]):] == string(v[3]) {
-			tb.Name = q[len(q)-len(v[3]):]
-		} else {
-			tb.Name = string(v[3])
+		var err error
+		nsp, owner := parseOID(v[0]), parseOID(v[1])
+		schema, ok := g.schemas[nsp]
+		if !ok {
+			// Read by the statement before, in its own snapshot.
+			return fmt.Errorf("the schema of table %s was created during the check: run it again", v[2])
 		}
-		tb.Kind, tb.Persistence, tb.ReplicaIdentity = code(v[5]), code(v[6]), code(v[7])
-		tb.HasPrimaryKey, tb.PrimaryKeyDeferrable, tb.IdentityIndex = isTrue(v[8]), isTrue(v[9]), isTrue(v[10])
-		tb.Owner, tb.OwnedByConnector = intern(v[13]), isTrue(v[14])
-		tb.RLS, tb.ForceRLS, tb.RLSReadAll = isTrue(v[15]), isTrue(v[16]), isTrue(v[17])
-		tb.Select, tb.SchemaUsage = isTrue(v[21]), isTrue(v[22])
-		tb.Captured, tb.Published = isTrue(v[23]), isTrue(v[24])
-		tb.RowFilter, tb.ColumnList = isTrue(v[25]), isTrue(v[26])
+		tb.Schema = schema.name
+		if v[3] == nil {
+			tb.Quoted = schema.quoted + "." + string(v[2])
+			tb.Name = tb.Quoted[len(schema.quoted)+1:]
+		} else {
+			tb.Quoted = schema.quoted + "." + string(v[3])
+			tb.Name = string(v[2])
+		}
+		tb.SchemaUsage = schema.usage
+		if r, ok := g.roles[owner]; ok {
+			tb.Owner, tb.OwnedByConnector = r.quoted, r.mine
+		} else {
+			// A role gone since the roles were read: as pg_get_userbyid names it.
+			tb.Owner = sqlident.Quote(fmt.Sprintf("unknown (OID=%d)", owner))
+		}
+		tb.Kind, tb.Persistence, tb.ReplicaIdentity = code(v[4]), code(v[5]), code(v[6])
+		tb.HasPrimaryKey, tb.PrimaryKeyDeferrable, tb.IdentityIndex = isTrue(v[7]), isTrue(v[8]), isTrue(v[9])
+		tb.RLS, tb.ForceRLS, tb.RLSReadAll = isTrue(v[12]), isTrue(v[13]), isTrue(v[14])
+		tb.Select = isTrue(v[18])
+		tb.Captured, tb.Published = isTrue(v[19]), isTrue(v[20])
+		tb.RowFilter, tb.ColumnList = isTrue(v[21]), isTrue(v[22])
 		// The rare facts: NULL in most rows.
-		if v[11] != nil || v[12] != nil || v[18] != nil || v[19] != nil || v[20] != nil || v[27] != nil {
+		if v[10] != nil || v[11] != nil || v[15] != nil || v[16] != nil || v[17] != nil || v[23] != nil {
 			var r facts.RareFacts
-			if r.IdentityColumns, err = strs(11, v[11]); err != nil {
+			if r.IdentityColumns, err = strs(10, v[10]); err != nil {
 				return err
 			}
-			cand, err := strs(12, v[12])
+			cand, err := strs(11, v[11])
 			if err != nil {
 				return err
 			}
@@ -283,16 +326,16 @@ func (g *gatherer) scanTables(rows pgx.Rows) error {
 					r.IdentityCandidateColumns = cand[1:]
 				}
 			}
-			r.PartitionOf = string(v[18])
-			if r.Generated, err = strs(19, v[19]); err != nil {
+			r.PartitionOf = string(v[15])
+			if r.Generated, err = strs(16, v[16]); err != nil {
 				return err
 			}
-			if r.VirtualGenerated, err = strs(20, v[20]); err != nil {
+			if r.VirtualGenerated, err = strs(17, v[17]); err != nil {
 				return err
 			}
-			if v[27] != nil {
-				if err := json.Unmarshal(v[27], &r.Filters); err != nil {
-					return fmt.Errorf("column %s: %w", fields[27].Name, err)
+			if v[23] != nil {
+				if err := json.Unmarshal(v[23], &r.Filters); err != nil {
+					return fmt.Errorf("column %s: %w", fields[23].Name, err)
 				}
 				if len(r.Filters) == 0 {
 					r.Filters = nil
@@ -314,7 +357,7 @@ func (g *gatherer) scanTables(rows pgx.Rows) error {
 			// Sized once: growing by doubling would hold two copies of
 			// 100,000 tables at the last growth, and leave a quarter
 			// of the last unused.
-			t.Tables = make([]facts.Table, 0, parseOID(v[28]))
+			t.Tables = make([]facts.Table, 0, parseOID(v[24]))
 		}
 		t.Tables = append(t.Tables, tb)
 	}
@@ -376,7 +419,7 @@ func sortTables(ts []facts.Table) {
 }
 
 // tablesColumns is the number of columns tablesSQL returns.
-const tablesColumns = 29
+const tablesColumns = 25
 
 // ownerKey is a schema and a role owning captured tables in it, by oid.
 type ownerKey struct{ nsp, owner uint32 }

@@ -115,11 +115,14 @@ type gatherer struct {
 	password string
 	t        Timeouts
 
-	owners     map[ownerKey]bool // schemas and owners of captured tables, for the default-privileges read
-	typeMap    *pgtype.Map       // the catalog connection's, to decode arrays
-	notices    *[]string         // server notices while collecting, nil otherwise
-	walSenders []uint32          // pids of the WAL senders, but Neon's walproposer
-	probePID   uint32            // the replication probe's backend, 0 if it did not connect
+	owners  map[ownerKey]bool // schemas and owners of captured tables, for the default-privileges read
+	typeMap *pgtype.Map       // the catalog connection's, to decode arrays
+	// Every schema and role by oid, for the tables read (see names).
+	schemas    map[uint32]schemaName
+	roles      map[uint32]roleName
+	notices    *[]string // server notices while collecting, nil otherwise
+	walSenders []uint32  // pids of the WAL senders, but Neon's walproposer
+	probePID   uint32    // the replication probe's backend, 0 if it did not connect
 
 	platformRoles []string // platform roles that exist, for detection
 	aurora        bool     // aurora_version() exists
@@ -259,7 +262,7 @@ func (g *gatherer) resetFirst() {
 	f.Replication, f.Publication, f.Tables = facts.ReplicationUsage{}, facts.Publication{}, facts.Tables{}
 	f.RoleSettings, f.Slots = facts.RoleSettings{}, facts.Slots{}
 	g.platformRoles, g.aurora, g.platformErr, g.owners, g.walSenders, g.caseRows, g.caseErr = nil, false, nil, nil, nil, nil, nil
-	g.countAllTables = false
+	g.countAllTables, g.schemas, g.roles = false, nil, nil
 }
 
 // versionNum reads a server_version parameter ("15.4 (Debian …)", "18beta1",

@@ -320,15 +320,28 @@ func TestTablesSortedByName(t *testing.T) {
 	c := pgtest.Cluster(t)
 	db := pgtest.NewDatabase(t, c)
 	var b strings.Builder
-	b.WriteString("CREATE SCHEMA zeta; CREATE SCHEMA \"Alpha\";\n")
-	for _, n := range []string{"b", "a", "\"C\"", "\"a b\"", "z9", "z10", "\"ünï\""} {
+	b.WriteString("CREATE SCHEMA zeta; CREATE SCHEMA \"Alpha\"; CREATE SCHEMA \"select\";\n")
+	for _, n := range []string{"b", "a", "\"C\"", "\"a b\"", "z9", "z10", "\"ünï\"", "\"order\"", "\"x\"\"; DROP TABLE y; --\""} {
 		fmt.Fprintf(&b, "CREATE TABLE zeta.%[1]s (id int PRIMARY KEY); CREATE TABLE public.%[1]s (id int PRIMARY KEY); CREATE TABLE \"Alpha\".%[1]s (id int PRIMARY KEY);\n", n)
+		fmt.Fprintf(&b, "CREATE TABLE \"select\".%[1]s (id int PRIMARY KEY);\n", n)
 	}
 	pgtest.Exec(t, c, db, b.String())
-	pgtest.Exec(t, c, db, `GRANT USAGE ON SCHEMA zeta, "Alpha" TO PUBLIC;`)
+	pgtest.Exec(t, c, db, `GRANT USAGE ON SCHEMA zeta, "Alpha", "select" TO PUBLIC;`)
 	f := gatherAs(t, c, db, connectorRole(t, c, db), "", nil)
-	if len(f.Tables.Tables) != 21 {
+	if len(f.Tables.Tables) != 36 {
 		t.Fatalf("gathered %d tables", len(f.Tables.Tables))
+	}
+	// Names built from the schemas read apart are the server's own.
+	admin := pgtest.Conn(t, c, db)
+	for _, tb := range f.Tables.Tables {
+		var quoted, owner string
+		if err := admin.QueryRow(t.Context(), `SELECT quote_ident($1) || '.' || quote_ident($2), quote_ident(pg_get_userbyid(c.relowner))
+FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relname = $2`, tb.Schema, tb.Name).Scan(&quoted, &owner); err != nil {
+			t.Fatalf("%s.%s: %v", tb.Schema, tb.Name, err)
+		}
+		if tb.Quoted != quoted || tb.Owner != owner {
+			t.Errorf("%s.%s: quoted %s, owner %s; the server says %s, %s", tb.Schema, tb.Name, tb.Quoted, tb.Owner, quoted, owner)
+		}
 	}
 	if !slices.IsSortedFunc(f.Tables.Tables, func(a, b facts.Table) int {
 		return strings.Compare(a.Schema+"\x00"+a.Name, b.Schema+"\x00"+b.Name)
