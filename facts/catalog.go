@@ -277,25 +277,25 @@ func (t Table) rareFacts() RareFacts {
 	return *t.rare
 }
 
-// IdentityColumns: see RareFacts.
+// IdentityColumns returns the key columns of the index the replica identity uses: see RareFacts.
 func (t Table) IdentityColumns() []string { return t.rareFacts().IdentityColumns }
 
-// IdentityCandidate: see RareFacts.
+// IdentityCandidate returns a unique index REPLICA IDENTITY USING INDEX would accept: see RareFacts.
 func (t Table) IdentityCandidate() string { return t.rareFacts().IdentityCandidate }
 
-// IdentityCandidateColumns: see RareFacts.
+// IdentityCandidateColumns returns IdentityCandidate's key columns: see RareFacts.
 func (t Table) IdentityCandidateColumns() []string { return t.rareFacts().IdentityCandidateColumns }
 
-// PartitionOf: see RareFacts.
+// PartitionOf returns the quoted root of a partition: see RareFacts.
 func (t Table) PartitionOf() string { return t.rareFacts().PartitionOf }
 
-// Generated: see RareFacts.
+// Generated returns the table's generated columns: see RareFacts.
 func (t Table) Generated() []string { return t.rareFacts().Generated }
 
-// VirtualGenerated: see RareFacts.
+// VirtualGenerated returns the generated columns that are VIRTUAL: see RareFacts.
 func (t Table) VirtualGenerated() []string { return t.rareFacts().VirtualGenerated }
 
-// Filters: see RareFacts.
+// Filters returns the row filters and column lists checked against the replica identity: see RareFacts.
 func (t Table) Filters() []PublicationFilter { return t.rareFacts().Filters }
 
 // tableJSON is Table's JSON form, field for field as Table was when it

@@ -304,7 +304,11 @@ CREATE TABLE public.keyed_generated (id int, at int, g int GENERATED ALWAYS AS (
 			continue
 		}
 		got := names{tb.IdentityColumns(), tb.IdentityCandidate(), tb.IdentityCandidateColumns()}
-		if !slices.Equal(got.id, w.id) || got.cand != sqlident.Quote(w.cand) && !(got.cand == "" && w.cand == "") || !slices.Equal(got.cols, w.cols) {
+		wantCand := ""
+		if w.cand != "" {
+			wantCand = sqlident.Quote(w.cand)
+		}
+		if !slices.Equal(got.id, w.id) || got.cand != wantCand || !slices.Equal(got.cols, w.cols) {
 			t.Errorf("%s: identity %q, candidate %q %q; want %q, %q %q", tb.Quoted, got.id, got.cand, got.cols, w.id, sqlident.Quote(w.cand), w.cols)
 		}
 		delete(want, tb.Quoted)

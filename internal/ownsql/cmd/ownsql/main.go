@@ -59,7 +59,7 @@ func run(args []string, stderr io.Writer) int {
 	if *out == "" {
 		_, err = io.WriteString(os.Stdout, script)
 	} else {
-		err = os.WriteFile(*out, []byte(script), 0o644)
+		err = os.WriteFile(*out, []byte(script), 0o600)
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "ownsql: %v\n", err)
