@@ -57,10 +57,11 @@ func Evaluate(reg *Registry, f *facts.Facts, cfg map[string]RuleConfig) []Result
 
 // EvalOptions say what results must hold beyond what reports show.
 type EvalOptions struct {
-	// SQLOnly leaves Result.Steps empty: FixSQL holds their SQL, which is
-	// all a report shows. Fix plans from Steps, so only a check may set it;
-	// at 100,000 tables it saves holding a step (statement, owner, lock
-	// texts) per table.
+	// SQLOnly leaves Result.Steps empty: FixLines yields their SQL, which
+	// is all a report shows, building a rule's per-table steps only as it
+	// is read (see Outcome.WithStepSeq). Fix plans from Steps, so only a
+	// check may set it; at 100,000 tables it saves holding a step
+	// (statement, owner, lock texts) per table.
 	SQLOnly bool
 }
 

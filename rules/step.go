@@ -95,18 +95,17 @@ func stepsSQL(steps iter.Seq[Step]) []string {
 }
 
 // lazySQL yields what stepsSQL returns for steps, building each step
-// when its line is wanted; steps is walked once first to know whether a
-// step takes a lock, and nil when there is no step.
+// when its line is wanted, or returns nil when there is no step. It walks
+// steps once first, inside the rule's evaluation: to know whether a step
+// takes a lock, and so that a step that cannot be built fails the rule
+// there, where the runner recovers, and not later in a report writer.
 func lazySQL(steps iter.Seq[Step]) iter.Seq[string] {
-	locks, any := false, false
+	locks, n := false, 0
 	for s := range steps {
-		any = true
-		if s.Locks != "" {
-			locks = true
-			break
-		}
+		n++
+		locks = locks || s.Locks != ""
 	}
-	if !any {
+	if n == 0 {
 		return nil
 	}
 	return func(yield func(string) bool) {
