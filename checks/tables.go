@@ -254,18 +254,20 @@ but does not rewrite the table; retry it if the lock timeout fires.`,
 			msg := fmt.Sprintf("%d of %s not REPLICA IDENTITY FULL: delete events carry only the key and unchanged TOAST columns arrive as placeholders (%s)",
 				len(notFull), plural(captured, "captured table is", "captured tables are"), listNames(names))
 			var refused []string
-			stepped := notFull[:0:0]
-			for _, l := range notFull {
+			stepped := notFull // until a table is refused
+			for i, l := range notFull {
 				// FULL allows no column list and, on 18, no unpublished
 				// generated column: there it would make UPDATE and DELETE fail.
 				if issues := identityIssues(f, l, replIdentity{kind: "full"}, assume{}); len(issues) > 0 {
+					if len(refused) == 0 {
+						stepped = slices.Clone(notFull[:i])
+					}
 					refused = append(refused, l.Quoted+" ("+describeIssue(l, issues[0])+")")
 					continue
 				}
-				stepped = append(stepped, l)
-			}
-			if len(refused) == 0 {
-				stepped = notFull
+				if len(refused) > 0 {
+					stepped = append(stepped, l)
+				}
 			}
 			// A step per table: built only when fix asks for them.
 			steps := func(yield func(rules.Step) bool) {

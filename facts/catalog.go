@@ -278,25 +278,60 @@ func (t Table) rareFacts() RareFacts {
 }
 
 // IdentityColumns returns the key columns of the index the replica identity uses: see RareFacts.
-func (t Table) IdentityColumns() []string { return t.rareFacts().IdentityColumns }
+func (t Table) IdentityColumns() []string {
+	if t.rare == nil {
+		return nil
+	}
+	return t.rare.IdentityColumns
+}
 
 // IdentityCandidate returns a unique index REPLICA IDENTITY USING INDEX would accept: see RareFacts.
-func (t Table) IdentityCandidate() string { return t.rareFacts().IdentityCandidate }
+func (t Table) IdentityCandidate() string {
+	if t.rare == nil {
+		return ""
+	}
+	return t.rare.IdentityCandidate
+}
 
 // IdentityCandidateColumns returns IdentityCandidate's key columns: see RareFacts.
-func (t Table) IdentityCandidateColumns() []string { return t.rareFacts().IdentityCandidateColumns }
+func (t Table) IdentityCandidateColumns() []string {
+	if t.rare == nil {
+		return nil
+	}
+	return t.rare.IdentityCandidateColumns
+}
 
 // PartitionOf returns the quoted root of a partition: see RareFacts.
-func (t Table) PartitionOf() string { return t.rareFacts().PartitionOf }
+func (t Table) PartitionOf() string {
+	if t.rare == nil {
+		return ""
+	}
+	return t.rare.PartitionOf
+}
 
 // Generated returns the table's generated columns: see RareFacts.
-func (t Table) Generated() []string { return t.rareFacts().Generated }
+func (t Table) Generated() []string {
+	if t.rare == nil {
+		return nil
+	}
+	return t.rare.Generated
+}
 
 // VirtualGenerated returns the generated columns that are VIRTUAL: see RareFacts.
-func (t Table) VirtualGenerated() []string { return t.rareFacts().VirtualGenerated }
+func (t Table) VirtualGenerated() []string {
+	if t.rare == nil {
+		return nil
+	}
+	return t.rare.VirtualGenerated
+}
 
 // Filters returns the row filters and column lists checked against the replica identity: see RareFacts.
-func (t Table) Filters() []PublicationFilter { return t.rareFacts().Filters }
+func (t Table) Filters() []PublicationFilter {
+	if t.rare == nil {
+		return nil
+	}
+	return t.rare.Filters
+}
 
 // tableJSON is Table's JSON form, field for field as Table was when it
 // held every fact itself: snapshots stay readable both ways.
