@@ -2,6 +2,8 @@ package checks
 
 import (
 	"fmt"
+	"slices"
+	"testing"
 
 	"github.com/cdcpreflight/cdcpreflight/facts"
 	"github.com/cdcpreflight/cdcpreflight/rules"
@@ -397,4 +399,32 @@ var tablesCases = []ruleCase{
 		}},
 	{name: "unreadable", rule: "generated-columns", want: rules.StatusError,
 		mutate: func(f *facts.Facts) { f.Tables = facts.Tables{Err: readFailed} }},
+}
+
+// TestReplicaIdentityFullStepsAroundARefusedTable: the tables before and
+// after one that FULL would break get their step, that one none, in order,
+// alike whether the steps are held (fix) or built as a report reads them
+// (check).
+func TestReplicaIdentityFullStepsAroundARefusedTable(t *testing.T) {
+	f := healthy()
+	tbColumnList("analytics", "id", "status")(f)
+	f.Tables.Tables = append(f.Tables.Tables, healthyTable("zeta"))
+	want := []string{"SET lock_timeout = '5s';", "ALTER TABLE public.customers REPLICA IDENTITY FULL;", "ALTER TABLE public.zeta REPLICA IDENTITY FULL;"}
+	reg, err := Registry()
+	if err != nil {
+		t.Fatal(err)
+	}
+	held := rules.Evaluate(reg, f, nil)
+	built := rules.EvaluateWith(reg, f, nil, rules.EvalOptions{SQLOnly: true})
+	for i, r := range held {
+		if r.Rule != "replica-identity-full" {
+			continue
+		}
+		if got := r.FixSQL; !slices.Equal(got, want) {
+			t.Errorf("held: %q, want %q", got, want)
+		}
+		if got := slices.Collect(built[i].FixLines()); !slices.Equal(got, want) {
+			t.Errorf("built: %q, want %q", got, want)
+		}
+	}
 }
