@@ -124,24 +124,30 @@ func (g *gatherer) tablesSQL() string {
 		nkey = `i.indnkeyatts`
 	}
 	// Generated columns are rare, and pg_attribute, ten times the size of
-	// pg_class, has no index on attgenerated. Every generated column's
-	// expression is a pg_attrdef entry that depends on its column with
-	// DEPENDENCY_INTERNAL, where a default's dependency is AUTO
-	// (StoreAttrDefault, 12 to 18): the index on pg_depend finds those
-	// entries, and pg_attribute, probed for each, confirms the column is
-	// generated. Scanning pg_attribute instead took most of the tables
-	// read at 10,000 tables.
+	// pg_class, has no index on attgenerated. From 15, every generated
+	// column's expression is a pg_attrdef entry that depends on its column
+	// with DEPENDENCY_INTERNAL, where a default's dependency is AUTO
+	// (StoreAttrDefault; seen on 15.0 and 15.18 to 18, and a cluster
+	// upgraded to 15 or later has its tables made again by the new server):
+	// the index on pg_depend finds those entries, and pg_attribute, probed
+	// for each, confirms the column is generated. Scanning pg_attribute
+	// took most of the tables read at 10,000 tables. On 12 to 14 the
+	// dependency is AUTO like a default's, and pg_attribute is scanned.
 	genCTE := `gen AS (SELECT NULL::oid AS oid, NULL::text[] AS cols, NULL::text[] AS virt WHERE false)`
 	if g.ver() >= 120000 {
 		virt := `NULL::text[]`
 		if g.ver() >= 180000 {
 			virt = `array_agg(a.attname::text ORDER BY a.attnum) FILTER (WHERE a.attgenerated = 'v')`
 		}
+		from := `pg_attribute a`
+		if g.ver() >= 150000 {
+			from = `pg_depend d JOIN pg_attrdef ad ON ad.oid = d.objid
+		AND d.classid = 'pg_attrdef'::regclass AND d.refclassid = 'pg_class'::regclass AND d.deptype = 'i'
+		JOIN pg_attribute a ON a.attrelid = ad.adrelid AND a.attnum = ad.adnum`
+		}
 		genCTE = `gen AS (SELECT a.attrelid AS oid, array_agg(a.attname::text ORDER BY a.attnum) AS cols, ` + virt + ` AS virt
-	FROM pg_depend d JOIN pg_attrdef ad ON ad.oid = d.objid
-		JOIN pg_attribute a ON a.attrelid = ad.adrelid AND a.attnum = ad.adnum
-	WHERE d.classid = 'pg_attrdef'::regclass AND d.refclassid = 'pg_class'::regclass AND d.deptype = 'i'
-		AND a.attgenerated <> '' AND a.attnum > 0 AND NOT a.attisdropped
+	FROM ` + from + `
+	WHERE a.attgenerated <> '' AND a.attnum > 0 AND NOT a.attisdropped
 	GROUP BY a.attrelid)`
 	}
 	filters, allFilters := `false, false`, `filt AS (SELECT NULL::oid AS oid, NULL::json AS filters WHERE false)`

@@ -159,10 +159,12 @@ WHERE c.relkind IN ('r','p','v','m') AND n.nspname NOT LIKE 'pg\_%' AND n.nspnam
 }
 
 // TestTablesGeneratedColumnsAgreeWithTheCatalog: generated columns are
-// found through their expressions' internal dependency in pg_depend, not
-// by scanning pg_attribute; made in every way PostgreSQL makes them, they
-// are exactly the ones pg_attribute marks, and a dropped expression or a
-// plain default is not one.
+// found (from 15) through their expressions' internal dependency in
+// pg_depend rather than by scanning pg_attribute; made in every way
+// PostgreSQL makes them, they are exactly the ones pg_attribute marks, and
+// a dropped expression or a plain default is not one. On 12 to 14, where
+// that dependency is AUTO like a default's, this caught the read missing
+// every generated column.
 func TestTablesGeneratedColumnsAgreeWithTheCatalog(t *testing.T) {
 	c := pgtest.Cluster(t)
 	db := pgtest.NewDatabase(t, c)
