@@ -78,8 +78,8 @@ func healthy() *facts.Facts {
 // healthyTable is a captured, published table with a primary key that the
 // connector may read.
 func healthyTable(name string) facts.Table {
-	return facts.Table{Schema: "public", Name: name, Quoted: "public." + name, Kind: "r", Persistence: "p",
-		ReplicaIdentity: "d", HasPrimaryKey: true, Owner: "app_owner", Select: true, SchemaUsage: true,
+	return facts.Table{Schema: "public", Name: name, Quoted: "public." + name, Kind: 'r', Persistence: 'p',
+		ReplicaIdentity: 'd', HasPrimaryKey: true, Owner: "app_owner", Select: true, SchemaUsage: true,
 		Captured: true, Published: true}
 }
 

@@ -9,7 +9,12 @@ import (
 )
 
 // SchemaVersion is bumped when a field changes meaning; fields are only added otherwise.
-const SchemaVersion = 1
+//
+//   - 2: Table.IdentityColumns and Table.IdentityCandidate(Columns) are
+//     read only for the tables whose rules use them (see their comments),
+//     not for every table: empty elsewhere means "not read". Snapshots of
+//     version 1, which have them everywhere, are judged alike.
+const SchemaVersion = 2
 
 // Facts is everything the rules may look at. Each section that comes from a
 // query or probe carries its own Err: a failed query makes only the rules that

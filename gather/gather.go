@@ -9,6 +9,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/cdcpreflight/cdcpreflight/facts"
 	"github.com/cdcpreflight/cdcpreflight/internal/connector"
@@ -164,17 +165,24 @@ type gatherer struct {
 	ctx      context.Context // Gather's, to tell an interrupt from a failure
 	opt      Options
 
-	capturedOIDs []int64   // oids of captured tables, for the default-privileges read
-	notices      *[]string // server notices while collecting, nil otherwise
-	walSenders   []uint32  // pids of the WAL senders, but Neon's walproposer
-	probePID     uint32    // the replication probe's backend, 0 if it did not connect
+	owners  map[ownerKey]bool // schemas and owners of captured tables, for the default-privileges read
+	typeMap *pgtype.Map       // the catalog connection's, to decode arrays
+	// Every schema and role by oid, for the tables read (see names).
+	schemas    map[uint32]schemaName
+	roles      map[uint32]roleName
+	notices    *[]string // server notices while collecting, nil otherwise
+	walSenders []uint32  // pids of the WAL senders, but Neon's walproposer
+	probePID   uint32    // the replication probe's backend, 0 if it did not connect
 
 	platformRoles []string // platform roles that exist, for detection
 	aurora        bool     // aurora_version() exists
 	platformErr   *facts.Error
 	caseRows      []caseRow // listed names that exist in another letter case
 	caseErr       *facts.Error
-	peekRow       peekRow
+	// countAllTables: the publication is FOR ALL TABLES and its table count
+	// comes from the tables read (finishPublication).
+	countAllTables bool
+	peekRow        peekRow
 
 	// With a connector configuration: its filters, compiled, or why they
 	// cannot be evaluated; and whether this session is a superuser, who
@@ -226,6 +234,7 @@ func (g *gatherer) catalog(ctx context.Context, conn *pgx.Conn, host string) {
 	// which it is: the server_version it reported at startup decides, and
 	// the version read in the first batch confirms it (a pooler may
 	// report its own); when they disagree the first batch runs again.
+	g.typeMap = conn.TypeMap()
 	reported := versionNum(conn.PgConn().ParameterStatus("server_version"))
 	g.f.Server.VersionNum = reported
 	var beginErr *facts.Error
@@ -269,7 +278,7 @@ func (g *gatherer) catalog(ctx context.Context, conn *pgx.Conn, host string) {
 	g.finishTables()
 	g.finishConnector()
 
-	var second []read
+	second := g.finishPublication()
 	if g.f.Tables.Err != nil {
 		g.f.Privileges.Err = g.f.Tables.Err
 	} else {
@@ -347,7 +356,8 @@ func (g *gatherer) resetFirst() {
 	f.Replication, f.Publication, f.Tables = facts.ReplicationUsage{}, facts.Publication{}, facts.Tables{}
 	f.RoleSettings, f.Slots = facts.RoleSettings{}, facts.Slots{}
 	f.ConnectorDB, g.sessionSuper = facts.ConnectorDatabase{}, false
-	g.platformRoles, g.aurora, g.platformErr, g.capturedOIDs, g.walSenders, g.caseRows, g.caseErr = nil, false, nil, nil, nil, nil, nil
+	g.platformRoles, g.aurora, g.platformErr, g.owners, g.walSenders, g.caseRows, g.caseErr = nil, false, nil, nil, nil, nil, nil
+	g.countAllTables, g.schemas, g.roles = false, nil, nil
 }
 
 // versionNum reads a server_version parameter ("15.4 (Debian …)", "18beta1",

@@ -413,7 +413,8 @@ func check(opt *checkOptions, env Env) int {
 			return exitError
 		}
 	}
-	results := rules.Evaluate(reg, f, opt.RuleConfig)
+	// A check shows steps only as SQL: it does not hold them.
+	results := rules.EvaluateWith(reg, f, opt.RuleConfig, rules.EvalOptions{SQLOnly: true})
 	results, warnings := rules.ApplyIgnores(results, opt.Ignores, now(env))
 	run := report.Run{
 		Tool: report.Tool{Name: "cdcpreflight", Version: Version},
