@@ -41,6 +41,12 @@ type Facts struct {
 	SignalTable  HelperTable  `json:"signal_table"`
 	Heartbeat    HelperTable  `json:"heartbeat_table"`
 	Peek         SlotPeek     `json:"slot_peek"`
+
+	WalSenders  WalSenders  `json:"wal_senders"`
+	Connections Connections `json:"connections"`
+	XIDHorizon  XIDHorizon  `json:"xid_horizon"`
+	Toast       Toast       `json:"toast"`
+	Backend     Backend     `json:"backend"`
 }
 
 // Error is a failure recorded as a fact.
@@ -86,6 +92,13 @@ type Options struct {
 	PeekMaxBacklog int64 `json:"peek_max_backlog"`
 	// RetainedWALWarn: slots retaining more WAL than this are reported.
 	RetainedWALWarn int64 `json:"retained_wal_warn"`
+	// ConnectorLagWarn: an active consumer whose confirmed position is
+	// further behind the current WAL than this is reported; 0 is
+	// DefaultConnectorLagWarn.
+	ConnectorLagWarn int64 `json:"connector_lag_warn,omitempty"`
+	// ConnectorReplyWarn: an active consumer silent for longer than this is
+	// reported; 0 is DefaultConnectorReplyWarn.
+	ConnectorReplyWarn time.Duration `json:"connector_reply_warn,omitempty"`
 }
 
 // Snapshot modes (--snapshot-mode): how the connector takes incremental

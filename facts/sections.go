@@ -31,6 +31,12 @@ const (
 	SectionSlots        Section = "slots"
 	SectionSignalTable  Section = "signal_table"
 	SectionHeartbeat    Section = "heartbeat_table"
+
+	SectionWalSenders  Section = "wal_senders"
+	SectionConnections Section = "connections"
+	SectionXIDHorizon  Section = "xid_horizon"
+	SectionToast       Section = "toast"
+	SectionBackend     Section = "backend"
 )
 
 // Sections lists every section, in the order Facts holds them.
@@ -39,6 +45,7 @@ var Sections = []Section{
 	SectionServer, SectionSettings, SectionSession, SectionRole, SectionReplication,
 	SectionPrivileges, SectionRoleSettings, SectionTables, SectionPublication, SectionSlots,
 	SectionSignalTable, SectionHeartbeat,
+	SectionWalSenders, SectionConnections, SectionXIDHorizon, SectionToast, SectionBackend,
 }
 
 // SectionErr returns the error that kept section s from being gathered,
@@ -80,6 +87,16 @@ func (f *Facts) SectionErr(s Section) *Error {
 		return f.SignalTable.Err
 	case SectionHeartbeat:
 		return f.Heartbeat.Err
+	case SectionWalSenders:
+		return f.WalSenders.Err
+	case SectionConnections:
+		return f.Connections.Err
+	case SectionXIDHorizon:
+		return f.XIDHorizon.Err
+	case SectionToast:
+		return f.Toast.Err
+	case SectionBackend:
+		return f.Backend.Err
 	}
 	return &Error{Op: "gather", Message: "unknown fact section " + string(s)}
 }

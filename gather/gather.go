@@ -78,6 +78,7 @@ func Gather(ctx context.Context, cfg *pgx.ConnConfig, opt Options) *facts.Facts 
 		defer close(probed)
 		g.replicationProbe(probeCtx, cfg)
 	}()
+	dialed := time.Now()
 	conn, err := pgx.ConnectConfig(ctx, cfg)
 	if err != nil {
 		cancelProbe()
@@ -94,8 +95,10 @@ func Gather(ctx context.Context, cfg *pgx.ConnConfig, opt Options) *facts.Facts 
 		defer cancel()
 		_ = conn.Close(closeCtx)
 	}()
+	g.noteConnect(conn.PgConn().PID(), cfg.RuntimeParams["application_name"], time.Since(dialed))
 	g.catalog(ctx, conn, cfg.Host)
 	<-probed
+	g.finishConnections()
 	if f.Replication.Err == nil {
 		// The probe is a WAL sender too while it lives: it is not one the
 		// connector competes with.
@@ -125,6 +128,8 @@ type gatherer struct {
 	caseRows      []caseRow // listed names that exist in another letter case
 	caseErr       *facts.Error
 	peekRow       peekRow
+
+	roleWalSenders, dbWalSenders []uint32 // pids of the connector role's and the database's WAL senders
 }
 
 // fail turns an error into a password-free fact.
@@ -243,6 +248,9 @@ func (g *gatherer) firstReads() []read {
 		f.Heartbeat = facts.HelperTable{Schema: f.Options.HeartbeatSchema, Name: facts.HeartbeatTableName}
 		reads = append(reads, g.helperTable("read the heartbeat table", &f.Heartbeat))
 	}
+	reads = append(reads, g.senders()...)
+	reads = append(reads, g.connections(), g.toast(), g.backend())
+	reads = append(reads, g.xidHorizon()...)
 	return reads
 }
 
@@ -253,6 +261,9 @@ func (g *gatherer) resetFirst() {
 	f.Replication, f.Publication, f.Tables = facts.ReplicationUsage{}, facts.Publication{}, facts.Tables{}
 	f.RoleSettings, f.Slots = facts.RoleSettings{}, facts.Slots{}
 	g.platformRoles, g.aurora, g.platformErr, g.capturedOIDs, g.walSenders, g.caseRows, g.caseErr = nil, false, nil, nil, nil, nil, nil
+	f.WalSenders, f.Connections, f.XIDHorizon, f.Toast = facts.WalSenders{}, facts.Connections{}, facts.XIDHorizon{}, facts.Toast{}
+	f.Backend = facts.Backend{ReportedPID: f.Backend.ReportedPID, SentApplicationName: f.Backend.SentApplicationName, Connect: f.Backend.Connect}
+	g.roleWalSenders, g.dbWalSenders = nil, nil
 }
 
 // versionNum reads a server_version parameter ("15.4 (Debian …)", "18beta1",
@@ -299,6 +310,7 @@ func (g *gatherer) failCatalog(e *facts.Error, host string) {
 		&f.Server.Err, &f.Settings.Err, &f.Session.Err, &f.Role.Err, &f.Replication.Err,
 		&f.Publication.Err, &f.Tables.Err, &f.Privileges.Err, &f.RoleSettings.Err, &f.Slots.Err,
 		&f.SignalTable.Err,
+		&f.WalSenders.Err, &f.Connections.Err, &f.XIDHorizon.Err, &f.Toast.Err, &f.Backend.Err,
 	} {
 		*dst = e
 	}
