@@ -26,7 +26,7 @@ var poolerCases = []ruleCase{
 		contains: "told at startup that its server process is PID 897067929, but pg_backend_pid() is 21474", mutate: behindPgBouncer},
 	{name: "pgbouncer refused replication", rule: "pooler-detected", want: rules.StatusFail,
 		contains: "The replication connection failed through it: unsupported startup parameter: replication",
-		mutate: behindPgBouncer},
+		mutate:   behindPgBouncer},
 	{name: "pgbouncer 1.23 passes replication", rule: "pooler-detected", want: rules.StatusWarn, contains: "got through it",
 		mutate: both(behindPgBouncer, func(f *facts.Facts) { f.ReplProbe.Err = nil })},
 	{name: "unix socket upstream", rule: "pooler-detected", want: rules.StatusFail, contains: "Unix-socket client", mutate: behindPgBouncer},

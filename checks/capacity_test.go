@@ -34,7 +34,7 @@ var capacityCases = []ruleCase{
 		}},
 	{name: "10 counts the wal sender", rule: "connection-capacity", want: rules.StatusFail,
 		contains: "the connector needs 3: 2 ordinary connections (its main one and its bean registry's), its replication connection",
-		mutate: both(tbVersion(100023), inUse(94), func(f *facts.Facts) { f.Replication.WalSendersUsed = 1 })},
+		mutate:   both(tbVersion(100023), inUse(94), func(f *facts.Facts) { f.Replication.WalSendersUsed = 1 })},
 	{name: "10 replication unread", rule: "connection-capacity", want: rules.StatusError,
 		mutate: both(tbVersion(100023), func(f *facts.Facts) { f.Replication.Err = readFailed })},
 	{name: "running connector", rule: "connection-capacity", want: rules.StatusWarn, contains: "taken to be running",
@@ -66,7 +66,7 @@ var capacityCases = []ruleCase{
 		}},
 	{name: "hostile names", rule: "role-connection-limit", want: rules.StatusFail,
 		contains: `ALTER ROLE "x""; DROP TABLE t; --" CONNECTION LIMIT 4;`,
-		mutate: func(f *facts.Facts) { f.Role.Name, f.Connections.RoleConnLimit = `x"; DROP TABLE t; --`, 1 }},
+		mutate:   func(f *facts.Facts) { f.Role.Name, f.Connections.RoleConnLimit = `x"; DROP TABLE t; --`, 1 }},
 	{name: "unreadable", rule: "role-connection-limit", want: rules.StatusError,
 		mutate: func(f *facts.Facts) { f.Connections.Err = readFailed }},
 }
