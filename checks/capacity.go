@@ -108,8 +108,8 @@ func visibility(c facts.Connections) string {
 		return "as far as this role can see: it sees other roles' sessions but not their kind (pg_read_all_stats), and none was in doubt"
 	}
 	return fmt.Sprintf("as far as this role can see: it cannot see the kind of other roles' sessions (that takes pg_read_all_stats, "+
-		"or pg_monitor), so %s connected to a database counted as client sessions, autovacuum and parallel workers among them "+
-		"(those use pools of their own)", plural(c.Unidentified, "session of another role is", "sessions of other roles are"))
+		"or pg_monitor), so %s counted as client sessions, although autovacuum and parallel workers among them use pools of their own",
+		plural(c.Unidentified, "session of another role connected to a database is", "sessions of other roles connected to a database are"))
 }
 
 // capacityWarnShare is the share of the usable connections in use, the

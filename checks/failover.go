@@ -63,9 +63,10 @@ PostgreSQL never copies logical slots (pg_failover_slots or Patroni's permanent 
 platforms differ, and the finding says what is documented for the platform, and what is not).
 From 17 a slot created with failover = true is synchronized to standbys that run with
 sync_replication_slots = on, hot_standby_feedback = on, a primary_slot_name, and a dbname in
-primary_conninfo; such a standby keeps a session on the primary named "<cluster_name>_slotsync
-worker", which is how this rule, on the primary, tells that one synchronizes (those standby settings
-cannot be read from the primary). synchronized_standby_slots should then list the standbys' physical
+primary_conninfo; such a standby keeps an ordinary session on the primary, named
+"<cluster_name>_slotsync worker", or by primary_conninfo's application_name as its WAL sender is,
+which is how this rule, on the primary, tells that one synchronizes (those standby settings cannot be
+read from the primary). synchronized_standby_slots should then list the standbys' physical
 slots, or the connector may receive changes that a standby promoted later never had.
 Standbys are seen as physical replication slots and physical WAL senders, which every role sees; a
 platform's high-availability standby that replicates below PostgreSQL (storage replication) is not
@@ -111,7 +112,7 @@ re-snapshot after a failover.`,
 					WithObjects(obj).WithRemediation(makeFailoverText(f, s.Name) + " " + p.sync17)
 			case len(synced) == 0:
 				return rules.Finding("slot %s is a failover slot, but no standby synchronizes slots: no slot synchronization worker "+
-					"has a session on this server (standbys: %s)", name, list).
+					"has a session on this server, as far as the role can see (standbys: %s)", name, list).
 					WithObjects(obj).WithRemediation("A standby synchronizes failover slots when it runs with sync_replication_slots = on, " +
 					"hot_standby_feedback = on, a primary_slot_name and a dbname in primary_conninfo (without them its worker does not " +
 					"start, and its log says which is missing). " + p.sync17)

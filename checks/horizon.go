@@ -104,10 +104,15 @@ the oldest databases (vacuumdb --all --freeze). cdcpreflight never drops slots.`
 				if d.Age >= failsafe {
 					severity = rules.Error
 				}
-				culprit := "no replication slot is older: look for long-running or prepared transactions (pg_prepared_xacts) and " +
-					"for autovacuum that cannot keep up"
-				if s, ok := oldestSlot(x); ok && s.Age() >= d.Age {
-					culprit = fmt.Sprintf("slot %s pins it (%s transactions old)", sqlident.Quote(s.Name), xids(s.Age()))
+				// VACUUM can freeze a database no further than the oldest
+				// slot's hold: when that hold is itself past
+				// autovacuum_freeze_max_age, the slot keeps the database
+				// overdue, whichever is older now.
+				culprit := "no replication slot holds it there: VACUUM (FREEZE) it, and if datfrozenxid does not move, look for " +
+					"long-running or prepared transactions (pg_prepared_xacts)"
+				if s, ok := oldestSlot(x); ok && s.Age() >= x.FreezeMaxAge {
+					culprit = fmt.Sprintf("slot %s holds it there: VACUUM can freeze it no further than the slot's %s, %s transactions old",
+						sqlident.Quote(s.Name), strings.TrimPrefix(strings.TrimPrefix(holdKind(s), "a "), "an "), xids(s.Age()))
 					if !pinned[s.Name] {
 						pinned[s.Name] = true
 						objs = append(objs, slotObject(s.Name))

@@ -22,9 +22,9 @@ var horizonCases = []ruleCase{
 		mutate:   slotAge(120_000_000, 90_000_000)},
 	{name: "database past freeze max age, pinned", rule: "slot-xid-horizon", want: rules.StatusWarn,
 		objects:  []string{"slot streamkap_pgoutput_slot", "database app"},
-		contains: "database app is 250,000,000 transactions old (datfrozenxid), past autovacuum_freeze_max_age 200,000,000: autovacuum forces anti-wraparound vacuums there; slot streamkap_pgoutput_slot pins it",
+		contains: "database app is 250,000,000 transactions old (datfrozenxid), past autovacuum_freeze_max_age 200,000,000: autovacuum forces anti-wraparound vacuums there; slot streamkap_pgoutput_slot holds it there: VACUUM can freeze it no further than the slot's catalog_xmin, 250,000,100 transactions old",
 		mutate:   slotAge(250_000_100, 250_000_000)},
-	{name: "database old, no slot to blame", rule: "slot-xid-horizon", want: rules.StatusWarn, contains: "pg_prepared_xacts",
+	{name: "database old, no slot to blame", rule: "slot-xid-horizon", want: rules.StatusWarn, contains: "no replication slot holds it there",
 		mutate: slotAge(1200, 210_000_000)},
 	{name: "physical slot xmin", rule: "slot-xid-horizon", want: rules.StatusWarn, contains: "slot standby1 (physical, active) holds an xmin",
 		mutate: func(f *facts.Facts) {

@@ -51,8 +51,10 @@ type WalSenders struct {
 	// WAL sender is.
 	DetailsVisible bool `json:"details_visible"`
 	// SlotSyncWorkers are the application names of the sessions that
-	// standbys' slot synchronization workers (17+) hold on this server
-	// ("<cluster_name>_slotsync worker"): every role sees them.
+	// standbys' slot synchronization workers (17+) hold on this server:
+	// ordinary sessions, connected to a database, named
+	// "<cluster_name>_slotsync worker", or, when primary_conninfo names
+	// the standby, by that name, as its WAL sender is. Every role sees them.
 	SlotSyncWorkers []string `json:"slot_sync_workers,omitempty"`
 	// SynchronizedStandbySlots is synchronized_standby_slots (17+), as
 	// set; nil where the server has no such setting.

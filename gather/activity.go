@@ -30,11 +30,20 @@ func (g *gatherer) senders() []read {
 	}
 	var s facts.WalSender
 	return []read{{op: "read the WAL senders", err: &w.Err,
-		// A slot synchronization worker holds an ordinary session here
-		// named after its standby (slotsync.c): application_name is one
-		// of the few columns every role sees.
-		sql: `SELECT pg_has_role('pg_read_all_stats', 'USAGE'),
-	array(SELECT a.application_name::text FROM pg_stat_activity a WHERE a.application_name LIKE '%slotsync worker' ORDER BY 1),
+		// A standby's slot synchronization worker (17+) holds an ordinary
+		// session here, connected to a database, named by the
+		// application_name of primary_conninfo, as the standby's WAL
+		// receiver is, or else "<cluster_name>_slotsync worker"
+		// (slotsync.c passes its name as the fallback). application_name,
+		// datid and the WAL senders' pids are what every role sees.
+		sql: `WITH ws AS (SELECT r.pid, r.application_name, a.datid IS NULL AS physical
+	FROM pg_stat_replication r LEFT JOIN pg_stat_activity a ON a.pid = r.pid)
+SELECT pg_has_role('pg_read_all_stats', 'USAGE'),
+	array(SELECT a.application_name::text FROM pg_stat_activity a
+		WHERE a.datid IS NOT NULL AND a.pid NOT IN (SELECT pid FROM ws)
+			AND (a.application_name LIKE '%slotsync worker'
+				OR a.application_name IN (SELECT application_name FROM ws WHERE physical AND application_name <> ''))
+		ORDER BY 1),
 	current_setting('synchronized_standby_slots', true)`,
 		scan: func(rows pgx.Rows) error {
 			return rowsOne(rows, &w.DetailsVisible, &w.SlotSyncWorkers, &w.SynchronizedStandbySlots)

@@ -59,6 +59,8 @@ func Gather(ctx context.Context, cfg *pgx.ConnConfig, opt Options) *facts.Facts 
 	if f.Options.RetainedWALWarn == 0 {
 		f.Options.RetainedWALWarn = DefaultRetainedWALWarn
 	}
+	f.Options.ConnectorLagWarn = f.Options.ConnectorLagWarnInForce()
+	f.Options.ConnectorReplyWarn = f.Options.ConnectorReplyWarnInForce()
 	// Notices (the PG 18 peek's "skipped loading publication" WARNING) are
 	// collected only while the peek runs.
 	cfg = cfg.Copy()
