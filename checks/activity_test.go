@@ -42,6 +42,8 @@ var poolerCases = []ruleCase{
 		mutate: both(behindPgBouncer, func(f *facts.Facts) { f.Platform.Name = facts.PlatformAzure })},
 	{name: "proxy on another port", rule: "pooler-detected", want: rules.StatusPass,
 		mutate: func(f *facts.Facts) { f.Backend.ServerPort = 5433 }},
+	{name: "snapshot from before the section", rule: "pooler-detected", want: rules.StatusError,
+		contains: "a snapshot saved by an older cdcpreflight", mutate: func(f *facts.Facts) { f.Backend = facts.Backend{} }},
 	{name: "unreadable", rule: "pooler-detected", want: rules.StatusError, mutate: func(f *facts.Facts) { f.Backend.Err = readFailed }},
 	{name: "no connection", rule: "pooler-detected", want: rules.StatusError, mutate: tbNoConnect},
 }

@@ -268,6 +268,11 @@ LIMIT -1; or give the connector a role of its own.`,
 			if !walCounts {
 				counted += fmt.Sprintf("; its replication connection does not count on PostgreSQL %d", major)
 			}
+			if !c.StatsVisible {
+				// Users and databases of sessions are visible to every
+				// role; their kind is not.
+				fine = append(fine, "other sessions are counted by user and database, as far as this role can see their kind")
+			}
 			if len(problems) == 0 {
 				return rules.Pass("the connector's %d (%s) fit: %s", count, counted, strings.Join(fine, "; "))
 			}

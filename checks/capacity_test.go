@@ -39,6 +39,8 @@ var capacityCases = []ruleCase{
 		mutate: both(tbVersion(100023), func(f *facts.Facts) { f.Replication.Err = readFailed })},
 	{name: "running connector", rule: "connection-capacity", want: rules.StatusWarn, contains: "taken to be running",
 		mutate: both(inUse(96), func(f *facts.Facts) { f.Slots.Slots[0].Active, f.Slots.Slots[0].ActivePID = true, 77 })},
+	{name: "snapshot from before the section", rule: "connection-capacity", want: rules.StatusError,
+		contains: "a snapshot saved by an older cdcpreflight", mutate: func(f *facts.Facts) { f.Connections = facts.Connections{} }},
 	{name: "unreadable", rule: "connection-capacity", want: rules.StatusError,
 		mutate: func(f *facts.Facts) { f.Connections.Err = readFailed }},
 	{name: "no connection", rule: "connection-capacity", want: rules.StatusError, mutate: tbNoConnect},

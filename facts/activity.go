@@ -44,7 +44,10 @@ func (o Options) ConnectorReplyWarnInForce() time.Duration {
 // WalSenders are the server's WAL senders (pg_stat_replication) and what
 // tells whether standbys synchronize replication slots.
 type WalSenders struct {
-	Senders []WalSender `json:"senders,omitempty"`
+	// Gathered: the section was read (a snapshot saved before it existed
+	// lacks it, and rules that need it report so rather than judge nothing).
+	Gathered bool        `json:"gathered"`
+	Senders  []WalSender `json:"senders,omitempty"`
 	// DetailsVisible: the role that read them may see every WAL sender's
 	// state and positions (a superuser, or pg_read_all_stats, which
 	// pg_monitor includes). Without it PostgreSQL shows only who each
@@ -105,7 +108,10 @@ func (w WalSenders) Find(pid int) (WalSender, bool) {
 // reserved from it), what uses it, and the connector role's and the
 // database's own limits.
 type Connections struct {
-	MaxConnections int `json:"max_connections"`
+	// Gathered: the section was read (a snapshot saved before it existed
+	// lacks it, and rules that need it report so rather than judge nothing).
+	Gathered       bool `json:"gathered"`
+	MaxConnections int  `json:"max_connections"`
 	// SuperuserReserved is superuser_reserved_connections; Reserved is
 	// reserved_connections (16+, for pg_use_reserved_connections
 	// members); RDSReserved is RDS's rds.rds_superuser_reserved_connections
@@ -150,6 +156,9 @@ type Connections struct {
 // freeze: replication slots' xmin and catalog_xmin, and each database's
 // datfrozenxid, as ages (transactions since).
 type XIDHorizon struct {
+	// Gathered: the section was read (a snapshot saved before it existed
+	// lacks it, and rules that need it report so rather than judge nothing).
+	Gathered bool `json:"gathered"`
 	// FreezeMaxAge is autovacuum_freeze_max_age; FailsafeAge is
 	// vacuum_failsafe_age (14+), nil before.
 	FreezeMaxAge int64  `json:"freeze_max_age"`
@@ -194,8 +203,11 @@ type DatabaseAge struct {
 // DEFAULT or USING INDEX whose TOAST relation holds data, with the
 // columns that can be stored out of line. Only such tables are read.
 type Toast struct {
-	Tables []ToastTable `json:"tables,omitempty"`
-	Err    *Error       `json:"error,omitempty"`
+	// Gathered: the section was read (a snapshot saved before it existed
+	// lacks it, and rules that need it report so rather than judge nothing).
+	Gathered bool         `json:"gathered"`
+	Tables   []ToastTable `json:"tables,omitempty"`
+	Err      *Error       `json:"error,omitempty"`
 }
 
 // ToastTable is one table with out-of-line values, as far as its TOAST
@@ -215,6 +227,9 @@ type ToastTable struct {
 // beside what the connection was told at startup: a connection pooler
 // between the two shows in the difference.
 type Backend struct {
+	// Gathered: the section was read (a snapshot saved before it existed
+	// lacks it, and rules that need it report so rather than judge nothing).
+	Gathered bool `json:"gathered"`
 	// ReportedPID is the process ID of BackendKeyData at startup;
 	// PID is pg_backend_pid().
 	ReportedPID uint32 `json:"reported_pid"`
@@ -335,4 +350,12 @@ func SplitSlotList(s string) []string {
 		}
 	}
 	return out
+}
+
+// notGathered is the error of a section a facts snapshot does not hold.
+func notGathered(gathered bool, err *Error) *Error {
+	if err != nil || gathered {
+		return err
+	}
+	return &Error{Op: "gather", Message: "these facts do not hold this section: a snapshot saved by an older cdcpreflight (gather again)"}
 }

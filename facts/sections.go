@@ -88,15 +88,15 @@ func (f *Facts) SectionErr(s Section) *Error {
 	case SectionHeartbeat:
 		return f.Heartbeat.Err
 	case SectionWalSenders:
-		return f.WalSenders.Err
+		return notGathered(f.WalSenders.Gathered, f.WalSenders.Err)
 	case SectionConnections:
-		return f.Connections.Err
+		return notGathered(f.Connections.Gathered, f.Connections.Err)
 	case SectionXIDHorizon:
-		return f.XIDHorizon.Err
+		return notGathered(f.XIDHorizon.Gathered, f.XIDHorizon.Err)
 	case SectionToast:
-		return f.Toast.Err
+		return notGathered(f.Toast.Gathered, f.Toast.Err)
 	case SectionBackend:
-		return f.Backend.Err
+		return notGathered(f.Backend.Gathered, f.Backend.Err)
 	}
 	return &Error{Op: "gather", Message: "unknown fact section " + string(s)}
 }

@@ -24,6 +24,7 @@ import (
 // traces of standbys synchronizing slots (17+).
 func (g *gatherer) senders() []read {
 	w := &g.f.WalSenders
+	w.Gathered = true
 	reply := `NULL::float8`
 	if g.ver() >= 120000 {
 		reply = `extract(epoch FROM clock_timestamp() - r.reply_time)::float8`
@@ -84,6 +85,7 @@ ORDER BY r.pid`,
 // sender by Gather once the probe is done.
 func (g *gatherer) connections() read {
 	c := &g.f.Connections
+	c.Gathered = true
 	useReserved := `false`
 	if g.ver() >= 160000 {
 		useReserved = `coalesce(pg_has_role((SELECT oid FROM role), 'pg_use_reserved_connections', 'USAGE'), false)`
@@ -144,6 +146,7 @@ const xidHorizonDatabases = 50
 // are readable by every role.
 func (g *gatherer) xidHorizon() []read {
 	x := &g.f.XIDHorizon
+	x.Gathered = true
 	var s facts.SlotXID
 	var d facts.DatabaseAge
 	return []read{{op: "read the xmin horizon", err: &x.Err,
@@ -194,6 +197,7 @@ ORDER BY d.age DESC, d.name LIMIT $1`,
 // this read only keeps the rows small.
 func (g *gatherer) toast() read {
 	t := &g.f.Toast
+	t.Gathered = true
 	schemas := ``
 	if g.ver() >= 150000 {
 		schemas = `
@@ -243,6 +247,7 @@ ORDER BY 1`,
 // itself; Gather has recorded what the connection was told at startup.
 func (g *gatherer) backend() read {
 	b := &g.f.Backend
+	b.Gathered = true
 	return read{op: "read the server process", err: &b.Err,
 		sql: `SELECT pg_backend_pid(), coalesce(host(inet_server_addr()), ''), coalesce(inet_server_port(), 0),
 	current_setting('application_name'),
