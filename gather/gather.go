@@ -93,6 +93,8 @@ func Gather(ctx context.Context, cfg *pgx.ConnConfig, opt Options) *facts.Facts 
 		f.Options.RetainedWALWarn = DefaultRetainedWALWarn
 	}
 	g.prepareScope()
+	f.Options.ConnectorLagWarn = f.Options.ConnectorLagWarnInForce()
+	f.Options.ConnectorReplyWarn = f.Options.ConnectorReplyWarnInForce()
 	// Notices (the PG 18 peek's "skipped loading publication" WARNING) are
 	// collected only while the peek runs.
 	cfg = cfg.Copy()
@@ -125,6 +127,7 @@ func Gather(ctx context.Context, cfg *pgx.ConnConfig, opt Options) *facts.Facts 
 		defer opt.stage(StageProbe, true)
 		g.replicationProbe(probeCtx, cfg)
 	}()
+	dialed := time.Now()
 	opt.stage(StageConnect, false)
 	conn, err := pgx.ConnectConfig(ctx, cfg)
 	opt.stage(StageConnect, true)
@@ -143,8 +146,10 @@ func Gather(ctx context.Context, cfg *pgx.ConnConfig, opt Options) *facts.Facts 
 		defer cancel()
 		_ = conn.Close(closeCtx)
 	}()
+	g.noteConnect(conn.PgConn().PID(), cfg.RuntimeParams["application_name"], time.Since(dialed))
 	g.catalog(ctx, conn, cfg.Host)
 	<-probed
+	g.finishConnections()
 	if f.Replication.Err == nil {
 		// The probe is a WAL sender too while it lives: it is not one the
 		// connector competes with.
@@ -193,6 +198,8 @@ type gatherer struct {
 	// pluginExtErr is why the plugin's control file could not be read:
 	// 58P01 when there is none.
 	pluginExtErr *facts.Error
+
+	roleWalSenders, dbWalSenders []uint32 // pids of the connector role's and the database's WAL senders
 }
 
 // fail turns an error into a password-free fact.
@@ -346,6 +353,9 @@ func (g *gatherer) firstReads() []read {
 		f.Heartbeat = facts.HelperTable{Schema: f.Options.HeartbeatSchema, Name: facts.HeartbeatTableName}
 		reads = append(reads, g.helperTable("read the heartbeat table", &f.Heartbeat))
 	}
+	reads = append(reads, g.senders()...)
+	reads = append(reads, g.connections(), g.toast(), g.backend())
+	reads = append(reads, g.xidHorizon()...)
 	return reads
 }
 
@@ -358,6 +368,9 @@ func (g *gatherer) resetFirst() {
 	f.ConnectorDB, g.sessionSuper = facts.ConnectorDatabase{}, false
 	g.platformRoles, g.aurora, g.platformErr, g.owners, g.walSenders, g.caseRows, g.caseErr = nil, false, nil, nil, nil, nil, nil
 	g.countAllTables, g.schemas, g.roles = false, nil, nil
+	f.WalSenders, f.Connections, f.XIDHorizon, f.Toast = facts.WalSenders{}, facts.Connections{}, facts.XIDHorizon{}, facts.Toast{}
+	f.Backend = facts.Backend{ReportedPID: f.Backend.ReportedPID, SentApplicationName: f.Backend.SentApplicationName, Connect: f.Backend.Connect}
+	g.roleWalSenders, g.dbWalSenders = nil, nil
 }
 
 // versionNum reads a server_version parameter ("15.4 (Debian …)", "18beta1",
@@ -404,6 +417,7 @@ func (g *gatherer) failCatalog(e *facts.Error, host string) {
 		&f.Server.Err, &f.Settings.Err, &f.Session.Err, &f.Role.Err, &f.Replication.Err,
 		&f.Publication.Err, &f.Tables.Err, &f.Privileges.Err, &f.RoleSettings.Err, &f.Slots.Err,
 		&f.SignalTable.Err,
+		&f.WalSenders.Err, &f.Connections.Err, &f.XIDHorizon.Err, &f.Toast.Err, &f.Backend.Err,
 	} {
 		*dst = e
 	}
