@@ -843,11 +843,11 @@ upper case, make each table match one entry, or set the identities yourself with
 // it (an index's name is not in the facts, so INDEX never compares equal).
 func currentIdentitySQL(t facts.Table) string {
 	switch t.ReplicaIdentity {
-	case "f":
+	case 'f':
 		return "FULL"
-	case "n":
+	case 'n':
 		return "NOTHING"
-	case "d":
+	case 'd':
 		return "DEFAULT"
 	}
 	return ""

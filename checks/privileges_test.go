@@ -168,7 +168,7 @@ var privilegeCases = []ruleCase{
 	{name: "views are tables-exist's", rule: "table-select", want: rules.StatusPass,
 		mutate: func(f *facts.Facts) {
 			v := unreadable("v")
-			v.Kind = "v"
+			v.Kind = 'v'
 			f.Tables.Tables = append(f.Tables.Tables, v)
 		}},
 	{name: "uncaptured tables ignored", rule: "table-select", want: rules.StatusPass,
@@ -351,8 +351,8 @@ var privilegeCases = []ruleCase{
 
 // unreadable is a captured table the connector has no SELECT on.
 func unreadable(name string) facts.Table {
-	t := facts.Table{Schema: "public", Name: name, Quoted: "public." + sqlident.Quote(name), Kind: "r", Persistence: "p",
-		ReplicaIdentity: "d", Owner: "app_owner", SchemaUsage: true, Captured: true}
+	t := facts.Table{Schema: "public", Name: name, Quoted: "public." + sqlident.Quote(name), Kind: 'r', Persistence: 'p',
+		ReplicaIdentity: 'd', Owner: "app_owner", SchemaUsage: true, Captured: true}
 	return t
 }
 

@@ -30,7 +30,7 @@ func pubObject(f *facts.Facts) string {
 func leaves(f *facts.Facts, root facts.Table) []facts.Table {
 	var out []facts.Table
 	for _, t := range f.Tables.Tables {
-		if t.PartitionOf == root.Quoted && t.IsOrdinary() && t.Publishable() {
+		if t.PartitionOf() == root.Quoted && t.IsOrdinary() && t.Publishable() {
 			out = append(out, t)
 		}
 	}
@@ -210,7 +210,7 @@ func createPublication(f *facts.Facts) (string, []rules.Step) {
 	// Set at creation, generated-columns would otherwise find it missing
 	// on the next check and plan an ALTER PUBLICATION.
 	if f.Server.Major() >= 18 && slices.ContainsFunc(f.Tables.Tables, func(t facts.Table) bool {
-		return t.Captured && len(t.Generated) > 0
+		return t.Captured && len(t.Generated()) > 0
 	}) {
 		with = append(with, "publish_generated_columns = stored")
 	}
@@ -310,7 +310,7 @@ func publishedAsRoot(f *facts.Facts) []facts.Table {
 	}
 	var out []facts.Table
 	for _, t := range f.Tables.Tables {
-		if t.Captured && t.Publishable() && !t.Published && t.PartitionOf != "" && published[t.PartitionOf] {
+		if t.Captured && t.Publishable() && !t.Published && t.PartitionOf() != "" && published[t.PartitionOf()] {
 			out = append(out, t)
 		}
 	}
@@ -327,9 +327,9 @@ func viaRootFinding(f *facts.Facts, parts []facts.Table, n int, note string) rul
 	q := sqlident.Quote(f.Options.Publication)
 	var desc, roots []string
 	for _, t := range parts {
-		desc = append(desc, t.Quoted+" (as "+t.PartitionOf+")")
-		if !slices.Contains(roots, t.PartitionOf) {
-			roots = append(roots, t.PartitionOf)
+		desc = append(desc, t.Quoted+" (as "+t.PartitionOf()+")")
+		if !slices.Contains(roots, t.PartitionOf()) {
+			roots = append(roots, t.PartitionOf())
 		}
 	}
 	verb, whose, them, table := "are", "their partitioned tables'", "the partitions", "tables"
@@ -669,7 +669,7 @@ func filtered(f *facts.Facts) ([]facts.Table, []string) {
 	var ts []facts.Table
 	var desc []string
 	for _, t := range f.Tables.Tables {
-		inScope := t.Captured || captured[t.PartitionOf]
+		inScope := t.Captured || captured[t.PartitionOf()]
 		if !inScope || (!t.RowFilter && !t.ColumnList) {
 			continue
 		}

@@ -326,7 +326,8 @@ func TestScenarioPoolerHostUnreachable(t *testing.T) {
 func TestScenarioCoverage(t *testing.T) {
 	covered := map[string][2]string{}
 	for _, family := range []map[string][2]string{coreScenarios, standbyScenarios, walRetentionScenarios, snapshotScenarios, publicationScenarios, slotScenarios, tablesScenarios, privilegesScenarios, tunnelScenarios,
-		connectorConfigScenarios} {
+		connectorConfigScenarios,
+		failoverScenarios, capacityScenarios, horizonScenarios, toastScenarios, poolerScenarios, activityScenarios} {
 		for id, sc := range family {
 			if _, dup := covered[id]; dup {
 				t.Errorf("rule %s listed in two scenario families", id)

@@ -16,7 +16,7 @@ import (
 
 // slotRules judge the connector's replication slot and the others.
 func slotRules() []rules.Rule {
-	return []rules.Rule{slotExists(), slotConfig(), slotHealth(), slotLifetime(), slotPeek(), otherSlots()}
+	return []rules.Rule{slotExists(), slotConfig(), slotHealth(), slotLifetime(), synchronizedStandbySlots(), slotPeek(), otherSlots()}
 }
 
 // validSlotName is what PostgreSQL accepts as a slot name
@@ -517,6 +517,13 @@ func peekFailure(f *facts.Facts, e *facts.Error) rules.Outcome {
 	case e.SQLState == "55000" && strings.Contains(e.Message, "can no longer get changes"):
 		return rules.Finding("decoding failed: slot %s is invalidated: %s", name, e.Error()).WithObjects(obj).
 			WithRemediation(invalidatedRemediation(f, facts.Slot{Name: f.Options.Slot, Database: f.Target.Database}))
+	case e.SQLState == "57014" && waitedForStandbys(f):
+		return rules.Finding("the peek waited until statement_timeout (%s) for the standbys that synchronized_standby_slots names (%s): "+
+			"slot %s is a failover slot, so decoding it, for the peek and for the connector, waits until they have received the WAL",
+			e.Error(), standbySlotsSetting(f), name).WithObjects(obj, "setting synchronized_standby_slots").
+			WithRemediation("A listed standby is not confirming WAL (it hangs, lags far behind, or is gone while its slot still looks " +
+				"active): see synchronized-standby-slots. Bring the standby back, or remove its slot from synchronized_standby_slots; " +
+				"until then the connector receives nothing. Nothing was consumed by the peek.")
 	case e.SQLState == "57014":
 		return rules.Finding("the peek did not finish within statement_timeout (%s): decoding from restart_lsn reads the whole backlog, "+
 			"and the connector will have to read it too", e.Error()).WithSeverity(rules.Warning).WithObjects(obj).
@@ -609,4 +616,25 @@ func expectedPlugin(f *facts.Facts) string {
 		return c.Plugin
 	}
 	return "pgoutput"
+}
+
+// waitedForStandbys reports whether a peek that ran out of time was
+// waiting for synchronized_standby_slots (17+): the server warned about a
+// listed slot while it waited, or the slot is a failover slot and the
+// setting names any.
+func waitedForStandbys(f *facts.Facts) bool {
+	for _, n := range f.Peek.Notices {
+		if strings.Contains(n, "synchronized_standby_slots") {
+			return true
+		}
+	}
+	s, ok := f.Slots.Find(f.Options.Slot)
+	return ok && isFailover(s) && f.WalSenders.Err == nil && len(f.ListedStandbySlots()) > 0
+}
+
+func standbySlotsSetting(f *facts.Facts) string {
+	if v := f.WalSenders.SynchronizedStandbySlots; v != nil {
+		return sqlident.Literal(*v)
+	}
+	return "unknown"
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/cdcpreflight/cdcpreflight/facts"
 	"github.com/cdcpreflight/cdcpreflight/internal/connector"
@@ -92,6 +93,8 @@ func Gather(ctx context.Context, cfg *pgx.ConnConfig, opt Options) *facts.Facts 
 		f.Options.RetainedWALWarn = DefaultRetainedWALWarn
 	}
 	g.prepareScope()
+	f.Options.ConnectorLagWarn = f.Options.ConnectorLagWarnInForce()
+	f.Options.ConnectorReplyWarn = f.Options.ConnectorReplyWarnInForce()
 	// Notices (the PG 18 peek's "skipped loading publication" WARNING) are
 	// collected only while the peek runs.
 	cfg = cfg.Copy()
@@ -124,6 +127,7 @@ func Gather(ctx context.Context, cfg *pgx.ConnConfig, opt Options) *facts.Facts 
 		defer opt.stage(StageProbe, true)
 		g.replicationProbe(probeCtx, cfg)
 	}()
+	dialed := time.Now()
 	opt.stage(StageConnect, false)
 	conn, err := pgx.ConnectConfig(ctx, cfg)
 	opt.stage(StageConnect, true)
@@ -142,8 +146,10 @@ func Gather(ctx context.Context, cfg *pgx.ConnConfig, opt Options) *facts.Facts 
 		defer cancel()
 		_ = conn.Close(closeCtx)
 	}()
+	g.noteConnect(conn.PgConn().PID(), cfg.RuntimeParams["application_name"], time.Since(dialed))
 	g.catalog(ctx, conn, cfg.Host)
 	<-probed
+	g.finishConnections()
 	if f.Replication.Err == nil {
 		// The probe is a WAL sender too while it lives: it is not one the
 		// connector competes with.
@@ -164,17 +170,24 @@ type gatherer struct {
 	ctx      context.Context // Gather's, to tell an interrupt from a failure
 	opt      Options
 
-	capturedOIDs []int64   // oids of captured tables, for the default-privileges read
-	notices      *[]string // server notices while collecting, nil otherwise
-	walSenders   []uint32  // pids of the WAL senders, but Neon's walproposer
-	probePID     uint32    // the replication probe's backend, 0 if it did not connect
+	owners  map[ownerKey]bool // schemas and owners of captured tables, for the default-privileges read
+	typeMap *pgtype.Map       // the catalog connection's, to decode arrays
+	// Every schema and role by oid, for the tables read (see names).
+	schemas    map[uint32]schemaName
+	roles      map[uint32]roleName
+	notices    *[]string // server notices while collecting, nil otherwise
+	walSenders []uint32  // pids of the WAL senders, but Neon's walproposer
+	probePID   uint32    // the replication probe's backend, 0 if it did not connect
 
 	platformRoles []string // platform roles that exist, for detection
 	aurora        bool     // aurora_version() exists
 	platformErr   *facts.Error
 	caseRows      []caseRow // listed names that exist in another letter case
 	caseErr       *facts.Error
-	peekRow       peekRow
+	// countAllTables: the publication is FOR ALL TABLES and its table count
+	// comes from the tables read (finishPublication).
+	countAllTables bool
+	peekRow        peekRow
 
 	// With a connector configuration: its filters, compiled, or why they
 	// cannot be evaluated; and whether this session is a superuser, who
@@ -185,6 +198,8 @@ type gatherer struct {
 	// pluginExtErr is why the plugin's control file could not be read:
 	// 58P01 when there is none.
 	pluginExtErr *facts.Error
+
+	roleWalSenders, dbWalSenders []uint32 // pids of the connector role's and the database's WAL senders
 }
 
 // fail turns an error into a password-free fact.
@@ -226,6 +241,7 @@ func (g *gatherer) catalog(ctx context.Context, conn *pgx.Conn, host string) {
 	// which it is: the server_version it reported at startup decides, and
 	// the version read in the first batch confirms it (a pooler may
 	// report its own); when they disagree the first batch runs again.
+	g.typeMap = conn.TypeMap()
 	reported := versionNum(conn.PgConn().ParameterStatus("server_version"))
 	g.f.Server.VersionNum = reported
 	var beginErr *facts.Error
@@ -269,7 +285,7 @@ func (g *gatherer) catalog(ctx context.Context, conn *pgx.Conn, host string) {
 	g.finishTables()
 	g.finishConnector()
 
-	var second []read
+	second := g.finishPublication()
 	if g.f.Tables.Err != nil {
 		g.f.Privileges.Err = g.f.Tables.Err
 	} else {
@@ -337,6 +353,9 @@ func (g *gatherer) firstReads() []read {
 		f.Heartbeat = facts.HelperTable{Schema: f.Options.HeartbeatSchema, Name: facts.HeartbeatTableName}
 		reads = append(reads, g.helperTable("read the heartbeat table", &f.Heartbeat))
 	}
+	reads = append(reads, g.senders()...)
+	reads = append(reads, g.connections(), g.toast(), g.backend())
+	reads = append(reads, g.xidHorizon()...)
 	return reads
 }
 
@@ -347,7 +366,11 @@ func (g *gatherer) resetFirst() {
 	f.Replication, f.Publication, f.Tables = facts.ReplicationUsage{}, facts.Publication{}, facts.Tables{}
 	f.RoleSettings, f.Slots = facts.RoleSettings{}, facts.Slots{}
 	f.ConnectorDB, g.sessionSuper = facts.ConnectorDatabase{}, false
-	g.platformRoles, g.aurora, g.platformErr, g.capturedOIDs, g.walSenders, g.caseRows, g.caseErr = nil, false, nil, nil, nil, nil, nil
+	g.platformRoles, g.aurora, g.platformErr, g.owners, g.walSenders, g.caseRows, g.caseErr = nil, false, nil, nil, nil, nil, nil
+	g.countAllTables, g.schemas, g.roles = false, nil, nil
+	f.WalSenders, f.Connections, f.XIDHorizon, f.Toast = facts.WalSenders{}, facts.Connections{}, facts.XIDHorizon{}, facts.Toast{}
+	f.Backend = facts.Backend{ReportedPID: f.Backend.ReportedPID, SentApplicationName: f.Backend.SentApplicationName, Connect: f.Backend.Connect}
+	g.roleWalSenders, g.dbWalSenders = nil, nil
 }
 
 // versionNum reads a server_version parameter ("15.4 (Debian …)", "18beta1",
@@ -394,6 +417,7 @@ func (g *gatherer) failCatalog(e *facts.Error, host string) {
 		&f.Server.Err, &f.Settings.Err, &f.Session.Err, &f.Role.Err, &f.Replication.Err,
 		&f.Publication.Err, &f.Tables.Err, &f.Privileges.Err, &f.RoleSettings.Err, &f.Slots.Err,
 		&f.SignalTable.Err,
+		&f.WalSenders.Err, &f.Connections.Err, &f.XIDHorizon.Err, &f.Toast.Err, &f.Backend.Err,
 	} {
 		*dst = e
 	}

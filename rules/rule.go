@@ -5,6 +5,7 @@ package rules
 
 import (
 	"fmt"
+	"iter"
 	"strings"
 
 	"github.com/cdcpreflight/cdcpreflight/facts"
@@ -145,6 +146,10 @@ type Outcome struct {
 	Remediation string
 	// Steps fix the finding; reports show their SQL as fix_sql.
 	Steps []Step
+	// stepSeq yields more steps, after Steps, when they are wanted: a rule
+	// with a step per table leaves them to be built one at a time, so that
+	// a check, which shows only their SQL, never holds them all.
+	stepSeq iter.Seq[Step]
 }
 
 // Pass is a rule satisfied.

@@ -171,6 +171,24 @@ var checkOptionTable = options[checkOptions]{
 	{flag: "retained-wal-warn", key: "retained_wal_warn",
 		help:  "report slots retaining more WAL than this",
 		value: to(size, gather.DefaultRetainedWALWarn, field(func(o *checkOptions) *int64 { return &o.Expect.RetainedWALWarn }))},
+	{flag: "connector-lag-warn", key: "connector_lag_warn",
+		help:  "report a connected consumer whose confirmed position is further behind the current WAL than this",
+		value: to(size, int64(facts.DefaultConnectorLagWarn), field(func(o *checkOptions) *int64 { return &o.Expect.ConnectorLagWarn })),
+		check: func(o *checkOptions) error {
+			if o.Expect.ConnectorLagWarn <= 0 {
+				return fmt.Errorf("--connector-lag-warn must be positive, got %d", o.Expect.ConnectorLagWarn)
+			}
+			return nil
+		}},
+	{flag: "connector-reply-warn", key: "connector_reply_warn",
+		help:  "report a connected consumer that has not replied for longer than this",
+		value: to(duration, facts.DefaultConnectorReplyWarn, field(func(o *checkOptions) *time.Duration { return &o.Expect.ConnectorReplyWarn })),
+		check: func(o *checkOptions) error {
+			if o.Expect.ConnectorReplyWarn <= 0 {
+				return fmt.Errorf("--connector-reply-warn must be positive, got %s", o.Expect.ConnectorReplyWarn)
+			}
+			return nil
+		}},
 	// --tables replaces the list; --tables-file, after it, adds to it.
 	{flag: "tables", key: "tables",
 		help: "captured tables: schema.table or schema, comma-separated (default: all user tables)",
@@ -463,7 +481,8 @@ func check(opt *checkOptions, env Env) int {
 			return exitError
 		}
 	}
-	results := rules.Evaluate(reg, f, opt.RuleConfig)
+	// A check shows steps only as SQL: it does not hold them.
+	results := rules.EvaluateWith(reg, f, opt.RuleConfig, rules.EvalOptions{SQLOnly: true})
 	results, warnings := rules.ApplyIgnores(results, opt.Ignores, now(env))
 	run := report.Run{
 		Tool: report.Tool{Name: "cdcpreflight", Version: Version},

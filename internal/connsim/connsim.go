@@ -112,13 +112,16 @@ func (r Report) Steps() []string {
 }
 
 type run struct {
-	cfg    Config
-	rep    Report
-	admin  *pgx.Conn
-	conn   *pgx.Conn // the connector's ordinary session
-	repl   *pgconn.PgConn
-	major  int
-	tables []captured
+	cfg   Config
+	rep   Report
+	admin *pgx.Conn
+	conn  *pgx.Conn // the connector's ordinary session
+	// registry is the second ordinary session Debezium holds while it runs
+	// (its bean registry's JDBC connection): it is only opened and held.
+	registry *pgx.Conn
+	repl     *pgconn.PgConn
+	major    int
+	tables   []captured
 	// expect are the changes the stream must carry: relation name → ops.
 	expect map[string]*expectation
 	signal string // the signal row's id, once inserted
@@ -220,6 +223,9 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 		// keep goes, so that it holds no WAL and takes no slot.
 		_, _ = r.admin.Exec(context.WithoutCancel(ctx), "SELECT pg_drop_replication_slot($1)", r.createdSlot)
 	}
+	if r.registry != nil {
+		_ = r.registry.Close(context.WithoutCancel(ctx))
+	}
 	if r.signal != "" {
 		// Leave the signal table as it was; a failure here changes nothing
 		// the report says.
@@ -256,6 +262,14 @@ func (r *run) play(ctx context.Context) {
 	if r.conn, err = connect(ctx, r.cfg.ConnectorDSN); err != nil {
 		r.conn = nil
 		r.problem(StepConnect, "", "the connector cannot connect", err)
+		return
+	}
+	// Debezium opens a second ordinary connection before its replication
+	// connection and holds it while it runs (PostgresConnectorTask.start):
+	// a server or role with room for only one turns it away.
+	if r.registry, err = connect(ctx, r.cfg.ConnectorDSN); err != nil {
+		r.registry = nil
+		r.problem(StepConnect, "", "the connector's second connection (Debezium's bean registry holds one) is refused", err)
 		return
 	}
 	if r.debezium() {
