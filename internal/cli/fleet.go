@@ -423,6 +423,10 @@ func checkTarget(ctx context.Context, j *job, reg *rules.Registry, env Env) (run
 			unanswered = f.Connect.Err.SQLState == ""
 		}
 	}
+	// Not SQLOnly, as check is: its fix SQL is built as a report reads it,
+	// from steps that hold on to the facts, which a fleet must let go
+	// once the target is judged. The steps are built once, their SQL kept,
+	// and they go.
 	results := rules.Evaluate(reg, f, opt.RuleConfig)
 	results, warnings := rules.ApplyIgnores(results, opt.Ignores, now(env))
 	for i := range results {

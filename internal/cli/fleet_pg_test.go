@@ -413,7 +413,7 @@ func TestFleetShardsAndMerge(t *testing.T) {
 	if got, want := durations.ReplaceAllString(mustRead(t, merged), ""), durations.ReplaceAllString(mustRead(t, whole), ""); got != want {
 		t.Errorf("merged JSON differs from one run's: %s", firstDifference(got, want))
 	}
-	if got, want := mustRead(t, filepath.Join(dir, "merged.txt")), mustRead(t, filepath.Join(dir, "whole.txt")); got != want {
+	if got, want := durations.ReplaceAllString(mustRead(t, filepath.Join(dir, "merged.txt")), ""), durations.ReplaceAllString(mustRead(t, filepath.Join(dir, "whole.txt")), ""); got != want {
 		t.Errorf("merged table differs from one run's: %s", firstDifference(got, want))
 	}
 	validateFleet(t, mustRead(t, merged))
@@ -449,7 +449,10 @@ func TestFleetShardsAndMerge(t *testing.T) {
 	}
 }
 
-var durations = regexp.MustCompile(`"duration_ms": [0-9.e+-]+`)
+// durations are the timings, and the one other thing that differs
+// between two runs of one fleet: the backends' process IDs
+// (pooler-detected names the one that answered).
+var durations = regexp.MustCompile(`"duration_ms": [0-9.e+-]+|PID [0-9]+`)
 
 // render1 is a single database's JSON report.
 func render1(t *testing.T) string {
