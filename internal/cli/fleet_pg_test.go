@@ -359,8 +359,8 @@ func TestFleetSessionBound(t *testing.T) {
 	}
 }
 
-// TestFleetShardsAndMerge: --shard K/N for N = 3 splits the fleet into
-// disjoint parts that cover it, by name alone; merging the three JSON
+// TestFleetShardsAndMerge: --shard K/N for N = 4 splits the fleet into
+// disjoint parts that cover it, by name alone; merging the four JSON
 // reports gives the report of one unsharded run (timings aside) in every
 // format, and its exit code; merge refuses a missing or a repeated shard.
 func TestFleetShardsAndMerge(t *testing.T) {
@@ -382,9 +382,9 @@ func TestFleetShardsAndMerge(t *testing.T) {
 	all := run(t, nil, "check", "--no-config", "--targets", file, "-o", "json="+whole, "-o", "table="+filepath.Join(dir, "whole.txt"))
 	seen := map[string]int{}
 	var shards []string
-	for k := 1; k <= 3; k++ {
+	for k := 1; k <= 4; k++ {
 		p := filepath.Join(dir, fmt.Sprintf("shard-%d.json", k))
-		r := run(t, nil, "check", "--no-config", "--targets", file, "--shard", fmt.Sprintf("%d/3", k), "-o", "json="+p)
+		r := run(t, nil, "check", "--no-config", "--targets", file, "--shard", fmt.Sprintf("%d/4", k), "-o", "json="+p)
 		doc := decodeFleet(t, p)
 		if doc.Shard == nil || doc.Shard.Index != k || doc.Summary.Targets != len(doc.Targets) || len(doc.Names) != len(targets) {
 			t.Errorf("shard %d: %+v, %d targets", k, doc.Shard, len(doc.Targets))
@@ -394,8 +394,8 @@ func TestFleetShardsAndMerge(t *testing.T) {
 		}
 		for _, rep := range doc.Targets {
 			seen[rep.Target.Name]++
-			if shardOf(rep.Target.Name, 3) != k {
-				t.Errorf("%s in shard %d, its name says %d", rep.Target.Name, k, shardOf(rep.Target.Name, 3))
+			if shardOf(rep.Target.Name, 4) != k {
+				t.Errorf("%s in shard %d, its name says %d", rep.Target.Name, k, shardOf(rep.Target.Name, 4))
 			}
 		}
 		shards = append(shards, p)
@@ -436,8 +436,8 @@ func TestFleetShardsAndMerge(t *testing.T) {
 		files []string
 		want  string
 	}{
-		"missing shard":  {shards[:2], "shard 3/3 missing"},
-		"repeated shard": {[]string{shards[0], shards[0], shards[1], shards[2]}, "are both shard 1/3: they overlap"},
+		"missing shard":  {shards[:3], "shard 4/4 missing"},
+		"repeated shard": {[]string{shards[0], shards[0], shards[1], shards[2], shards[3]}, "are both shard 1/4: they overlap"},
 		"whole and part": {[]string{whole, shards[0]}, "one is a shard, the other the whole fleet"},
 		"a single check": {[]string{writeFile(t, "one.json", render1(t))}, "a report of one database"},
 		"nothing":        {nil, "no reports"},
