@@ -361,8 +361,8 @@ func TestFleetSessionBound(t *testing.T) {
 
 // TestFleetShardsAndMerge: --shard K/N for N = 4 splits the fleet into
 // disjoint parts that cover it, by name alone; merging the four JSON
-// reports gives the report of one unsharded run (timings aside) in every
-// format, and its exit code; merge refuses a missing or a repeated shard.
+// reports gives the report of one unsharded run (timings aside) as JSON and as
+// a table, and its exit code; merge refuses a missing or a repeated shard.
 func TestFleetShardsAndMerge(t *testing.T) {
 	// A cluster of its own: another test's sessions ending on a shared one
 	// (a WAL sender counted by replication-capacity) would change a
