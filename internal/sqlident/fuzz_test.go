@@ -58,7 +58,7 @@ func serverLeavesBare(name string) bool {
 
 // FuzzLiteral: whatever the text, Literal renders one string literal that
 // reads back as the text, with standard_conforming_strings on (the lexer
-// here) and, since a backslash switches to the E'' form, off.
+// here) and, since a backslash switches to the E” form, off.
 func FuzzLiteral(f *testing.F) {
 	for _, n := range fuzzcheck.HostileNames {
 		f.Add(n)
