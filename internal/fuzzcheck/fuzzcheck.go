@@ -199,16 +199,15 @@ func XMLChar(r rune) bool {
 // XMLText is what an XML writer that drops forbidden characters can
 // preserve of s: invalid UTF-8 becomes U+FFFD, and characters XML 1.0
 // cannot carry are gone. A reader parsing the document gets this back
-// (with \r\n and lone \r read as \n, as XML parsers normalize line ends).
+// exactly when the writer escapes \r (as encoding/xml does): a raw one
+// would be read as a line end.
 func XMLText(s string) string {
-	s = strings.ToValidUTF8(s, "\uFFFD")
-	s = strings.Map(func(r rune) rune {
+	return strings.Map(func(r rune) rune {
 		if XMLChar(r) {
 			return r
 		}
 		return -1
-	}, s)
-	return strings.NewReplacer("\r\n", "\n", "\r", "\n").Replace(s)
+	}, strings.ToValidUTF8(s, "\uFFFD"))
 }
 
 // ValidJSON checks that data is exactly one JSON value (and white space).
