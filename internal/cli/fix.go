@@ -194,7 +194,7 @@ func runFixWith(opt *checkOptions, x fixFlags, env Env) int {
 		fmt.Fprintf(env.Stderr, "cdcpreflight fix: %v\n", err)
 		return exitError
 	}
-	if _, err := env.Stdout.Write(script.Bytes()); err != nil {
+	if _, err := env.Stdout.Write(forTerminal(env.Stdout, script.Bytes())); err != nil {
 		return exitError
 	}
 	if x.sqlOut != "" {

@@ -240,7 +240,7 @@ func JSONText(s string) string {
 }
 
 // TerminalSafe checks that s holds nothing a terminal would act on: no C0
-// control but newline, no DEL, no C1 control, no bidirectional override,
+// control but newline and tab, no DEL, no C1 control, no bidirectional override,
 // and valid UTF-8 (a terminal may read a broken sequence as C1). With sgr,
 // ESC is allowed as the start of a colour sequence "ESC [ digits;… m" and
 // nothing else.
@@ -251,7 +251,7 @@ func TerminalSafe(s string, sgr bool) error {
 	for i := 0; i < len(s); {
 		r, n := utf8.DecodeRuneInString(s[i:])
 		switch {
-		case r == '\n':
+		case r == '\n' || r == '\t':
 		case r == 0x1b && sgr:
 			end := sgrEnd(s[i:])
 			if end < 0 {

@@ -1,0 +1,36 @@
+package cli
+
+import (
+	"fmt"
+	"io"
+	"strings"
+)
+
+// forTerminal is what fix prints of its script to w. On a terminal, a
+// control character in a name (an ESC that would recolour, retitle or
+// clear the screen, or move the cursor over a line of the plan) is shown
+// as \uXXXX, with a line saying so: the script is for reading there, and
+// --sql-out and a redirected stdout get it byte for byte.
+func forTerminal(w io.Writer, script []byte) []byte {
+	if !isTerminal(w) {
+		return script
+	}
+	return terminalText(script)
+}
+
+func terminalText(script []byte) []byte {
+	var b strings.Builder
+	changed := false
+	for _, r := range strings.ToValidUTF8(string(script), "\uFFFD") {
+		if r == '\n' || r == '\t' || !(r < 0x20 || r >= 0x7f && r <= 0x9f || r >= 0x202A && r <= 0x202E || r >= 0x2066 && r <= 0x2069) {
+			b.WriteRune(r)
+			continue
+		}
+		fmt.Fprintf(&b, "\\u%04x", r)
+		changed = true
+	}
+	if !changed {
+		return script
+	}
+	return []byte("-- Control characters in names are shown as \\uXXXX here; --sql-out writes the script exactly.\n" + b.String())
+}
