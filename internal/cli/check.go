@@ -276,7 +276,7 @@ func check(opt *checkOptions, env Env) int {
 		return exitError
 	}
 	if f.Connect.Err != nil {
-		fmt.Fprintf(env.Stderr, "cdcpreflight: could not connect to %s: %s\n", targetLabel(f.Target), f.Connect.Err.Message)
+		fmt.Fprintf(env.Stderr, "cdcpreflight: could not connect to %s: %s\n", printable(targetLabel(f.Target)), printable(f.Connect.Err.Message))
 	}
 	if opt.FactsOut != "" {
 		if err := writeJSONFile(opt.FactsOut, f); err != nil {

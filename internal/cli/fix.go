@@ -179,7 +179,7 @@ func runFixWith(opt *checkOptions, x fixFlags, env Env) int {
 		return exitError
 	}
 	if f.Connect.Err != nil {
-		fmt.Fprintf(env.Stderr, "cdcpreflight fix: could not connect to %s: %s\n", targetLabel(f.Target), f.Connect.Err.Message)
+		fmt.Fprintf(env.Stderr, "cdcpreflight fix: could not connect to %s: %s\n", printable(targetLabel(f.Target)), printable(f.Connect.Err.Message))
 		return exitError
 	}
 	fopt := x.options(opt)
