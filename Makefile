@@ -1,4 +1,4 @@
-.PHONY: test test-matrix demo lint deps bench
+.PHONY: test test-matrix demo lint deps bench fuzz soak
 
 # test installs what the tests need when it is missing (as root, from
 # Debian's packages) and runs every test against real PostgreSQL, with the
@@ -28,3 +28,8 @@ test-matrix: deps
 bench:
 	@bash scripts/deps.sh bench
 	@bash scripts/bench.sh
+
+# fuzz runs every native fuzz target (func FuzzX) for FUZZTIME (10s) each,
+# within FUZZ_BUDGET seconds in all (scripts/fuzz.sh); CI runs it.
+fuzz:
+	@bash scripts/fuzz.sh
