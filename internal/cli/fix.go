@@ -320,13 +320,22 @@ func applyPlan(opt *checkOptions, plan fix.Plan, t fix.Timeouts, out, errOut io.
 		}
 		fmt.Fprintf(out, "  %s  %*d/%d  %s\n", mark, len(strconv.Itoa(n)), i+1, n, oneLine(s.SQL))
 	})
-	fmt.Fprintf(out, "\n%d applied, %d failed, %d not run.\n", len(res.Done), btoi(res.Failed != nil), len(res.NotRun))
+	if res.Lost != nil {
+		fmt.Fprintf(out, "\n%d applied, %d with the server when the connection was lost (outcome unknown), %d not run.\n",
+			len(res.Done), len(res.Unknown), len(res.NotRun))
+	} else {
+		fmt.Fprintf(out, "\n%d applied, %d failed, %d not run.\n", len(res.Done), btoi(res.Failed != nil), len(res.NotRun))
+	}
 	for _, s := range res.Done {
 		if s.Phase == rules.PhaseSlot {
 			fmt.Fprintf(out, "The replication slot now exists and retains WAL from this moment until a connector consumes it: "+
 				"start the connector soon. If it will not run for a while, drop the slot yourself "+
 				"(SELECT pg_drop_replication_slot(%s);) rather than let WAL pile up.\n", sqlident.Literal(opt.Expect.Slot))
 		}
+	}
+	if res.Lost != nil {
+		lostReport(errOut, res, opt.Expect.Slot, cfg.Password)
+		return exitError
 	}
 	if res.Failed != nil {
 		fmt.Fprintf(errOut, "\ncdcpreflight fix: step %q failed: %s\n", oneLine(res.Failed.Step.SQL), gather.Redact(res.Failed.Err.Error(), cfg.Password))
@@ -342,6 +351,35 @@ func applyPlan(opt *checkOptions, plan fix.Plan, t fix.Timeouts, out, errOut io.
 		return exitError
 	}
 	return exitOK
+}
+
+// lostReport says what is known after the connection was lost mid-apply:
+// what the server confirmed, what it had and may have committed, and what
+// it never got, and how to find out.
+func lostReport(errOut io.Writer, res fix.Applied, slot, password string) {
+	fmt.Fprintf(errOut, "\ncdcpreflight fix: the connection was lost: %s.\n", gather.Redact(res.Lost.Error(), password))
+	if len(res.Done) > 0 {
+		fmt.Fprintf(errOut, "The %s confirmed above stay applied (each committed on its own).\n", plural(len(res.Done), "step", "steps"))
+	}
+	if len(res.Unknown) > 0 {
+		fmt.Fprintf(errOut, "Outcome unknown: the server had these when the connection was lost and may have committed some of them, "+
+			"in order (if one committed, so did every one before it); each is its own transaction, so none is half done:\n")
+		for _, s := range res.Unknown {
+			fmt.Fprintf(errOut, "  %s\n", oneLine(s.SQL))
+			if s.Phase == rules.PhaseSlot {
+				fmt.Fprintf(errOut, "  (if the slot was created it retains WAL until a connector consumes it: "+
+					"look in pg_replication_slots, and drop it with SELECT pg_drop_replication_slot(%s); if no connector will start soon)\n",
+					sqlident.Literal(slot))
+			}
+		}
+	}
+	if len(res.NotRun) > 0 {
+		fmt.Fprintln(errOut, "Not run (never sent):")
+		for _, s := range res.NotRun {
+			fmt.Fprintf(errOut, "  %s\n", oneLine(s.SQL))
+		}
+	}
+	fmt.Fprintln(errOut, "Run the same cdcpreflight fix again when the server is reachable: it plans only what is still missing.")
 }
 
 func fixHeader(f *facts.Facts, x fixFlags) fix.Header {
