@@ -31,11 +31,11 @@ func terminalText(script []byte) []byte {
 func printable(s string) string {
 	var b strings.Builder
 	for _, r := range strings.ToValidUTF8(s, "\uFFFD") {
-		if r == '\n' || r == '\t' || !(r < 0x20 || r >= 0x7f && r <= 0x9f || r >= 0x202A && r <= 0x202E || r >= 0x2066 && r <= 0x2069) {
-			b.WriteRune(r)
+		if r != '\n' && r != '\t' && (r < 0x20 || r >= 0x7f && r <= 0x9f || r >= 0x202A && r <= 0x202E || r >= 0x2066 && r <= 0x2069) {
+			fmt.Fprintf(&b, "\\u%04x", r)
 			continue
 		}
-		fmt.Fprintf(&b, "\\u%04x", r)
+		b.WriteRune(r)
 	}
 	return b.String()
 }

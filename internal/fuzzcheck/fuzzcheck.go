@@ -215,7 +215,7 @@ func ValidJSON(data []byte) error {
 	if !json.Valid(data) {
 		var v any
 		err := json.Unmarshal(data, &v)
-		return fmt.Errorf("not valid JSON: %v", err)
+		return fmt.Errorf("not valid JSON: %w", err)
 	}
 	return nil
 }
@@ -298,7 +298,7 @@ func Xmllint(t testing.TB, xsd string, files ...string) {
 		t.Skip("xmllint not found (apt-get install libxml2-utils)")
 	}
 	for _, f := range files {
-		out, err := exec.Command(path, "--noout", "--schema", xsd, f).CombinedOutput()
+		out, err := exec.CommandContext(t.Context(), path, "--noout", "--schema", xsd, f).CombinedOutput()
 		if err != nil {
 			t.Errorf("xmllint --schema %s %s: %v\n%s", xsd, f, err, out)
 		}

@@ -44,12 +44,12 @@ func FuzzQuote(f *testing.F) {
 // byte a lower-case letter or underscore, every byte a lower-case letter,
 // digit or underscore, and not a keyword outside the unreserved category.
 func serverLeavesBare(name string) bool {
-	if name == "" || !(name[0] >= 'a' && name[0] <= 'z' || name[0] == '_') {
+	if name == "" || (name[0] < 'a' || name[0] > 'z') && name[0] != '_' {
 		return false
 	}
 	for i := 0; i < len(name); i++ {
 		c := name[i]
-		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_') {
+		if (c < 'a' || c > 'z') && (c < '0' || c > '9') && c != '_' {
 			return false
 		}
 	}
