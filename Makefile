@@ -33,3 +33,10 @@ bench:
 # within FUZZ_BUDGET seconds in all (scripts/fuzz.sh); CI runs it.
 fuzz:
 	@bash scripts/fuzz.sh
+
+# soak runs checks back to back and several at a time for SOAK_DURATION
+# (2m) while pgbench writes and pg_recvlogical streams from the slot
+# (internal/soak, build tag soak; SOAK_PARALLEL, SOAK_REPORT=FILE).
+soak: deps
+	go test -tags soak -count=1 -run TestSoak -v -timeout 60m ./internal/soak \
+		-soak.duration $(or $(SOAK_DURATION),2m) -soak.parallel $(or $(SOAK_PARALLEL),4)
