@@ -22,7 +22,7 @@ type ruleCase struct {
 }
 
 // caseFamilies lists every family's cases; TestEveryRuleHasCases reads it.
-var caseFamilies = [][]ruleCase{serverCases, standbyCases, walRetentionCases, connectionCases, privilegeCases, snapshotCases, publicationCases, slotCases, tablesCases}
+var caseFamilies = [][]ruleCase{serverCases, standbyCases, walRetentionCases, connectionCases, tunnelCases, privilegeCases, snapshotCases, publicationCases, slotCases, tablesCases}
 
 // healthy is a snapshot of a correctly set-up self-hosted PostgreSQL 15.
 func healthy() *facts.Facts {

@@ -204,5 +204,5 @@ func hbaWord(s string) string {
 
 // connectionRules judge how the connector connects.
 func connectionRules() []rules.Rule {
-	return []rules.Rule{ssl(), poolerHostname(), replicationConnection()}
+	return []rules.Rule{sshTunnel(), ssl(), poolerHostname(), replicationConnection()}
 }

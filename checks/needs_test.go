@@ -47,6 +47,11 @@ func TestRulesNeedOnlyWhatTheyDeclare(t *testing.T) {
 			if !slices.ContainsFunc(declared, func(s facts.Section) bool { return s != facts.SectionTarget }) {
 				f.Connect.Err = &facts.Error{Op: "connect", Message: "undeclared connection"}
 				undeclared = append(undeclared, string(facts.SectionConnect))
+				// The tunnel comes before the connection: a rule that
+				// needs neither is judged behind a broken one too.
+				f.SSHTunnel.Configured = true
+				f.SSHTunnel.Err = &facts.Error{Op: "open the SSH tunnel", Message: "undeclared tunnel"}
+				undeclared = append(undeclared, string(facts.SectionSSHTunnel))
 			}
 		}
 		branchNeeded := map[facts.Section]bool{}
@@ -59,7 +64,7 @@ func TestRulesNeedOnlyWhatTheyDeclare(t *testing.T) {
 					t.Errorf("%s/%s: error with %s failed, none of them declared: %s", r.ID, tc.name, strings.Join(undeclared, ", "), res.Message)
 				}
 				for _, s := range r.MayNeed {
-					if judge(tc, func(f *facts.Facts) { failSection(f, s) }).Status == rules.StatusError {
+					if judge(tc, func(f *facts.Facts) { failBranch(f, s) }).Status == rules.StatusError {
 						branchNeeded[s] = true
 					}
 				}
@@ -78,7 +83,7 @@ func TestRulesNeedOnlyWhatTheyDeclare(t *testing.T) {
 func failSection(f *facts.Facts, s facts.Section) bool {
 	v := reflect.ValueOf(f).Elem()
 	for i := range v.NumField() {
-		if strings.Split(v.Type().Field(i).Tag.Get("json"), ",")[0] != string(s) || s == facts.SectionConnect {
+		if strings.Split(v.Type().Field(i).Tag.Get("json"), ",")[0] != string(s) || s == facts.SectionConnect || s == facts.SectionSSHTunnel {
 			continue
 		}
 		errField := v.Field(i).FieldByName("Err")
@@ -89,4 +94,14 @@ func failSection(f *facts.Facts, s facts.Section) bool {
 		return true
 	}
 	return false
+}
+
+// failBranch fails section s for a rule that needs it on some branches:
+// the connection itself too (ssh-tunnel needs it only without a tunnel).
+func failBranch(f *facts.Facts, s facts.Section) {
+	if s == facts.SectionConnect {
+		f.Connect.Err = &facts.Error{Op: "connect", Message: "branch failed"}
+		return
+	}
+	failSection(f, s)
 }

@@ -322,7 +322,7 @@ func TestScenarioPoolerHostUnreachable(t *testing.T) {
 // it names.
 func TestScenarioCoverage(t *testing.T) {
 	covered := map[string][2]string{}
-	for _, family := range []map[string][2]string{coreScenarios, standbyScenarios, walRetentionScenarios, snapshotScenarios, publicationScenarios, slotScenarios, tablesScenarios, privilegesScenarios} {
+	for _, family := range []map[string][2]string{coreScenarios, standbyScenarios, walRetentionScenarios, snapshotScenarios, publicationScenarios, slotScenarios, tablesScenarios, privilegesScenarios, tunnelScenarios} {
 		for id, sc := range family {
 			if _, dup := covered[id]; dup {
 				t.Errorf("rule %s listed in two scenario families", id)

@@ -20,6 +20,10 @@ type Facts struct {
 	Target        Target    `json:"target"`
 	Options       Options   `json:"options"`
 
+	// SSHTunnel is the SSH bastion the connections went through, when one
+	// was configured; when it broke, nothing behind it was reached.
+	SSHTunnel SSHTunnel `json:"ssh_tunnel"`
+
 	// Connect is the outcome of the ordinary (catalog) connection. When it
 	// failed, every section below that needs the database is empty and
 	// rules that need it report error with this cause.

@@ -18,6 +18,11 @@ const (
 	// before connecting: it is never missing, so a rule judged whether or
 	// not the connection succeeded needs only it.
 	SectionTarget Section = "target"
+	// SectionSSHTunnel is the SSH tunnel every connection goes through
+	// when one is configured. It comes before the connection: when it
+	// broke, every section read over the connection is missing with the
+	// tunnel's failure as the cause.
+	SectionSSHTunnel Section = "ssh_tunnel"
 
 	SectionServer       Section = "server"
 	SectionSettings     Section = "settings"
@@ -35,7 +40,7 @@ const (
 
 // Sections lists every section, in the order Facts holds them.
 var Sections = []Section{
-	SectionConnect, SectionTarget,
+	SectionConnect, SectionTarget, SectionSSHTunnel,
 	SectionServer, SectionSettings, SectionSession, SectionRole, SectionReplication,
 	SectionPrivileges, SectionRoleSettings, SectionTables, SectionPublication, SectionSlots,
 	SectionSignalTable, SectionHeartbeat,
@@ -56,6 +61,8 @@ func (f *Facts) SectionErr(s Section) *Error {
 		return nil
 	case SectionTarget:
 		return nil
+	case SectionSSHTunnel:
+		return f.SSHTunnel.Err
 	case SectionServer:
 		return f.Server.Err
 	case SectionSettings:
@@ -84,11 +91,15 @@ func (f *Facts) SectionErr(s Section) *Error {
 	return &Error{Op: "gather", Message: "unknown fact section " + string(s)}
 }
 
-// Missing returns why section s cannot be read, nil when it can: the
-// catalog connection's failure first, for every section read over it,
-// then the section's own.
+// Missing returns why section s cannot be read, nil when it can: for
+// every section read over the catalog connection, a broken SSH tunnel
+// first (the report says the tunnel is why), then the connection's
+// failure, then the section's own.
 func (f *Facts) Missing(s Section) *Error {
-	if s != SectionTarget {
+	if s != SectionTarget && s != SectionSSHTunnel {
+		if f.SSHTunnel.Broken() {
+			return &Error{Op: "could not connect through the SSH tunnel (see rule ssh-tunnel)", Message: f.SSHTunnel.Err.Message}
+		}
 		if err := f.SectionErr(SectionConnect); err != nil {
 			return err
 		}

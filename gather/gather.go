@@ -14,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/cdcpreflight/cdcpreflight/facts"
+	"github.com/cdcpreflight/cdcpreflight/internal/sshtunnel"
 )
 
 // Timeouts bound everything a check does to the server.
@@ -31,6 +32,36 @@ type Options struct {
 	Timeouts Timeouts
 	Expect   facts.Options // the names and scope the rules judge against
 	Now      func() time.Time
+	// Progress, when set, is told when each stage of the work starts and
+	// ends (done), for a progress display; stages overlap (the replication
+	// probe runs while the catalog is read). It must not block.
+	Progress func(stage Stage, done bool)
+	// Tunnel, when set, is the SSH bastion every connection goes through.
+	Tunnel *sshtunnel.Dialer
+}
+
+// Stage is a part of gathering, named as a progress display shows it.
+type Stage string
+
+// Stages, in the order they start.
+const (
+	StageConnect    Stage = "connecting"
+	StageProbe      Stage = "probing replication"
+	StageCatalog    Stage = "reading catalogs"
+	StagePrivileges Stage = "reading privileges"
+	StagePeek       Stage = "peeking the slot"
+)
+
+// ErrInterrupted is the cause to cancel Gather's context with when the
+// user interrupts the run (Ctrl-C): what was cut short says "interrupted"
+// rather than "timed out", and its statements are cancelled on the server
+// (ParseDSN's configs send a CancelRequest when a context ends).
+var ErrInterrupted = errors.New("interrupted")
+
+func (o Options) stage(s Stage, done bool) {
+	if o.Progress != nil {
+		o.Progress(s, done)
+	}
 }
 
 // Gather connects with cfg and returns the facts. It does not return an
@@ -52,7 +83,7 @@ func Gather(ctx context.Context, cfg *pgx.ConnConfig, opt Options) *facts.Facts 
 	if f.Options.ConnectorUser == "" {
 		f.Options.ConnectorUser = cfg.User
 	}
-	g := &gatherer{f: f, password: cfg.Password, t: opt.Timeouts}
+	g := &gatherer{f: f, password: cfg.Password, t: opt.Timeouts, ctx: ctx, opt: opt}
 	if g.t == (Timeouts{}) {
 		g.t = DefaultTimeouts
 	}
@@ -72,6 +103,17 @@ func Gather(ctx context.Context, cfg *pgx.ConnConfig, opt Options) *facts.Facts 
 	}
 
 	f.Connect.Attempted = true
+	if opt.Tunnel != nil {
+		t := g.openTunnel(ctx, cfg, opt.Tunnel)
+		if t == nil {
+			f.Connect.Err = &facts.Error{Op: "connect", Message: "no SSH tunnel: " + f.SSHTunnel.Err.Message}
+			f.Platform = DetectPlatform(Signals{Host: cfg.Host})
+			return f
+		}
+		defer func() { _ = t.Close() }()
+		defer g.tunnelForwarded(t) // before it closes, after every connection closed
+		cfg = ThroughTunnel(cfg, t)
+	}
 	// The replication probe connects while the catalog connection does:
 	// two handshakes cost one wait, which is most of a check from far away.
 	probeCtx, cancelProbe := context.WithCancel(ctx)
@@ -79,9 +121,13 @@ func Gather(ctx context.Context, cfg *pgx.ConnConfig, opt Options) *facts.Facts 
 	probed := make(chan struct{})
 	go func() {
 		defer close(probed)
+		opt.stage(StageProbe, false)
+		defer opt.stage(StageProbe, true)
 		g.replicationProbe(probeCtx, cfg)
 	}()
+	opt.stage(StageConnect, false)
 	conn, err := pgx.ConnectConfig(ctx, cfg)
+	opt.stage(StageConnect, true)
 	if err != nil {
 		cancelProbe()
 		<-probed
@@ -116,6 +162,8 @@ type gatherer struct {
 	f        *facts.Facts
 	password string
 	t        Timeouts
+	ctx      context.Context // Gather's, to tell an interrupt from a failure
+	opt      Options
 
 	capturedOIDs []int64   // oids of captured tables, for the default-privileges read
 	notices      *[]string // server notices while collecting, nil otherwise
@@ -140,6 +188,12 @@ func (g *gatherer) fail(op string, err error) *facts.Error {
 		if pgErr.Detail != "" {
 			e.Message += " (" + Redact(pgErr.Detail, g.password) + ")"
 		}
+	}
+	if g.ctx != nil && errors.Is(context.Cause(g.ctx), ErrInterrupted) {
+		// Whatever failed once the user interrupted failed because of it:
+		// a cancelled statement, a closed connection.
+		e.Message = "interrupted before it finished"
+		return e
 	}
 	if errors.Is(err, context.DeadlineExceeded) {
 		e.Message = "timed out: " + e.Message
@@ -169,6 +223,8 @@ func (g *gatherer) catalog(ctx context.Context, conn *pgx.Conn, host string) {
 	g.f.Server.VersionNum = reported
 	var beginErr *facts.Error
 	first := append(g.begin(&beginErr), g.firstReads()...)
+	g.opt.stage(StageCatalog, false)
+	defer g.opt.stage(StageCatalog, true)
 	if err := g.runReads(ctx, conn, first); err == nil && beginErr == nil && g.f.Server.Err == nil &&
 		g.f.Server.VersionNum/10000 != reported/10000 {
 		actual := g.f.Server.VersionNum
@@ -207,6 +263,13 @@ func (g *gatherer) catalog(ctx context.Context, conn *pgx.Conn, host string) {
 		g.notices = &notices
 		defer func() { p.Notices = notices; g.notices = nil }()
 	}
+	later := StagePrivileges
+	if ok {
+		later = StagePeek
+	}
+	g.opt.stage(StageCatalog, true)
+	g.opt.stage(later, false)
+	defer g.opt.stage(later, true)
 	// The transaction ends in the same write: no round trip of its own.
 	_ = g.runReads(ctx, conn, second, "ROLLBACK")
 	if ok {

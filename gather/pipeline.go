@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -47,6 +48,7 @@ const savepoint = "cdcpreflight_read"
 // then every read that had not completed has recorded it.
 func (g *gatherer) runReads(ctx context.Context, conn *pgx.Conn, reads []read, tail ...string) error {
 	tracer := conn.Config().Tracer
+	defer cancelUntilDrained(ctx, conn.PgConn())()
 	p := conn.PgConn().StartPipeline(ctx)
 	sent := make([]bool, len(reads))
 	for i, r := range reads {
@@ -154,6 +156,47 @@ func (g *gatherer) segment(p *pgconn.Pipeline, conn *pgx.Conn, r read) error {
 		g.record(r, readErr)
 	}
 	return nil
+}
+
+// cancelEvery is how often a pipeline whose context ended asks the server
+// again to cancel the statement it runs.
+const cancelEvery = 200 * time.Millisecond
+
+// cancelUntilDrained keeps cancelling on the server, once ctx ends (Ctrl-C,
+// --timeout), whatever statement of the pipeline runs, until the caller has
+// read the pipeline to its end; it returns the function that says so. A
+// CancelRequest cancels only the statement running when it arrives, and
+// the reads queued behind it would run, or wait for the same lock, one
+// after the other: this way each stops at once, the session is idle when
+// the connection closes, and no statement of ours stays behind.
+func cancelUntilDrained(ctx context.Context, pc *pgconn.PgConn) (drained func()) {
+	done := make(chan struct{})
+	stopped := make(chan struct{})
+	// The cancel requests must outlive ctx: they are sent because it ended.
+	go func() { //nolint:gosec // G118: see above
+		defer close(stopped)
+		select {
+		case <-done:
+			return
+		case <-ctx.Done():
+		}
+		t := time.NewTicker(cancelEvery)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				cctx, cancel := context.WithTimeout(context.Background(), cancelDeadline)
+				_ = pc.CancelRequest(cctx)
+				cancel()
+			}
+		}
+	}()
+	return func() {
+		close(done)
+		<-stopped
+	}
 }
 
 // syncResult takes the Sync that ends a segment.

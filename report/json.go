@@ -16,11 +16,17 @@ import (
 // (tests and tools that consume reports decode into it). Fields are only
 // ever added; a breaking change bumps SchemaVersion.
 type JSONReport struct {
-	SchemaVersion int           `json:"schema_version"`
-	Tool          Tool          `json:"tool"`
-	Target        Target        `json:"target"`
-	Summary       rules.Summary `json:"summary"`
-	Results       []JSONResult  `json:"results"`
+	SchemaVersion int    `json:"schema_version"`
+	Tool          Tool   `json:"tool"`
+	Target        Target `json:"target"`
+	// Config is the config file used, null when none.
+	Config  *ConfigFile   `json:"config"`
+	Summary rules.Summary `json:"summary"`
+	// Warnings are about the configuration (an ignore that expired or
+	// matched nothing); they are not counted in the summary.
+	Warnings []rules.ConfigWarning `json:"warnings"`
+	// Results stay last: JSON streams them after the rest.
+	Results []JSONResult `json:"results"`
 }
 
 // JSONResult is one rule's verdict in the JSON report.
@@ -34,6 +40,9 @@ type JSONResult struct {
 	Objects     []string       `json:"objects"`
 	Remediation string         `json:"remediation"`
 	FixSQL      []string       `json:"fix_sql"`
+	// Ignored is what the config's ignores took out of the finding, with
+	// their reasons; an empty array when nothing.
+	Ignored []rules.Ignored `json:"ignored"`
 	// DurationMS is milliseconds as a float rounded to microseconds: rules
 	// are pure functions that mostly finish well under a millisecond, so
 	// whole milliseconds would report zero for nearly all of them.
@@ -54,14 +63,23 @@ func NewJSONReport(run Run) JSONReport {
 			Objects:     nonNil(r.Objects),
 			Remediation: r.Remediation,
 			FixSQL:      nonNil(r.FixSQL),
+			Ignored:     jsonIgnored(r.Ignored),
 			DurationMS:  durationMS(r.Duration),
 		})
 	}
+	warnings := run.Warnings
+	if warnings == nil {
+		warnings = []rules.ConfigWarning{}
+	}
+	tool := run.Tool
+	tool.Name = toolName(run)
 	return JSONReport{
 		SchemaVersion: SchemaVersion,
-		Tool:          run.Tool,
+		Tool:          tool,
 		Target:        run.Target,
+		Config:        run.Config,
 		Summary:       rules.Summarize(run.Results),
+		Warnings:      warnings,
 		Results:       results,
 	}
 }
@@ -130,6 +148,16 @@ func DecodeJSON(r io.Reader) (JSONReport, error) {
 		return JSONReport{}, fmt.Errorf("decode JSON report: %w", err)
 	}
 	return rep, nil
+}
+
+// jsonIgnored keeps every array an array.
+func jsonIgnored(in []rules.Ignored) []rules.Ignored {
+	out := make([]rules.Ignored, len(in))
+	for i, ig := range in {
+		out[i] = ig
+		out[i].Objects = nonNil(ig.Objects)
+	}
+	return out
 }
 
 func durationMS(d time.Duration) float64 {

@@ -43,7 +43,7 @@ func TestJSONContract(t *testing.T) {
 	if err := json.Unmarshal(out, &doc); err != nil {
 		t.Fatal(err)
 	}
-	top := wantKeys(t, "report", doc, "schema_version", "tool", "target", "summary", "results")
+	top := wantKeys(t, "report", doc, "schema_version", "tool", "target", "config", "summary", "warnings", "results")
 	if top["schema_version"] != float64(1) {
 		t.Errorf("schema_version = %v, want 1", top["schema_version"])
 	}
@@ -56,8 +56,8 @@ func TestJSONContract(t *testing.T) {
 	}
 	for _, r := range results {
 		res := wantKeys(t, "result", r, "rule", "title", "category", "severity", "status",
-			"message", "objects", "remediation", "fix_sql", "duration_ms")
-		for _, k := range []string{"objects", "fix_sql"} {
+			"message", "objects", "remediation", "fix_sql", "ignored", "duration_ms")
+		for _, k := range []string{"objects", "fix_sql", "ignored"} {
 			if _, ok := res[k].([]any); !ok {
 				t.Errorf("%v: %s = %#v, want an array", res["rule"], k, res[k])
 			}
@@ -65,6 +65,14 @@ func TestJSONContract(t *testing.T) {
 		if _, ok := res["duration_ms"].(float64); !ok {
 			t.Errorf("%v: duration_ms = %#v, want a number", res["rule"], res["duration_ms"])
 		}
+	}
+	wantKeys(t, "config", top["config"], "path", "source")
+	warnings, ok := top["warnings"].([]any)
+	if !ok || len(warnings) != 2 {
+		t.Fatalf("warnings = %#v, want the fixture's two", top["warnings"])
+	}
+	for _, w := range warnings {
+		wantKeys(t, "warning", w, "kind", "message", "file", "line")
 	}
 	if !bytes.HasSuffix(out, []byte("}\n")) {
 		t.Error("report does not end in a newline")

@@ -39,6 +39,8 @@ type JUnitTestsuite struct {
 	Hostname   string          `xml:"hostname,attr,omitempty"`
 	Properties []JUnitProperty `xml:"properties>property"`
 	Testcases  []JUnitTestcase `xml:"testcase"`
+	// SystemOut carries the warnings about the configuration.
+	SystemOut *JUnitText `xml:"system-out"`
 }
 
 // JUnitProperty is a name/value pair describing the target.
@@ -138,6 +140,13 @@ func newJUnit(run Run) JUnitTestsuites {
 	if !run.Started.IsZero() {
 		suite.Timestamp = run.Started.UTC().Format(junitTimestamp)
 	}
+	if len(run.Warnings) > 0 {
+		var b strings.Builder
+		for _, w := range run.Warnings {
+			b.WriteString("CONFIG WARNING: " + w.Message + "\n")
+		}
+		suite.SystemOut = &JUnitText{Body: xmlSafe(b.String())}
+	}
 	for _, r := range run.Results {
 		tc := junitTestcase(run, r)
 		suite.Testcases = append(suite.Testcases, tc)
@@ -201,7 +210,41 @@ func junitTestcase(run Run, r rules.Result) JUnitTestcase {
 		// the exit code, but GitLab still shows testcase system-out.
 		tc.SystemOut = &JUnitText{Body: "WARNING: " + body}
 	}
+	if len(r.Ignored) > 0 {
+		text := xmlSafe(junitIgnored(r))
+		if tc.SystemOut != nil {
+			tc.SystemOut.Body += "\n" + text
+		} else {
+			tc.SystemOut = &JUnitText{Body: text}
+		}
+	}
 	return tc
+}
+
+// junitIgnored says what the config's ignores took out of r, with their
+// reasons: a passing testcase must not hide an accepted finding.
+func junitIgnored(r rules.Result) string {
+	var b strings.Builder
+	if whollyIgnored(r) {
+		fmt.Fprintf(&b, "IGNORED by the config: %s: %s (severity: %s)\n%s\n", r.Rule, r.Title, r.Severity, r.Message)
+	} else {
+		b.WriteString("Partly IGNORED by the config:\n")
+	}
+	for _, ig := range r.Ignored {
+		b.WriteString("\nObjects:")
+		if len(ig.Objects) == 0 {
+			b.WriteString(" (the whole finding)")
+		}
+		b.WriteString("\n")
+		for _, o := range ig.Objects {
+			b.WriteString("  " + o + "\n")
+		}
+		b.WriteString("Reason: " + ig.Reason + "\n")
+		if ig.Expires != "" {
+			b.WriteString("Expires: " + ig.Expires + "\n")
+		}
+	}
+	return b.String()
 }
 
 // junitBody is the full text of a finding. GitLab shows only element

@@ -31,8 +31,10 @@ func TestJUnitCounts(t *testing.T) {
 		run                                Run
 		failures, errors, skipped, sysouts int
 	}{
-		"fail-on error":   {run, 2, 1, 1, 2},
-		"fail-on warning": {failOnWarning(run), 3, 1, 1, 1},
+		// Two warnings and two results the config's ignores touched have
+		// system-out; at fail-on warning the warnings fail instead.
+		"fail-on error":   {run, 2, 1, 1, 4},
+		"fail-on warning": {failOnWarning(run), 3, 1, 1, 3},
 	} {
 		t.Run(name, func(t *testing.T) {
 			var doc JUnitTestsuites
@@ -174,4 +176,33 @@ func findShared(t *testing.T) string {
 		}
 	}
 	return ""
+}
+
+// TestJUnitIgnored: an ignored finding passes, but its testcase says what
+// was ignored and why, and the config warnings are in the suite's output.
+func TestJUnitIgnored(t *testing.T) {
+	var doc JUnitTestsuites
+	if err := xml.Unmarshal(render(t, FormatJUnit, loadRun(t), TableOptions{}), &doc); err != nil {
+		t.Fatal(err)
+	}
+	s := doc.Suites[0]
+	for _, c := range s.Testcases {
+		switch c.Name {
+		case "replica-identity-full":
+			if c.Failure != nil || c.SystemOut == nil ||
+				!strings.Contains(c.SystemOut.Body, "IGNORED by the config") ||
+				!strings.Contains(c.SystemOut.Body, "public.audit_log") ||
+				!strings.Contains(c.SystemOut.Body, "Reason: append-only audit table: no deletes") {
+				t.Errorf("wholly ignored testcase: %+v", c)
+			}
+		case "replica-identity":
+			if c.Failure == nil || c.SystemOut == nil || !strings.Contains(c.SystemOut.Body, `archive."Old|Orders"`) ||
+				!strings.Contains(c.SystemOut.Body, "Expires: 2026-09-30") {
+				t.Errorf("partly ignored testcase: %+v", c)
+			}
+		}
+	}
+	if s.SystemOut == nil || strings.Count(s.SystemOut.Body, "CONFIG WARNING: ") != 2 {
+		t.Errorf("suite system-out = %+v, want the two config warnings", s.SystemOut)
+	}
 }

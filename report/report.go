@@ -18,10 +18,13 @@ const (
 	FormatTable Format = "table"
 	FormatJSON  Format = "json"
 	FormatJUnit Format = "junit"
+	// FormatMarkdown is for GitHub's job summary, pull request comments and
+	// wikis.
+	FormatMarkdown Format = "markdown"
 )
 
 // Formats lists the valid formats, default first, for help texts and errors.
-func Formats() []Format { return []Format{FormatTable, FormatJSON, FormatJUnit} }
+func Formats() []Format { return []Format{FormatTable, FormatJSON, FormatJUnit, FormatMarkdown} }
 
 // ParseFormat reads a format name, case-insensitively.
 func ParseFormat(s string) (Format, error) {
@@ -43,6 +46,8 @@ func Write(w io.Writer, format Format, run Run, opt TableOptions) error {
 		return JSON(w, run)
 	case FormatJUnit:
 		return JUnit(w, run)
+	case FormatMarkdown:
+		return Markdown(w, run)
 	}
 	return fmt.Errorf("unknown report format %q (valid: %s)", format, formatList())
 }

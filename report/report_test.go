@@ -27,11 +27,13 @@ func TestMain(m *testing.M) {
 // fixture is the on-disk form of the shared input: Run has no JSON tags for
 // its own fields and Result does not marshal its duration.
 type fixture struct {
-	Tool       Tool           `json:"tool"`
-	Target     Target         `json:"target"`
-	Started    time.Time      `json:"started"`
-	DurationMS float64        `json:"duration_ms"`
-	FailOn     rules.Severity `json:"fail_on"`
+	Tool       Tool                  `json:"tool"`
+	Target     Target                `json:"target"`
+	Started    time.Time             `json:"started"`
+	DurationMS float64               `json:"duration_ms"`
+	FailOn     rules.Severity        `json:"fail_on"`
+	Config     *ConfigFile           `json:"config"`
+	Warnings   []rules.ConfigWarning `json:"warnings"`
 	Results    []struct {
 		rules.Result
 		DurationMS float64 `json:"duration_ms"`
@@ -56,6 +58,8 @@ func loadRun(t *testing.T) Run {
 		Started:  f.Started,
 		Duration: ms(f.DurationMS),
 		FailOn:   f.FailOn,
+		Config:   f.Config,
+		Warnings: f.Warnings,
 	}
 	for _, r := range f.Results {
 		res := r.Result

@@ -35,4 +35,15 @@ type Run struct {
 	Duration time.Duration
 	FailOn   rules.Severity
 	Results  []rules.Result
+	// Config is the config file the run used; nil when none.
+	Config *ConfigFile
+	// Warnings are about the configuration, not the database (an ignore
+	// that expired or matched nothing): shown, never counted.
+	Warnings []rules.ConfigWarning
+}
+
+// ConfigFile is the config file a run used and how it was found.
+type ConfigFile struct {
+	Path   string `json:"path"`
+	Source string `json:"source"` // "flag" (--config), "env" ($CDCPREFLIGHT_CONFIG) or "discovered"
 }

@@ -46,6 +46,8 @@ func Table(w io.Writer, run Run, opt TableOptions) error {
 		return fmt.Errorf("render table report: %w", err)
 	}
 	writeRemediations(&buf, ordered, opt)
+	writeIgnored(&buf, ordered, opt)
+	writeWarnings(&buf, run.Warnings, opt)
 	buf.WriteString("\n" + summaryLine(run) + "\n")
 	if _, err := w.Write(trimLineEnds(buf.Bytes())); err != nil {
 		return fmt.Errorf("write table report: %w", err)
@@ -127,7 +129,35 @@ func statusColor(s rules.Status) string {
 // messageCell is the message alone: rules already name the first few
 // objects in it, and every object of a finding is listed under the table.
 func messageCell(r rules.Result) string {
+	if whollyIgnored(r) {
+		return "ignored: " + printable(r.Message)
+	}
 	return printable(r.Message)
+}
+
+// writeIgnored lists, under the table, a line per ignore entry that took
+// something out of a finding, with its reason: nothing is hidden silently.
+func writeIgnored(w *bytes.Buffer, results []rules.Result, opt TableOptions) {
+	first := true
+	for _, r := range results {
+		for _, ig := range r.Ignored {
+			if first {
+				w.WriteString("\n")
+				first = false
+			}
+			fmt.Fprintf(w, "%s ignored %s\n", paint(opt, ansiDim, "-"), printable(ignoredText(r, ig)))
+		}
+	}
+}
+
+// writeWarnings lists the warnings about the configuration.
+func writeWarnings(w *bytes.Buffer, warnings []rules.ConfigWarning, opt TableOptions) {
+	if len(warnings) > 0 {
+		w.WriteString("\n")
+	}
+	for _, cw := range warnings {
+		fmt.Fprintf(w, "%s config: %s\n", paint(opt, ansiYellow, "!"), printable(cw.Message))
+	}
 }
 
 // writeRemediations lists, under the table, everything a reader must act
@@ -167,8 +197,27 @@ func summaryLine(run Run) string {
 	if s.Error == 1 {
 		errs = "error"
 	}
-	return fmt.Sprintf("%d passed, %d warned, %d failed, %d skipped, %d %s (fail-on: %s)",
+	line := fmt.Sprintf("%d passed, %d warned, %d failed, %d skipped, %d %s (fail-on: %s)",
 		s.Pass, s.Warn, s.Fail, s.Skip, s.Error, errs, failOn(run))
+	var also []string
+	if findings, objects := ignoredCounts(run.Results); findings > 0 {
+		also = append(also, fmt.Sprintf("ignored by the config: %s of %s",
+			pluralN(objects, "object", "objects"), pluralN(findings, "finding", "findings")))
+	}
+	if n := len(run.Warnings); n > 0 {
+		also = append(also, pluralN(n, "config warning", "config warnings")+" (not counted)")
+	}
+	if len(also) > 0 {
+		line += "; " + strings.Join(also, "; ")
+	}
+	return line
+}
+
+func pluralN(n int, one, many string) string {
+	if n == 1 {
+		return fmt.Sprintf("%d %s", n, one)
+	}
+	return fmt.Sprintf("%d %s", n, many)
 }
 
 func paint(opt TableOptions, color, s string) string {

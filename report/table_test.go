@@ -34,7 +34,11 @@ func TestTableContent(t *testing.T) {
 	for _, want := range []string{
 		"cdcpreflight 0.1.0-test — streamkap_user@ep-cool-meadow-123456.us-east-2.aws.neon.tech:5432/app (PostgreSQL 16.4, neon)",
 		"\n    public.t5\n",
-		"2 passed, 2 warned, 2 failed, 1 skipped, 1 error (fail-on: error)\n",
+		"3 passed, 2 warned, 2 failed, 1 skipped, 1 error (fail-on: error); ignored by the config: 2 objects of 2 findings; 2 config warnings (not counted)\n",
+		// What the config ignored is under the table, a line each, with the reason.
+		"\n- ignored replica-identity-full: public.audit_log — append-only audit table: no deletes\n",
+		"│ PASS   │ replica-identity-full  │ ignored: 1 captured table is not REPLICA IDENTITY FULL:",
+		"\n! config: ignore entry 4 (/repo/.cdcpreflight.yml, line 19) for rule slot-health matched no finding: remove it\n",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("table lacks %q", want)

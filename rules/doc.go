@@ -63,6 +63,7 @@ func Explain(r Rule) string {
 	fmt.Fprintf(&b, "Category: %s   Default severity: %s   Since: %s\n\n", r.Category, r.Severity, r.Since)
 	fmt.Fprintf(&b, "Why it matters\n%s\n\nHow to fix\n%s\n", indent(r.Why), indent(r.Fix))
 	fmt.Fprintf(&b, "\nDisable or re-grade it in the config file:\n  rules:\n    %s:\n      severity: warning   # or: disabled: true\n", r.ID)
+	fmt.Fprintf(&b, "\nThe full page, with the fix per platform, the facts it reads and the PostgreSQL\nversions it judges: %s\n  %s\n", PagePath(r.ID), PageURL(r.ID))
 	return b.String()
 }
 

@@ -26,6 +26,9 @@ type Result struct {
 	FixSQL      []string      `json:"fix_sql"`
 	Steps       []Step        `json:"-"`
 	Duration    time.Duration `json:"-"`
+	// Ignored is what the config's ignores took out of the finding (see
+	// ApplyIgnores); reports list it so that nothing is hidden silently.
+	Ignored []Ignored `json:"ignored,omitempty"`
 }
 
 // Evaluate judges the facts with every rule of reg, in registry order. A rule

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the tests need and a fresh machine lacks: PostgreSQL server
-# binaries, PgBouncer and xmllint. Only as root, only what is missing.
+# binaries, PgBouncer, xmllint and OpenSSH's sshd (the SSH tunnel tests' bastion).
+# Only as root, only what is missing.
 #
 #   scripts/deps.sh         # what `make test` needs
 #   scripts/deps.sh bench   # also what `make bench` needs (scripts/bench.sh):
@@ -11,6 +12,7 @@ missing=()
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v pg_ctl >/dev/null 2>&1 || [ -n "${CDCPREFLIGHT_PG_BIN:-}" ] || missing+=(postgresql)
 command -v pgbouncer >/dev/null 2>&1 || [ -x /usr/sbin/pgbouncer ] || missing+=(pgbouncer)
 command -v xmllint >/dev/null 2>&1 || missing+=(libxml2-utils)
+command -v sshd >/dev/null 2>&1 || [ -x /usr/sbin/sshd ] || [ -n "${CDCPREFLIGHT_SSHD:-}" ] || missing+=(openssh-server)
 
 if [ "${1:-}" = bench ]; then
   # The benchmark's default server is /usr/lib/postgresql/15/bin (PG_BIN

@@ -17,6 +17,7 @@ import (
 	"github.com/cdcpreflight/cdcpreflight/facts"
 	"github.com/cdcpreflight/cdcpreflight/gather"
 	"github.com/cdcpreflight/cdcpreflight/internal/scope"
+	"github.com/cdcpreflight/cdcpreflight/internal/sshtunnel"
 	"github.com/cdcpreflight/cdcpreflight/report"
 	"github.com/cdcpreflight/cdcpreflight/rules"
 )
@@ -40,6 +41,20 @@ type checkOptions struct {
 	RuleConfig     map[string]rules.RuleConfig
 	FactsIn        string // judge a saved snapshot instead of connecting
 	FactsOut       string // save the gathered facts
+
+	NoConfig bool // no $CDCPREFLIGHT_CONFIG, no discovery
+	Verbose  bool // say which config file was used, on stderr
+	Quiet    bool // no progress on stderr
+	// Config is the config file used, nil when none.
+	Config *configRef
+	// Ignores are the config file's accepted findings.
+	Ignores []rules.Ignore
+	// SSH is the bastion every connection goes through; the zero value
+	// connects directly.
+	SSH sshtunnel.Config
+	// tunnel is SSH's dialer, made once (the key read, its passphrase
+	// asked for) for every connection of the run: see sshDialer.
+	tunnel *sshtunnel.Dialer
 }
 
 // checkOptionTable declares check's options, which fix and demo take too.
@@ -51,8 +66,18 @@ var checkOptionTable = options[checkOptions]{
 		value: to(text, "", field(func(o *checkOptions) *string { return &o.DSN }))},
 	// resolve reads --config itself, before the file it names.
 	{flag: "config", short: "c",
-		help:  "YAML config file (flags override it)",
+		help: "YAML config file (flags override it); default: $" + configEnv + ", else " + configNames[0] + " or " + configNames[1] +
+			" in this directory or a parent, up to the repository root",
 		value: to[checkOptions](text, "", nil)},
+	{flag: "no-config",
+		help:  "use no config file: neither $" + configEnv + " nor a discovered " + configNames[0],
+		value: to(boolean, false, field(func(o *checkOptions) *bool { return &o.NoConfig }))},
+	{flag: "verbose", short: "v",
+		help:  "say on stderr which config file is used (or where none was found)",
+		value: to(boolean, false, field(func(o *checkOptions) *bool { return &o.Verbose }))},
+	{flag: "quiet", short: "q",
+		help:  "no progress and no config warnings on stderr (reports are unchanged)",
+		value: to(boolean, false, field(func(o *checkOptions) *bool { return &o.Quiet }))},
 	{flag: "output", short: "o", key: "outputs", errs: namesFlag,
 		help: "report FORMAT[=PATH]: " + oneOf(report.Formats()) +
 			"; repeatable; no PATH writes to stdout (default " + string(report.FormatTable) + ")",
@@ -140,6 +165,26 @@ var checkOptionTable = options[checkOptions]{
 			o.Expect.Tables = append(o.Expect.Tables, refs...)
 			return nil
 		})},
+	{flag: "ssh-host", key: "ssh_host",
+		help:  "reach the database through this SSH bastion, as the connector's SSH tunnel does (every connection goes through it)",
+		value: to(text, "", field(func(o *checkOptions) *string { return &o.SSH.Host }))},
+	{flag: "ssh-port", key: "ssh_port",
+		help:  "the bastion's SSH port",
+		value: to(number, sshtunnel.DefaultPort, field(func(o *checkOptions) *int { return &o.SSH.Port }))},
+	{flag: "ssh-user", key: "ssh_user",
+		help:  "the account on the bastion (Streamkap's connector logs in as streamkap)",
+		value: to(text, "", field(func(o *checkOptions) *string { return &o.SSH.User }))},
+	{flag: "ssh-key", key: "ssh_key",
+		help: "private key for the bastion, OpenSSH or PEM (default: the ssh-agent at SSH_AUTH_SOCK); an encrypted key's passphrase comes from " +
+			sshPassphraseEnv + " or a prompt",
+		value: to(text, "", field(func(o *checkOptions) *string { return &o.SSH.KeyFile }))},
+	{flag: "ssh-known-hosts", key: "ssh_known_hosts",
+		help:  "known_hosts file holding the bastion's host key (default ~/.ssh/known_hosts and /etc/ssh/ssh_known_hosts)",
+		value: to(text, "", field(func(o *checkOptions) *string { return &o.SSH.KnownHosts }))},
+	{flag: "ssh-host-key-fingerprint", key: "ssh_host_key_fingerprint",
+		help:  "the bastion's host key fingerprint, SHA256:… as ssh-keygen -lf prints it, instead of known_hosts",
+		value: to(text, "", field(func(o *checkOptions) *string { return &o.SSH.Fingerprint })),
+		check: func(o *checkOptions) error { return checkSSH(o.SSH) }},
 	{flag: "facts",
 		help:  "judge a facts snapshot (JSON from --save-facts) instead of connecting",
 		value: to(text, "", field(func(o *checkOptions) *string { return &o.FactsIn }))},
@@ -155,6 +200,9 @@ var failOnLevels = []rules.Severity{rules.Error, rules.Warning}
 // its own flags to it.
 type checkFlags struct {
 	fs *pflag.FlagSet
+	// noDiscovery: only --config names a config file (demo, whose database
+	// is its own, must not pick up the repository's).
+	noDiscovery bool
 }
 
 func newCheckFlags(name string, errOut io.Writer) *checkFlags {
@@ -175,6 +223,7 @@ Examples:
   cdcpreflight check "postgres://streamkap_user@db.example.com/app?sslmode=require"
   PGHOST=db PGDATABASE=app cdcpreflight --output table --output junit=preflight.xml
   cdcpreflight check --config cdcpreflight.yml --fail-on warning
+  cdcpreflight check "$DSN" --ssh-host bastion.example.com --ssh-user streamkap --ssh-key ~/.ssh/id_ed25519
 
 Flags:
 `
@@ -184,7 +233,7 @@ func runCheck(args []string, env Env) int {
 	cf.fs.Usage = func() {
 		fmt.Fprint(env.Stdout, checkUsage)
 		fmt.Fprint(env.Stdout, cf.fs.FlagUsages())
-		fmt.Fprint(env.Stdout, "\nExit codes: 0 clean, 1 findings at or above --fail-on, 2 could not complete.\n")
+		fmt.Fprint(env.Stdout, "\nExit codes: 0 clean, 1 findings at or above --fail-on, 2 could not complete, 130 interrupted.\n")
 	}
 	opt, err := cf.resolve(args, env)
 	if errors.Is(err, pflag.ErrHelp) {
@@ -210,7 +259,20 @@ func (c *checkFlags) resolve(args []string, env Env) (*checkOptions, error) {
 	if err != nil {
 		return nil, err
 	}
-	if path, _ := c.fs.GetString("config"); path != "" {
+	flagPath, _ := c.fs.GetString("config")
+	noConfig, _ := c.fs.GetBool("no-config")
+	if flagPath != "" && noConfig {
+		return nil, errors.New("--config and --no-config contradict each other: give one")
+	}
+	if c.noDiscovery && flagPath == "" {
+		noConfig = true
+	}
+	ref, searched, err := findConfig(flagPath, noConfig, env)
+	if err != nil {
+		return nil, err
+	}
+	if ref != nil {
+		path := ref.Path
 		file, err := loadConfig(path)
 		if err != nil {
 			return nil, err
@@ -221,6 +283,10 @@ func (c *checkFlags) resolve(args []string, env Env) (*checkOptions, error) {
 		if opt.RuleConfig, err = ruleConfig(path, file.Rules, reg); err != nil {
 			return nil, err
 		}
+		if opt.Ignores, err = ignoreConfig(path, file.Ignore, reg); err != nil {
+			return nil, err
+		}
+		opt.Config = ref
 	}
 	// The DSN is also the one positional argument.
 	pos := c.fs.Args()
@@ -250,7 +316,26 @@ func (c *checkFlags) resolve(args []string, env Env) (*checkOptions, error) {
 	if err := checkOptionTable.check(&opt); err != nil {
 		return nil, err
 	}
+	if opt.Verbose {
+		sayConfig(env, opt.Config, noConfig, searched)
+	}
 	return &opt, nil
+}
+
+// sayConfig tells --verbose users which config file the run uses.
+func sayConfig(env Env, ref *configRef, noConfig bool, searched string) {
+	switch {
+	case ref != nil && ref.Source == configFromFlag:
+		fmt.Fprintf(env.Stderr, "cdcpreflight: config %s (--config)\n", ref.Path)
+	case ref != nil && ref.Source == configFromEnv:
+		fmt.Fprintf(env.Stderr, "cdcpreflight: config %s ($%s)\n", ref.Path, configEnv)
+	case ref != nil:
+		fmt.Fprintf(env.Stderr, "cdcpreflight: config %s (found from the working directory)\n", ref.Path)
+	case noConfig:
+		fmt.Fprintln(env.Stderr, "cdcpreflight: no config file (--no-config)")
+	default:
+		fmt.Fprintf(env.Stderr, "cdcpreflight: no config file: no %s or %s %s\n", configNames[0], configNames[1], searched)
+	}
 }
 
 func parseFailOn(s string) (rules.Severity, error) {
@@ -263,19 +348,26 @@ func parseFailOn(s string) (rules.Severity, error) {
 }
 
 // check gathers (or loads) the facts, judges them and writes the reports.
+// Ctrl-C cancels what is in flight, on the server too, and the reports
+// still cover what was judged before it; the exit code is then 130.
 func check(opt *checkOptions, env Env) int {
 	reg, err := checks.Registry()
 	if err != nil {
 		fmt.Fprintf(env.Stderr, "cdcpreflight: internal error: %v\n", err)
 		return exitError
 	}
+	ctx, stop := interruptible(context.Background())
+	defer stop()
 	started := time.Now()
-	f, err := obtainFacts(opt, env)
+	prog := newProgress(env, opt.Quiet)
+	f, err := obtainFacts(ctx, opt, env, prog)
+	prog.clear()
 	if err != nil {
 		fmt.Fprintf(env.Stderr, "cdcpreflight: %v\n", err)
 		return exitError
 	}
-	if f.Connect.Err != nil {
+	stopped := interrupted(ctx)
+	if f.Connect.Err != nil && !stopped {
 		fmt.Fprintf(env.Stderr, "cdcpreflight: could not connect to %s: %s\n", printable(targetLabel(f.Target)), printable(f.Connect.Err.Message))
 	}
 	if opt.FactsOut != "" {
@@ -285,6 +377,7 @@ func check(opt *checkOptions, env Env) int {
 		}
 	}
 	results := rules.Evaluate(reg, f, opt.RuleConfig)
+	results, warnings := rules.ApplyIgnores(results, opt.Ignores, now(env))
 	run := report.Run{
 		Tool: report.Tool{Name: "cdcpreflight", Version: Version},
 		Target: report.Target{
@@ -295,10 +388,26 @@ func check(opt *checkOptions, env Env) int {
 		Duration: time.Since(started),
 		FailOn:   opt.FailOn,
 		Results:  results,
+		Warnings: warnings,
+	}
+	if opt.Config != nil {
+		run.Config = &report.ConfigFile{Path: opt.Config.Path, Source: opt.Config.Source}
+	}
+	if !opt.Quiet {
+		for _, w := range warnings {
+			fmt.Fprintf(env.Stderr, "cdcpreflight: warning: %s\n", w.Message)
+		}
+	}
+	if stopped {
+		fmt.Fprintln(env.Stderr, "cdcpreflight: interrupted: statements in flight were cancelled; "+
+			"the reports cover what was judged before it (the rules in error were not judged)")
 	}
 	if err := writeOutputs(opt, run, env); err != nil {
 		fmt.Fprintf(env.Stderr, "cdcpreflight: %v\n", err)
 		return exitError
+	}
+	if stopped {
+		return exitInterrupted
 	}
 	code := rules.ExitCode(results, opt.FailOn)
 	if code == exitFindings && opt.ExitZero {
@@ -329,9 +438,17 @@ func incomplete(results []rules.Result) string {
 	return fmt.Sprintf("%s could not be judged: %s", plural(n, "rule", "rules"), strings.Join(why, "; "))
 }
 
-func obtainFacts(opt *checkOptions, env Env) (*facts.Facts, error) {
+// now is the run's clock, for ignores' expiry.
+func now(env Env) time.Time {
+	if env.Now != nil {
+		return env.Now()
+	}
+	return time.Now()
+}
+
+func obtainFacts(ctx context.Context, opt *checkOptions, env Env, prog *progress) (*facts.Facts, error) {
 	if opt.FactsIn != "" {
-		data, err := os.ReadFile(opt.FactsIn)
+		data, err := os.ReadFile(opt.FactsIn) //nolint:gosec // G703: the user names the snapshot to read
 		if err != nil {
 			return nil, fmt.Errorf("read facts: %w", err)
 		}
@@ -345,10 +462,15 @@ func obtainFacts(opt *checkOptions, env Env) (*facts.Facts, error) {
 	if err != nil {
 		return nil, err
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), opt.Timeout)
+	tunnel, err := opt.sshDialer(cfg, env)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, opt.Timeout)
 	defer cancel()
-	_ = env
-	return gather.Gather(ctx, cfg, gather.Options{Expect: opt.Expect, Timeouts: timeoutsWithin(opt.Timeout, opt.CatalogTimeout)}), nil
+	return gather.Gather(ctx, cfg, gather.Options{
+		Expect: opt.Expect, Timeouts: timeoutsWithin(opt.Timeout, opt.CatalogTimeout), Progress: prog.stage, Tunnel: tunnel,
+	}), nil
 }
 
 // timeoutsWithin keeps server-side timeouts inside the overall limit.
@@ -372,5 +494,5 @@ func writeJSONFile(path string, v any) error {
 	if err != nil {
 		return err
 	}
-	return os.WriteFile(path, append(data, '\n'), 0o600)
+	return os.WriteFile(path, append(data, '\n'), 0o600) //nolint:gosec // G703: the user names the file to write
 }

@@ -9,6 +9,7 @@ import (
 	"os"
 	"runtime"
 	"strings"
+	"time"
 
 	"golang.org/x/term"
 )
@@ -31,6 +32,10 @@ type Env struct {
 	// Terminal is non-nil when a person types on Stdin: fix asks them to
 	// confirm, and for a password.
 	Terminal Terminal
+	// Dir is where config discovery starts; "" is the working directory.
+	Dir string
+	// Now is the clock ignores expire by; nil is time.Now.
+	Now func() time.Time
 }
 
 // Terminal is an interactive standard input.
@@ -109,6 +114,13 @@ Exit codes:
   1  findings at or above --fail-on
   2  the assessment could not be completed (usage, config or input error,
      no connection, or a rule that could not be judged)
+  130  interrupted (Ctrl-C): what was in flight was cancelled on the server;
+       the reports cover what was judged before it
+
+Configuration: --config FILE, else $CDCPREFLIGHT_CONFIG, else .cdcpreflight.yml
+(or .yaml) in this directory or a parent up to the repository root;
+--no-config for none. In GitHub Actions the table also prints annotations and
+the Markdown report goes to the job summary (CDCPREFLIGHT_NO_ANNOTATIONS=1: no).
 
 Run 'cdcpreflight check --help' for the check flags, 'cdcpreflight fix --help' for fix.
 `

@@ -14,7 +14,14 @@ import (
 	"github.com/cdcpreflight/cdcpreflight/rules"
 )
 
-func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
+func TestMain(m *testing.M) {
+	// The test binary is also cdcpreflight, for tests that need a process
+	// of its own (a signal, a terminal): see cliCommand.
+	if os.Getenv(runAsCLIEnv) == "1" {
+		os.Exit(Run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+	}
+	os.Exit(pgtest.Main(m))
+}
 
 type runResult struct {
 	code           int
@@ -97,6 +104,12 @@ func TestRulesAndExplain(t *testing.T) {
 		e := run(t, nil, "explain", id)
 		if e.code != 0 || !strings.Contains(e.stdout, "Why it matters") || !strings.Contains(e.stdout, "How to fix") {
 			t.Errorf("explain %s: %d %q", id, e.code, e.stderr)
+		}
+		// explain points to the rule's page, which exists.
+		if page := rules.PagePath(id); !strings.Contains(e.stdout, page) || !strings.Contains(e.stdout, rules.PageURL(id)) {
+			t.Errorf("explain %s does not point to %s", id, page)
+		} else if _, err := os.Stat(filepath.Join("..", "..", filepath.FromSlash(page))); err != nil {
+			t.Errorf("explain %s points to a missing page: %v", id, err)
 		}
 	}
 	var docs []map[string]any

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"gopkg.in/yaml.v3"
 
@@ -21,8 +22,12 @@ import (
 // and every other key, which is an option's in checkOptionTable or a
 // mistake.
 type fileConfig struct {
+	// Version is the config format's version: absent or 1 (see checkVersion).
+	Version yaml.Node                 `yaml:"version"`
 	Rules   map[string]ruleFileConfig `yaml:"rules"`
-	Options map[string]yaml.Node      `yaml:",inline"`
+	// Ignore lists accepted findings (see ignoreConfig).
+	Ignore  []ignoreFileEntry    `yaml:"ignore"`
+	Options map[string]yaml.Node `yaml:",inline"`
 	// values is what the options' kinds decoded, by key, for the options
 	// the file sets.
 	values map[string]any
@@ -73,6 +78,9 @@ func decodeConfig(path string) (*fileConfig, error) {
 		problems = yamlProblems(te)
 	default:
 		return nil, fmt.Errorf("config %s: %w", path, err)
+	}
+	if err := cfg.checkVersion(path); err != nil {
+		return nil, err
 	}
 	more, rejected := cfg.decodeOptions(path, data)
 	if err := problemsError(path, append(problems, more...)); err != nil {
@@ -217,6 +225,120 @@ func ruleConfig(path string, in map[string]ruleFileConfig, reg *rules.Registry) 
 			c.Severity = s
 		}
 		out[id] = c
+	}
+	return out, nil
+}
+
+// configVersion is the config format this cdcpreflight reads.
+const configVersion = 1
+
+// checkVersion accepts a file without version: (the format has had one
+// version) or with version: 1, and refuses any other, so that a file
+// written for a later format fails loudly instead of being half understood.
+func (cfg *fileConfig) checkVersion(path string) error {
+	n := &cfg.Version
+	if n.Kind == 0 || (n.Kind == yaml.ScalarNode && n.Tag == "!!null") {
+		return nil
+	}
+	// 1 or "1": golangci-lint's files quote theirs.
+	v, err := strconv.Atoi(n.Value)
+	if n.Kind != yaml.ScalarNode || err != nil {
+		return fmt.Errorf("config %s: line %d: version %q: want %d", path, n.Line, n.Value, configVersion)
+	}
+	if v != configVersion {
+		return fmt.Errorf("config %s: line %d: version %d: this cdcpreflight reads version %d config files; upgrade cdcpreflight, or write the file for version %d",
+			path, n.Line, v, configVersion, configVersion)
+	}
+	return nil
+}
+
+// ignoreFileEntry is one entry of the ignore: section as written.
+type ignoreFileEntry struct {
+	Rule    string
+	Objects []string
+	Reason  string
+	Expires string
+	line    int
+}
+
+// ignoreKeys are the keys an ignore entry may have.
+var ignoreKeys = []string{"rule", "objects", "reason", "expires"}
+
+// UnmarshalYAML decodes an entry strictly, keeping its line: every message
+// about an entry names the line it starts on.
+func (e *ignoreFileEntry) UnmarshalYAML(n *yaml.Node) error {
+	e.line = n.Line
+	if n.Kind != yaml.MappingNode {
+		return fmt.Errorf("line %d: an ignore entry is a mapping with rule, reason and optionally objects and expires", n.Line)
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		var err error
+		switch k.Value {
+		case "rule":
+			err = v.Decode(&e.Rule)
+		case "reason":
+			err = v.Decode(&e.Reason)
+		case "expires":
+			err = v.Decode(&e.Expires)
+		case "objects":
+			// One name, or a list of them.
+			if v.Kind == yaml.ScalarNode {
+				var one string
+				if err = v.Decode(&one); err == nil {
+					e.Objects = []string{one}
+				}
+			} else {
+				err = v.Decode(&e.Objects)
+				if err == nil && len(e.Objects) == 0 {
+					err = fmt.Errorf("line %d: objects is empty: leave it out to ignore the whole finding", v.Line)
+				}
+			}
+		default:
+			return fmt.Errorf("line %d: unknown key %q in an ignore entry (want %s)", k.Line, k.Value, oneOf(ignoreKeys))
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ignoreConfig validates the ignore: section: every entry names a rule of
+// the registry and gives a reason (an ignore without one is a silenced
+// finding nobody can review), its objects are valid patterns and its
+// expiry a date.
+func ignoreConfig(path string, in []ignoreFileEntry, reg *rules.Registry) ([]rules.Ignore, error) {
+	out := make([]rules.Ignore, 0, len(in))
+	for i, e := range in {
+		where := fmt.Sprintf("ignore entry %d (line %d)", i+1, e.line)
+		bad := func(format string, a ...any) error {
+			return fmt.Errorf("config %s: %s: %s", path, where, fmt.Sprintf(format, a...))
+		}
+		switch {
+		case strings.TrimSpace(e.Rule) == "":
+			return nil, bad("rule is required")
+		case strings.TrimSpace(e.Reason) == "":
+			return nil, bad("reason is required: say why the finding is accepted, so that the next reader can judge it")
+		}
+		if _, ok := reg.Lookup(e.Rule); !ok {
+			return nil, bad("unknown rule %q (run 'cdcpreflight rules' to list them)", e.Rule)
+		}
+		for _, o := range e.Objects {
+			if err := rules.ValidObjectPattern(o); err != nil {
+				return nil, bad("%v", err)
+			}
+		}
+		ig := rules.Ignore{Rule: e.Rule, Objects: e.Objects, Reason: strings.TrimSpace(e.Reason),
+			Where: fmt.Sprintf("ignore entry %d (%s, line %d)", i+1, path, e.line), File: path, Line: e.line}
+		if e.Expires != "" {
+			d, err := time.Parse(time.DateOnly, strings.TrimSpace(e.Expires))
+			if err != nil {
+				return nil, bad("expires %q: want a date, YYYY-MM-DD", e.Expires)
+			}
+			ig.Expires = d
+		}
+		out = append(out, ig)
 	}
 	return out, nil
 }

@@ -8,13 +8,10 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/spf13/pflag"
 
 	"github.com/cdcpreflight/cdcpreflight/checks"
@@ -121,6 +118,8 @@ Exit codes:
   1  fixes are pending (steps to apply, or manual steps left)
   2  an error: no connection, a rule could not be judged, the apply was
      refused or cancelled, or a step failed
+  130  interrupted (Ctrl-C): the step in flight was cancelled on the server;
+       the steps applied before it stay applied
 `)
 	}
 	opt, err := cf.resolve(args, env)
@@ -173,10 +172,18 @@ func runFixWith(opt *checkOptions, x fixFlags, env Env) int {
 		fmt.Fprintf(env.Stderr, "cdcpreflight fix: internal error: %v\n", err)
 		return exitError
 	}
-	f, err := obtainFacts(opt, env)
+	ctx, stop := interruptible(context.Background())
+	defer stop()
+	prog := newProgress(env, opt.Quiet)
+	f, err := obtainFacts(ctx, opt, env, prog)
+	prog.clear()
 	if err != nil {
 		fmt.Fprintf(env.Stderr, "cdcpreflight fix: %v\n", err)
 		return exitError
+	}
+	if interrupted(ctx) {
+		fmt.Fprintln(env.Stderr, "cdcpreflight fix: interrupted before the plan was made; nothing was changed.")
+		return exitInterrupted
 	}
 	if f.Connect.Err != nil {
 		fmt.Fprintf(env.Stderr, "cdcpreflight fix: could not connect to %s: %s\n", printable(targetLabel(f.Target)), printable(f.Connect.Err.Message))
@@ -187,6 +194,16 @@ func runFixWith(opt *checkOptions, x fixFlags, env Env) int {
 		fmt.Fprintf(env.Stderr, "cdcpreflight fix: role %s exists; --create-user has nothing to create (its password is left as it is).\n", roleLabel(f))
 	}
 	results := fix.Evaluate(reg, f, opt.RuleConfig, fopt)
+	// An accepted finding is not fixed: fix plans nothing for a finding the
+	// config ignores whole. The steps of a finding ignored only in part
+	// still cover all its objects (steps do not say which they touch), so
+	// the plan says so.
+	results, _ = rules.ApplyIgnores(results, opt.Ignores, now(env))
+	for _, r := range results {
+		if len(r.Ignored) > 0 && r.Status != rules.StatusPass && len(r.Steps) > 0 {
+			fmt.Fprintf(env.Stderr, "cdcpreflight fix: note: %s's steps may include objects the config ignores; review them in the plan.\n", r.Rule)
+		}
+	}
 	plan := fix.Build(results, f, fopt, "")
 	header := fixHeader(f, x)
 	var script bytes.Buffer
@@ -218,12 +235,12 @@ func runFixWith(opt *checkOptions, x fixFlags, env Env) int {
 	out := &redactor{w: env.Stdout, secret: password}
 	errOut := &redactor{w: env.Stderr, secret: password}
 	plan = fix.Build(results, f, fopt, password)
-	code := applyPlan(opt, plan, fix.Timeouts{Lock: x.lockTimeout, Statement: x.stmtTimeout}, out, errOut)
-	if code == exitError || x.noRecheck {
+	code := applyPlan(ctx, opt, plan, fix.Timeouts{Lock: x.lockTimeout, Statement: x.stmtTimeout}, env, out, errOut)
+	if code == exitError || code == exitInterrupted || x.noRecheck {
 		return code
 	}
 	fmt.Fprintln(out, "\nChecking again…")
-	recheck := check(opt, Env{Stdin: env.Stdin, Stdout: out, Stderr: errOut, Getenv: env.Getenv})
+	recheck := check(opt, Env{Stdin: env.Stdin, Stdout: out, Stderr: errOut, Getenv: env.Getenv, Dir: env.Dir, Now: env.Now})
 	if recheck == exitOK && len(plan.Manual) > 0 {
 		return exitFindings
 	}
@@ -291,52 +308,59 @@ func planExit(p fix.Plan) int {
 	return exitOK
 }
 
-func applyPlan(opt *checkOptions, plan fix.Plan, t fix.Timeouts, out, errOut io.Writer) int {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
+// applyPlan applies plan. On a terminal stderr shows which step of how
+// many is under way. Ctrl-C cancels the step in flight on the server and
+// exits 130; the steps before it stay applied.
+func applyPlan(ctx context.Context, opt *checkOptions, plan fix.Plan, t fix.Timeouts, env Env, out, errOut io.Writer) int {
 	cfg, err := gather.ParseDSN(opt.DSN)
 	if err != nil {
 		fmt.Fprintf(errOut, "cdcpreflight fix: %v\n", err)
 		return exitError
 	}
-	connectCtx, cancel := context.WithTimeout(ctx, cfg.ConnectTimeout+5*time.Second)
-	conn, err := pgx.ConnectConfig(connectCtx, cfg)
-	cancel()
+	// Through the SSH tunnel, when there is one, as the check went.
+	conn, done, err := opt.connect(ctx, cfg, env)
 	if err != nil {
 		fmt.Fprintf(errOut, "cdcpreflight fix: connect to apply: %s. Nothing was changed.\n", gather.Redact(err.Error(), cfg.Password))
 		return exitError
 	}
-	defer func() {
-		closeCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = conn.Close(closeCtx)
-	}()
+	defer done()
 	n := len(plan.Steps)
 	fmt.Fprintf(out, "\nApplying %s (lock_timeout %s, statement_timeout %s):\n", plural(n, "step", "steps"), t.Lock, t.Statement)
+	prog := newProgress(env, opt.Quiet)
+	defer prog.clear()
+	out = prog.around(out)
+	prog.set(fmt.Sprintf("applying step 1 of %d", n))
 	res := fix.Apply(ctx, conn, plan, t, func(i int, s fix.Step, err error) {
 		mark := "applied"
 		if err != nil {
 			mark = "FAILED "
 		}
 		fmt.Fprintf(out, "  %s  %*d/%d  %s\n", mark, len(strconv.Itoa(n)), i+1, n, oneLine(s.SQL))
+		if i+1 < n {
+			prog.set(fmt.Sprintf("applying step %d of %d", i+2, n))
+		}
 	})
+	prog.clear()
 	if res.Lost != nil {
+		// Interrupted or not: without an answer from the server, what
+		// it had may have committed, and the report says so.
 		fmt.Fprintf(out, "\n%d applied, %d with the server when the connection was lost (outcome unknown), %d not run.\n",
 			len(res.Done), len(res.Unknown), len(res.NotRun))
-	} else {
-		fmt.Fprintf(out, "\n%d applied, %d failed, %d not run.\n", len(res.Done), btoi(res.Failed != nil), len(res.NotRun))
-	}
-	for _, s := range res.Done {
-		if s.Phase == rules.PhaseSlot {
-			fmt.Fprintf(out, "The replication slot now exists and retains WAL from this moment until a connector consumes it: "+
-				"start the connector soon. If it will not run for a while, drop the slot yourself "+
-				"(SELECT pg_drop_replication_slot(%s);) rather than let WAL pile up.\n", sqlident.Literal(opt.Expect.Slot))
+		slotWarning(out, res.Done, opt.Expect.Slot)
+		lostReport(errOut, res, interrupted(ctx), opt.Expect.Slot, cfg.Password)
+		if interrupted(ctx) {
+			return exitInterrupted
 		}
-	}
-	if res.Lost != nil {
-		lostReport(errOut, res, opt.Expect.Slot, cfg.Password)
 		return exitError
 	}
+	if interrupted(ctx) {
+		fmt.Fprintf(out, "\n%d applied, %d not run.\n", len(res.Done), len(res.NotRun)+btoi(res.Failed != nil))
+		fmt.Fprintln(errOut, "\ncdcpreflight fix: interrupted: the step in flight was cancelled on the server; "+
+			"the steps applied before it stay applied (each committed on its own), the others did not run.")
+		return exitInterrupted
+	}
+	fmt.Fprintf(out, "\n%d applied, %d failed, %d not run.\n", len(res.Done), btoi(res.Failed != nil), len(res.NotRun))
+	slotWarning(out, res.Done, opt.Expect.Slot)
 	if res.Failed != nil {
 		fmt.Fprintf(errOut, "\ncdcpreflight fix: step %q failed: %s\n", oneLine(res.Failed.Step.SQL), gather.Redact(res.Failed.Err.Error(), cfg.Password))
 		if len(res.Done) > 0 {
@@ -353,11 +377,26 @@ func applyPlan(opt *checkOptions, plan fix.Plan, t fix.Timeouts, out, errOut io.
 	return exitOK
 }
 
+// slotWarning says that a slot the apply created retains WAL.
+func slotWarning(out io.Writer, done []fix.Step, slot string) {
+	for _, s := range done {
+		if s.Phase == rules.PhaseSlot {
+			fmt.Fprintf(out, "The replication slot now exists and retains WAL from this moment until a connector consumes it: "+
+				"start the connector soon. If it will not run for a while, drop the slot yourself "+
+				"(SELECT pg_drop_replication_slot(%s);) rather than let WAL pile up.\n", sqlident.Literal(slot))
+		}
+	}
+}
+
 // lostReport says what is known after the connection was lost mid-apply:
 // what the server confirmed, what it had and may have committed, and what
 // it never got, and how to find out.
-func lostReport(errOut io.Writer, res fix.Applied, slot, password string) {
-	fmt.Fprintf(errOut, "\ncdcpreflight fix: the connection was lost: %s.\n", gather.Redact(res.Lost.Error(), password))
+func lostReport(errOut io.Writer, res fix.Applied, interrupted bool, slot, password string) {
+	if interrupted {
+		fmt.Fprintf(errOut, "\ncdcpreflight fix: interrupted, and the server did not answer the cancel in time: %s.\n", gather.Redact(res.Lost.Error(), password))
+	} else {
+		fmt.Fprintf(errOut, "\ncdcpreflight fix: the connection was lost: %s.\n", gather.Redact(res.Lost.Error(), password))
+	}
 	if len(res.Done) > 0 {
 		fmt.Fprintf(errOut, "The %s confirmed above stay applied (each committed on its own).\n", plural(len(res.Done), "step", "steps"))
 	}

@@ -269,6 +269,18 @@ var (
 			return d, true, err
 		},
 	}
+	// number is a whole number (a port).
+	number = kind[int]{
+		define: func(fs *pflag.FlagSet, name, short string, def int, help string) { fs.IntP(name, short, def, help) },
+		get:    (*pflag.FlagSet).GetInt,
+		decode: func(n *yaml.Node) (int, bool, error) {
+			v, err := decodeAs[*int](n)
+			if v == nil {
+				return 0, false, err
+			}
+			return *v, true, err
+		},
+	}
 	// size is a byte count written as PostgreSQL's memory units are. Its
 	// flag is a string, so that --help shows the default as a person types
 	// it ("256MB").

@@ -3,6 +3,7 @@ package cli
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/cdcpreflight/cdcpreflight/report"
@@ -28,8 +29,11 @@ func parseOutputs(vals []string) ([]outputSpec, error) {
 }
 
 // writeOutputs writes every report. Colour goes only to a table on a
-// terminal stdout, never to files or machine formats.
+// terminal stdout, never to files or machine formats. In GitHub Actions it
+// also writes the annotations and the job summary (see github).
 func writeOutputs(opt *checkOptions, run report.Run, env Env) error {
+	gh := githubOf(env)
+	summaryDone := false
 	for _, o := range opt.Outputs {
 		if o.Path == "" {
 			color := o.Format == report.FormatTable && !opt.NoColor && isTerminal(env.Stdout)
@@ -38,15 +42,75 @@ func writeOutputs(opt *checkOptions, run report.Run, env Env) error {
 			}
 			continue
 		}
-		if err := writeReportFile(o, run); err != nil {
+		// The job summary file is the step's: appended to, never truncated.
+		appendTo := o.Format == report.FormatMarkdown && gh.summary != "" && samePath(o.Path, gh.summary)
+		if err := writeReportFile(o, run, appendTo); err != nil {
 			return err
+		}
+		summaryDone = summaryDone || appendTo
+	}
+	if gh.annotations && annotationsFit(opt.Outputs) {
+		if err := report.GitHubAnnotations(env.Stdout, run, report.AnnotationOptions{Workspace: gh.workspace}); err != nil {
+			return err
+		}
+	}
+	if gh.summary != "" && !summaryDone {
+		if err := writeReportFile(outputSpec{Format: report.FormatMarkdown, Path: gh.summary}, run, true); err != nil {
+			return fmt.Errorf("GitHub job summary ($GITHUB_STEP_SUMMARY): %w", err)
 		}
 	}
 	return nil
 }
 
-func writeReportFile(o outputSpec, run report.Run) (err error) {
-	f, err := os.Create(o.Path)
+// github is what a run in GitHub Actions adds to the reports.
+type github struct {
+	annotations bool   // workflow-command annotations on stdout
+	summary     string // the job summary file to append the Markdown report to
+	workspace   string // the checkout, which annotations name files relative to
+}
+
+// noAnnotationsEnv turns off both the annotations and the job summary.
+const noAnnotationsEnv = "CDCPREFLIGHT_NO_ANNOTATIONS"
+
+func githubOf(env Env) github {
+	if off := env.Getenv(noAnnotationsEnv); off != "" && off != "0" && off != "false" {
+		return github{}
+	}
+	return github{
+		annotations: env.Getenv("GITHUB_ACTIONS") == "true",
+		summary:     env.Getenv("GITHUB_STEP_SUMMARY"),
+		workspace:   env.Getenv("GITHUB_WORKSPACE"),
+	}
+}
+
+// annotationsFit: annotations go with a table report, on stdout, which the
+// runner reads for workflow commands, and never into a report stream (a
+// JSON, JUnit or Markdown report on stdout).
+func annotationsFit(outputs []outputSpec) bool {
+	table := false
+	for _, o := range outputs {
+		if o.Path == "" && o.Format != report.FormatTable {
+			return false
+		}
+		table = table || o.Format == report.FormatTable
+	}
+	return table
+}
+
+func samePath(a, b string) bool {
+	pa, errA := filepath.Abs(a)
+	pb, errB := filepath.Abs(b)
+	return errA == nil && errB == nil && pa == pb
+}
+
+func writeReportFile(o outputSpec, run report.Run, appendTo bool) (err error) {
+	flags := os.O_WRONLY | os.O_CREATE | os.O_TRUNC
+	if appendTo {
+		flags = os.O_WRONLY | os.O_CREATE | os.O_APPEND
+	}
+	// Readable by the tools that pick reports up (artifact uploaders, CI
+	// test reporters), as os.Create made them.
+	f, err := os.OpenFile(o.Path, flags, 0o644) //nolint:gosec // G302: reports are meant to be read by other tools
 	if err != nil {
 		return fmt.Errorf("write %s report: %w", o.Format, err)
 	}

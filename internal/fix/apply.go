@@ -71,6 +71,11 @@ const batchSize = 500
 func Apply(ctx context.Context, db DB, p Plan, t Timeouts, progress func(i int, s Step, err error)) Applied {
 	var a Applied
 	for i := 0; i < len(p.Steps); {
+		if ctx.Err() != nil {
+			// Interrupted between two batches: nothing more was sent.
+			a.NotRun = p.Steps[i:]
+			return a
+		}
 		s := p.Steps[i]
 		n, batch := 1, !s.NonTransactional && !s.missingPassword()
 		for batch && n < batchSize && i+n < len(p.Steps) && !p.Steps[i+n].NonTransactional && !p.Steps[i+n].missingPassword() {

@@ -4,7 +4,7 @@
 //
 //	func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
 //
-// Missing PostgreSQL or PgBouncer binaries skip the test, except under
+// Missing PostgreSQL, PgBouncer or sshd binaries skip the test, except under
 // CI=true, where they fail it: CI must not go green by skipping everything.
 //
 // Set CDCPREFLIGHT_TEST_PGLOG=1 to stream server and PgBouncer logs to
@@ -42,6 +42,7 @@ var (
 	clusters   = map[string]*shared{}
 	standbys   []*pglocal.Cluster
 	bouncers   []*pglocal.PgBouncer
+	sshds      []*pglocal.SSHD
 	behind     = map[int]*pglocal.Cluster{} // PgBouncer port → its cluster
 	nameSeq    atomic.Int64
 )
@@ -79,6 +80,12 @@ func Main(m *testing.M) int {
 	for _, b := range bouncers {
 		if err := b.Stop(); err != nil {
 			fmt.Fprintf(os.Stderr, "pgtest: stop pgbouncer: %v\n", err)
+			failed = true
+		}
+	}
+	for _, s := range sshds {
+		if err := s.Stop(); err != nil {
+			fmt.Fprintf(os.Stderr, "pgtest: stop sshd: %v\n", err)
 			failed = true
 		}
 	}
@@ -279,6 +286,33 @@ func PgBouncer(t testing.TB, c *pglocal.Cluster, users map[string]string) *pgloc
 		}
 	})
 	return b
+}
+
+// SSHD starts an OpenSSH server on loopback for this test, a bastion
+// (stopped when it ends); see pglocal.StartSSHD. Without sshd the test is
+// skipped, or fails under CI=true.
+func SSHD(t testing.TB, opt pglocal.SSHDOptions) *pglocal.SSHD {
+	t.Helper()
+	requireMain(t)
+	if _, err := pglocal.FindSSHD(); err != nil {
+		skipOrFatal(t, err)
+	}
+	if opt.Log == nil {
+		opt.Log = serverLog()
+	}
+	s, err := pglocal.StartSSHD(t.Context(), opt)
+	if err != nil {
+		t.Fatalf("pgtest: %v", err)
+	}
+	mu.Lock()
+	sshds = append(sshds, s) // Main stops it too if a cleanup never ran
+	mu.Unlock()
+	t.Cleanup(func() {
+		if err := s.Stop(); err != nil {
+			t.Errorf("pgtest: stop sshd: %v", err)
+		}
+	})
+	return s
 }
 
 // Serving returns the cluster that serves connections to port on this
