@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -264,4 +265,167 @@ func FuzzTable(f *testing.F) {
 			t.Fatalf("no summary line:\n%s", out)
 		}
 	})
+}
+
+// fuzzRunWithWarnings is fuzzRun with config warnings naming a file and a
+// line, as the annotations show them.
+func fuzzRunWithWarnings(a, b, c string, mix uint8, flag bool) Run {
+	run := fuzzRun(a, b, c, mix, flag)
+	run.Warnings = []rules.ConfigWarning{
+		{Kind: rules.WarningIgnoreUnused, Message: a + "\n" + b, File: "/ws/" + c, Line: int(mix)},
+		{Kind: rules.WarningIgnoreExpired, Message: c},
+	}
+	return run
+}
+
+var annotationLine = regexp.MustCompile(`^::(error|warning) ([^:]*)::(.*)$`)
+
+// FuzzAnnotations: for any text in a run, the GitHub annotations are one
+// workflow command per finding and config warning, never more (a message
+// from the database cannot end a command or start another); each
+// property is a key=value with no bare ':' or ','; what the runner
+// unescapes is the text itself (control characters shown as escapes);
+// nothing in them would act on a terminal.
+func FuzzAnnotations(f *testing.F) {
+	addSeeds(f)
+	f.Fuzz(func(t *testing.T, a, b, c string, mix uint8, flag bool) {
+		run := fuzzRunWithWarnings(a, b, c, mix, flag)
+		var buf bytes.Buffer
+		if err := GitHubAnnotations(&buf, run, AnnotationOptions{NameTarget: flag, Workspace: "/ws"}); err != nil {
+			t.Fatal(err)
+		}
+		out := buf.String()
+		if err := fuzzcheck.TerminalSafe(out, false); err != nil {
+			t.Fatalf("%v\n%s", err, out)
+		}
+		want := len(run.Warnings)
+		for _, r := range run.Results {
+			if annotationLevel(run, r) != "" {
+				want++
+			}
+		}
+		lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
+		if len(lines) != want {
+			t.Fatalf("%d lines, want %d commands:\n%s", len(lines), want, out)
+		}
+		var texts []string
+		for _, r := range byCategory(run.Results) {
+			if annotationLevel(run, r) == "error" {
+				texts = append(texts, annotationText(run, r))
+			}
+		}
+		for _, r := range byCategory(run.Results) {
+			if annotationLevel(run, r) == "warning" {
+				texts = append(texts, annotationText(run, r))
+			}
+		}
+		for _, w := range run.Warnings {
+			texts = append(texts, w.Message)
+		}
+		for i, l := range lines {
+			m := annotationLine.FindStringSubmatch(l)
+			if m == nil {
+				t.Fatalf("line %d is not one workflow command: %q", i+1, l)
+			}
+			for _, prop := range strings.Split(m[2], ",") {
+				k, v, ok := strings.Cut(prop, "=")
+				if !ok || (k != "title" && k != "file" && k != "line") || strings.ContainsAny(v, ":,\r\n") {
+					t.Fatalf("line %d: property %q", i+1, prop)
+				}
+			}
+			// The runner unescapes %0D, %0A and %25; what is left is the
+			// text, its other control characters made visible.
+			if got, want := unescapeData(m[3]), printableBut(texts[i], "\r\n"); got != want {
+				t.Fatalf("line %d: the runner reads %q, want %q", i+1, got, want)
+			}
+		}
+	})
+}
+
+// printableBut is printable for everything but the characters in keep.
+func printableBut(s, keep string) string {
+	var b strings.Builder
+	for {
+		i := strings.IndexAny(s, keep)
+		if i < 0 {
+			return b.String() + printable(s)
+		}
+		b.WriteString(printable(s[:i]) + s[i:i+1])
+		s = s[i+1:]
+	}
+}
+
+var allowedTag = regexp.MustCompile(`^</?(br|details|summary)>`)
+
+// FuzzMarkdown: for any text in a run, the Markdown report renders no
+// HTML but its own (<br>, <details>, <summary>), every table row has
+// exactly its columns (a | in a name cannot add one), no code block is
+// closed early by backticks in the SQL, and nothing in it would act on a
+// terminal.
+func FuzzMarkdown(f *testing.F) {
+	addSeeds(f)
+	f.Fuzz(func(t *testing.T, a, b, c string, mix uint8, flag bool) {
+		run := fuzzRunWithWarnings(a, b, c, mix, flag)
+		var buf bytes.Buffer
+		if err := MarkdownSection(&buf, run, MarkdownOptions{Level: int(mix % 7)}); err != nil {
+			t.Fatal(err)
+		}
+		out := buf.String()
+		if err := fuzzcheck.TerminalSafe(out, false); err != nil {
+			t.Fatalf("%v\n%s", err, out)
+		}
+		fence := 0
+		for n, l := range strings.Split(out, "\n") {
+			if fence > 0 {
+				if l == strings.Repeat("`", fence) {
+					fence = 0
+				} else if strings.Contains(l, strings.Repeat("`", fence)) {
+					t.Fatalf("line %d closes its code block early: %q", n+1, l)
+				}
+				continue
+			}
+			if strings.HasPrefix(l, "```") {
+				fence = len(l) - len(strings.TrimLeft(l, "`"))
+				continue
+			}
+			for i := 0; i < len(l); i++ {
+				switch {
+				case l[i] == '\\':
+					i++ // an escaped character
+				case l[i] == '`':
+					// A code span: literal text up to the same run of backticks.
+					k := len(l[i:]) - len(strings.TrimLeft(l[i:], "`"))
+					end := strings.Index(l[i+k:], strings.Repeat("`", k))
+					if end < 0 {
+						i += k - 1 // never closed: literal backticks (CommonMark)
+						continue
+					}
+					i += k + end + k - 1
+				case l[i] == '<' && !allowedTag.MatchString(l[i:]):
+					t.Fatalf("line %d: raw HTML at %d: %q", n+1, i, l)
+				}
+			}
+			if strings.HasPrefix(l, "|") {
+				if cells := unescapedPipes(l); cells != 4 && cells != 5 {
+					t.Fatalf("line %d: a table row with %d pipes: %q", n+1, cells, l)
+				}
+			}
+		}
+		if fence != 0 {
+			t.Fatal("a code block is never closed")
+		}
+	})
+}
+
+func unescapedPipes(l string) int {
+	n := 0
+	for i := 0; i < len(l); i++ {
+		switch l[i] {
+		case '\\':
+			i++
+		case '|':
+			n++
+		}
+	}
+	return n
 }

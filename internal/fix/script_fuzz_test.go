@@ -295,6 +295,10 @@ func TestScriptCommentsAreLines(t *testing.T) {
 // (the \! touch names would leave files), and leave nothing to plan.
 func TestHostileScriptRunsInPsql(t *testing.T) {
 	c := pgtest.Cluster(t)
+	if c.VersionNum < 150000 {
+		// What psql does with a script does not depend on the server.
+		t.Skipf("the template's database needs PostgreSQL 15 (row filters, column lists); this is %s", c.Version)
+	}
 	db := pgtest.NewDatabase(t, c)
 	owner, connector := `Owner "q" `+pgtest.UniqueName(t, "o"), "new\nuser\\gexec "+pgtest.UniqueName(t, "c")
 	names := map[int]string{

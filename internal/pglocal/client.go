@@ -13,17 +13,33 @@ import (
 // the relocatable builds' library directory. It runs as the calling user:
 // only servers refuse root. ctx kills it.
 func (c *Cluster) ClientCommand(ctx context.Context, name string, args ...string) *exec.Cmd {
-	dir := c.BinDir
-	if !isExecutable(filepath.Join(dir, name)) {
-		// The server binaries may be symlinks on PATH (/usr/local/bin);
-		// the client programs are beside what they point at.
-		if real, err := filepath.EvalSymlinks(filepath.Join(dir, "postgres")); err == nil {
-			dir = filepath.Dir(real)
+	path := clientProgram(c.BinDir, name)
+	cmd := exec.CommandContext(ctx, path, args...)
+	cmd.Env = childEnv(siblingLibDir(filepath.Dir(path)))
+	return cmd
+}
+
+// clientProgram finds a client program: beside the server binaries, or
+// beside what they link to (symlinks on PATH); the npm builds ship only
+// the server, so then on PATH or in the highest Debian bin directory (a
+// newer client talks to every older server).
+func clientProgram(binDir, name string) string {
+	dirs := []string{binDir}
+	if real, err := filepath.EvalSymlinks(filepath.Join(binDir, "postgres")); err == nil {
+		dirs = append(dirs, filepath.Dir(real))
+	}
+	for _, d := range dirs {
+		if p := filepath.Join(d, name); isExecutable(p) {
+			return p
 		}
 	}
-	cmd := exec.CommandContext(ctx, filepath.Join(dir, name), args...)
-	cmd.Env = childEnv(siblingLibDir(dir))
-	return cmd
+	if p, err := exec.LookPath(name); err == nil {
+		return p
+	}
+	if d := highestDebianBinDir(); d != "" {
+		return filepath.Join(d, name)
+	}
+	return filepath.Join(binDir, name)
 }
 
 // Crash stops the server with pg_ctl stop -m immediate: every backend is
