@@ -69,6 +69,12 @@ func configSeeds() []string {
 		"rules: {wal-level: {disabled: true, severity: info, extra: 1}}\n",
 		"rules: [wal-level]\n", "rules:\n  wal-level: &r {disabled: true}\n  ssl: *r\n",
 		"? [a, b]\n: c\n", "{slot: s, publication: p}\n", "[slot, s]\n", "slot",
+		"version: 1\nignore:\n  - rule: replica-identity-full\n    objects: [public.audit_log, \"archive.*\"]\n" +
+			"    reason: append-only audit tables\n    expires: 2026-12-31\n",
+		"version: 2\n", "version: \"1\"\n", "version: [1]\n",
+		"ignore:\n  - rule: replica-identity\n    objects: [\"[\", \"\\\\\", \"*\", \"?*?*?*?*?*?*?*?*?*?*?*?*?*?*?*?*a\"]\n    reason: x\n",
+		"ignore:\n  - rule: nope\n    reason: x\n  - rule: ssl\n  - rule: ssl\n    reason: \"\"\n    expires: yesterday\n",
+		"ignore: {rule: ssl}\n", "ignore:\n  - rule: ssl\n    reason: r\n    expires: 2026-02-30\n    extra: 1\n",
 	}
 	for _, n := range fuzzcheck.HostileNames {
 		q, _ := json.Marshal(n)
@@ -109,8 +115,36 @@ func FuzzConfig(f *testing.F) {
 				t.Fatalf("a capture entry without a schema: %+v", opt.Expect.Tables)
 			}
 		}
+		// The ignores it holds match the demo's findings (globs against
+		// hostile names) in bounded time.
+		start = time.Now()
+		results, _ := rules.ApplyIgnores(slices.Clone(demoResults), opt.Ignores, time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC))
+		if took := time.Since(start); took > 5*time.Second || len(results) != len(demoResults) {
+			t.Fatalf("%d ignores took %s, %d results", len(opt.Ignores), took, len(results))
+		}
 	})
 }
+
+// demoResults are the demo snapshot's results, with hostile objects added.
+var demoResults = func() []rules.Result {
+	data, err := os.ReadFile(demoFacts)
+	if err != nil {
+		panic(err)
+	}
+	var f facts.Facts
+	if err := json.Unmarshal(data, &f); err != nil {
+		panic(err)
+	}
+	reg, err := checks.Registry()
+	if err != nil {
+		panic(err)
+	}
+	results := rules.Evaluate(reg, &f, nil)
+	for i := range results {
+		results[i].Objects = append(results[i].Objects, fuzzcheck.HostileNames...)
+	}
+	return results
+}()
 
 // TestConfigBounded: a config file over the limit is refused before it is
 // decoded, saying where long capture lists go; alias bombs and deep
