@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/cdcpreflight/cdcpreflight/internal/fuzzcheck"
 )
@@ -72,8 +73,15 @@ func FuzzParseDSN(f *testing.F) {
 		if form == formURLUserinfo || form == formURLQuery {
 			skip = percentEscape(pw) // %XX stays an escape, or stays not one
 		}
-		if (form == formKVBare || form == formKVQuoted) && strings.HasSuffix(strings.TrimRight(pre, " \t\n\r\v\f"), "=") {
-			return // "host= password=x": the value of host is "password=x", to libpq as to pgx
+		if form == formKVBare || form == formKVQuoted {
+			// What comes before must be whole settings for "password" to be
+			// a keyword, to libpq as to pgx: not "host=" (its value would be
+			// "password=…"), not "host=\" (the backslash takes the space),
+			// not an unclosed quote.
+			trimmed := strings.TrimRight(pre, " \t\n\r\v\f")
+			if _, err := pgconn.ParseConfig(pre); err != nil || strings.HasSuffix(trimmed, "=") || strings.HasSuffix(pre, `\`) {
+				return
+			}
 		}
 		if strings.Contains(pre+post, pw) {
 			return // the password is also elsewhere: it may be shown as that

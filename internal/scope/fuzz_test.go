@@ -65,6 +65,13 @@ func FuzzParse(f *testing.F) {
 		if err != nil {
 			return
 		}
+		for _, r := range refs {
+			if strings.ContainsRune(r.Schema+r.Table, '\r') {
+				// encoding/csv reads a quoted \r\n as \n, so a name with a
+				// carriage return in it cannot be written back as it was.
+				return
+			}
+		}
 		var out strings.Builder
 		for _, r := range refs {
 			if r.Table == "" {
@@ -146,8 +153,8 @@ func FuzzParseList(f *testing.F) {
 		}
 		// The same entries as a tables file, one a line. CSV gives quotes
 		// and line breaks a meaning a --tables list does not have.
-		if strings.ContainsAny(s, "\"\r\n") {
-			return
+		if strings.ContainsAny(s, "\"\r\n") || strings.HasPrefix(s, bom) {
+			return // a file's leading BOM is its encoding, not a name
 		}
 		frefs, ferr := Parse(strings.NewReader(strings.ReplaceAll(s, ",", "\n")))
 		if (err == nil) != (ferr == nil) || (err == nil && !reflect.DeepEqual(refs, frefs)) {
