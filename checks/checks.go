@@ -19,12 +19,14 @@ const since = "0.1.0"
 func All() []rules.Rule {
 	var all []rules.Rule
 	for _, family := range [][]rules.Rule{
-		serverRules(), standbyRules(), walRetentionRules(), connectionRules(),
-		privilegeRules(), snapshotRules(), publicationRules(), slotRules(), tableRules(),
+		serverRules(), standbyRules(), walRetentionRules(), capacityRules(), connectionRules(), poolerRules(),
+		privilegeRules(), connectionLimitRules(), snapshotRules(), publicationRules(), slotRules(),
+		failoverRules(), horizonRules(), activityRules(), tableRules(), toastRules(),
+		connectorRules(),
 	} {
 		all = append(all, family...)
 	}
-	return all
+	return bySnapshotMode(all)
 }
 
 // Registry returns the validated registry of All.

@@ -181,6 +181,13 @@ func replicationRefused(f *facts.Facts, e *facts.Error) rules.Outcome {
 			WithRemediation(fmt.Sprintf("Add a line such as `hostssl %s %s <client-address>/32 scram-sha-256` to pg_hba.conf and reload "+
 				"(SELECT pg_reload_conf()). Logical replication connections match ordinary database lines, not the \"replication\" keyword.",
 				hbaWord(f.Target.Database), hbaWord(f.Target.User)))
+	case e.SQLState == "53300" && strings.Contains(msg, "too many connections for"):
+		return rules.Finding("a CONNECTION LIMIT refused the replication connection: %s", msg).WithObjects(obj).
+			WithRemediation("Through PostgreSQL 12 the replication connection counts against the role's and the database's " +
+				"CONNECTION LIMIT: see role-connection-limit.")
+	case e.SQLState == "53300" && (strings.Contains(msg, "connection slots are reserved") || strings.Contains(msg, "too many clients")):
+		return rules.Finding("no connection slot is free for the replication connection: %s", msg).WithObjects(obj).
+			WithRemediation("Before PostgreSQL 12 the replication connection takes a place among max_connections: see connection-capacity.")
 	case e.SQLState == "53300":
 		text, steps := platformOf(f).raiseLimit("max_wal_senders", walSendersWanted(f.Replication))
 		if f.Replication.Err != nil || f.Replication.MaxWalSenders == 0 {

@@ -42,19 +42,26 @@ func differentialHooks() (func(*testing.T, string, facts.Options, time.Time), fu
 // stepRules are the rules that speak for each step a connector takes: when
 // the step breaks, one of them must fail.
 var stepRules = map[string][]string{
-	connsim.StepConnect:            {"database-connect", "pooler-hostname"},
-	connsim.StepReplicationConnect: {"replication-connection", "replication-privilege", "database-connect", "pooler-hostname", "standby"},
-	connsim.StepCapture:            {"tables-exist"},
-	connsim.StepSlot:               {"slot-exists", "slot-config", "slot-health", "replication-capacity", "wal-level", "standby"},
-	connsim.StepSnapshot:           {"table-select", "schema-usage", "tables-exist", "role-timeouts"},
-	connsim.StepSnapshotRows:       {"row-level-security"},
-	connsim.StepStream:             {"slot-peek", "publication-exists", "slot-config", "slot-health", "wal-level", "standby"},
-	connsim.StepWrite:              {"replica-identity"},
+	connsim.StepConnect: {"database-connect", "pooler-hostname",
+		"connection-capacity", "role-connection-limit", "pooler-detected"},
+	connsim.StepReplicationConnect: {"replication-connection", "replication-privilege", "database-connect", "pooler-hostname", "standby",
+		"connection-capacity", "role-connection-limit", "pooler-detected"},
+	connsim.StepCapture:     {"tables-exist", "capture-scope"},
+	connsim.StepPublication: {"publication-autocreate", "publication-exists"},
+	connsim.StepSlot: {"slot-exists", "slot-config", "slot-health", "replication-capacity", "wal-level", "standby",
+		"output-plugin", "replication-privilege"},
+	connsim.StepSnapshot:     {"table-select", "schema-usage", "tables-exist", "role-timeouts"},
+	connsim.StepSnapshotRows: {"row-level-security"},
+	connsim.StepStream: {"slot-peek", "publication-exists", "slot-config", "slot-health", "wal-level", "standby", "slot-in-use",
+		"synchronized-standby-slots"},
+	connsim.StepWrite: {"replica-identity"},
 	connsim.StepChanges: {"publication-coverage", "publication-operations", "publication-partitions", "publication-filters",
-		"unlogged-tables", "publication-exists", "tables-exist", "replica-identity-full"},
+		"unlogged-tables", "publication-exists", "tables-exist", "replica-identity-full", "publication-autocreate",
+		"synchronized-standby-slots"},
 	connsim.StepColumns:      {"publication-filters", "generated-columns"},
-	connsim.StepSignal:       {"signal-table", "signal-table-privileges"},
-	connsim.StepSignalStream: {"publication-signal-table", "signal-table"},
+	connsim.StepSignal:       {"signal-table", "signal-table-privileges", "signal-collection"},
+	connsim.StepSignalStream: {"publication-signal-table", "signal-table", "signal-collection", "publication-autocreate"},
+	connsim.StepHeartbeat:    {"heartbeat-query"},
 }
 
 // unobservable are error-severity rules whose failure no client run can
@@ -65,6 +72,12 @@ var unobservable = map[string]string{
 	"server-version":     "an end-of-life server streams today; it stops getting fixes",
 	"default-privileges": "it is about tables created later, which no run now can write to",
 	"slot-health":        "a slot holding back too much WAL still streams; it is the primary's disk at risk",
+	"connector-config":   "Kafka Connect validates a configuration before any task runs; the database never sees it",
+	"topic-names":        "topics are Kafka's: two tables sharing one stream fine and collide downstream",
+	"replica-identity-autoset": "Debezium only logs an ALTER … REPLICA IDENTITY it cannot run and streams on; " +
+		"what is lost is the identity the destination expected",
+	"slot-xid-horizon": "a slot holding the xmin horizon back past the failsafe age still streams; it is VACUUM, and " +
+		"wraparound of the whole server, at risk",
 }
 
 type diffTarget struct {
@@ -237,6 +250,7 @@ func play(t *testing.T, tg *diffTarget) (connsim.Report, error) {
 		ConnectorDSN: connector, AdminDSN: c.SuperDSN(databaseOf(tg.dsn)),
 		Slot: tg.expect.Slot, Publication: tg.expect.Publication, SignalSchema: tg.expect.SignalSchema,
 		SnapshotMode: tg.expect.SnapshotMode, Tables: tg.expect.Tables, SoftDeletes: tg.expect.SoftDeletes,
+		SignalTable: tg.expect.SignalTable, Connector: tg.expect.Connector,
 		Log: func(format string, a ...any) { t.Logf("connsim: "+format, a...) },
 	})
 }

@@ -2,6 +2,7 @@ package checks
 
 import (
 	"fmt"
+	"iter"
 	"slices"
 	"strings"
 
@@ -45,12 +46,12 @@ func currentIdentity(t facts.Table) replIdentity {
 	switch {
 	case !t.UsableIdentity():
 		return replIdentity{kind: "none"}
-	case t.ReplicaIdentity == "f":
+	case t.ReplicaIdentity == 'f':
 		return replIdentity{kind: "full"}
-	case t.ReplicaIdentity == "i":
-		return replIdentity{kind: "index", cols: t.IdentityColumns}
+	case t.ReplicaIdentity == 'i':
+		return replIdentity{kind: "index", cols: t.IdentityColumns()}
 	}
-	return replIdentity{kind: "default", cols: t.IdentityColumns}
+	return replIdentity{kind: "default", cols: t.IdentityColumns()}
 }
 
 func (id replIdentity) String() string {
@@ -136,7 +137,7 @@ func identityIssues(f *facts.Facts, l facts.Leaf, id replIdentity, a assume) []i
 		}
 	}
 	connectorList := false
-	for _, e := range l.Filters {
+	for _, e := range l.Filters() {
 		connector := e.Publication == f.Options.Publication
 		update, del := e.Update, e.Delete
 		if connector {
@@ -175,14 +176,14 @@ func identityIssues(f *facts.Facts, l facts.Leaf, id replIdentity, a assume) []i
 			var gen []string
 			switch id.kind {
 			case "full":
-				gen = l.VirtualGenerated
+				gen = l.VirtualGenerated()
 				if !stored {
-					gen = l.Generated
+					gen = l.Generated()
 				}
 			case "index", "default":
 				// A virtual generated column cannot be indexed.
 				if !stored {
-					gen = intersect(id.cols, l.Generated)
+					gen = intersect(id.cols, l.Generated())
 				}
 			}
 			if len(gen) > 0 {
@@ -230,9 +231,9 @@ func planIdentityFix(f *facts.Facts, l facts.Leaf, allOps bool) identityFix {
 	}
 	// The candidate is the primary key when that is immediate: no choice
 	// of its own then, under DEFAULT, nor when it is already the index.
-	same := (cur.kind == "index" || cur.kind == "default") && slices.Equal(cur.cols, l.IdentityCandidateColumns)
-	if c := l.IdentityCandidate; c != "" && !same {
-		choices = append(choices, choice{replIdentity{kind: "index", cols: l.IdentityCandidateColumns}, "REPLICA IDENTITY USING INDEX " + c})
+	same := (cur.kind == "index" || cur.kind == "default") && slices.Equal(cur.cols, l.IdentityCandidateColumns())
+	if c := l.IdentityCandidate(); c != "" && !same {
+		choices = append(choices, choice{replIdentity{kind: "index", cols: l.IdentityCandidateColumns()}, "REPLICA IDENTITY USING INDEX " + c})
 	}
 	if cur.kind != "full" {
 		choices = append(choices, choice{replIdentity{kind: "full"}, "REPLICA IDENTITY FULL"})
@@ -287,7 +288,7 @@ func identityStrips(f *facts.Facts) []string {
 		if !fx.strip {
 			continue
 		}
-		for _, e := range fx.leaf.Filters {
+		for _, e := range fx.leaf.Filters() {
 			if e.Publication == f.Options.Publication && !slices.Contains(out, e.Table) {
 				out = append(out, e.Table)
 			}
@@ -299,22 +300,35 @@ func identityStrips(f *facts.Facts) []string {
 // identitySteps are the steps of fixes: ALTER TABLE in the identity
 // phase, then the publication changes.
 func identitySteps(f *facts.Facts, fixes []identityFix) []rules.Step {
-	var steps []rules.Step
+	return slices.Collect(identityStepSeq(f, fixes))
+}
+
+// identityStepSeq yields identitySteps one at a time, holding only each
+// table's name and action meanwhile, not fixes.
+func identityStepSeq(f *facts.Facts, fixes []identityFix) iter.Seq[rules.Step] {
+	type alter struct{ table, action string }
+	var alters []alter
 	strip, genStored := false, false
 	for _, fx := range fixes {
 		if fx.alter != "" {
-			steps = append(steps, alterTable(rules.PhaseIdentity, fx.leaf.Quoted, fx.alter))
+			alters = append(alters, alter{fx.leaf.Quoted, fx.alter})
 		}
 		strip = strip || fx.strip
 		genStored = genStored || fx.genStored
 	}
-	if strip {
-		steps = append(steps, filterStrip(f))
+	return func(yield func(rules.Step) bool) {
+		for _, a := range alters {
+			if !yield(alterTable(rules.PhaseIdentity, a.table, a.action)) {
+				return
+			}
+		}
+		if strip && !yield(filterStrip(f)) {
+			return
+		}
+		if genStored && f.Publication.Exists {
+			yield(setPublicationOption(sqlident.Quote(f.Options.Publication), "publish_generated_columns = stored"))
+		}
 	}
-	if genStored && f.Publication.Exists {
-		steps = append(steps, setPublicationOption(sqlident.Quote(f.Options.Publication), "publish_generated_columns = stored"))
-	}
-	return steps
 }
 
 // identityRemedy explains fixes.
@@ -327,8 +341,8 @@ func identityRemedy(fixes []identityFix) string {
 		for _, is := range fx.issues {
 			kinds[is.kind] = true
 		}
-		deferrable = deferrable || (fx.leaf.ReplicaIdentity == "d" && fx.leaf.HasPrimaryKey && fx.leaf.PrimaryKeyDeferrable)
-		partition = partition || (fx.leaf.PartitionOf != "" && fx.alter != "")
+		deferrable = deferrable || (fx.leaf.ReplicaIdentity == 'd' && fx.leaf.HasPrimaryKey && fx.leaf.PrimaryKeyDeferrable)
+		partition = partition || (fx.leaf.PartitionOf() != "" && fx.alter != "")
 		alter = alter || fx.alter != ""
 		full = full || (fx.alter == "REPLICA IDENTITY FULL" && !kinds[issueNoIdentity])
 		strip = strip || fx.strip
@@ -419,7 +433,7 @@ func describeIssue(l facts.Leaf, is identityIssue) string {
 		return fmt.Sprintf("the column list of publication %s%s leaves out %s of %s: %q",
 			q, via, quoteCols(is.cols), is.id, issueDetail[is.kind])
 	case issueGenerated:
-		if v := intersect(is.cols, l.VirtualGenerated); len(v) > 0 {
+		if v := intersect(is.cols, l.VirtualGenerated()); len(v) > 0 {
 			return fmt.Sprintf("%s holds virtual generated columns %s, which are never published: %q",
 				is.id, quoteCols(v), issueDetail[is.kind])
 		}

@@ -55,6 +55,9 @@ import (
 // signal table: publication-exists then lists it, since helper tables are
 // created in an earlier phase than the publication.
 func signalTableCreated(f *facts.Facts) bool {
+	if _, unused := signalTableUnused(f); unused {
+		return false
+	}
 	return f.Connect.OK() && f.Server.Err == nil && f.Options.SnapshotModeInForce() != facts.SnapshotReadOnly &&
 		f.SignalTable.Err == nil && !f.SignalTable.Exists
 }
@@ -155,12 +158,18 @@ func plannedAdds(f *facts.Facts) []string {
 		return nil
 	}
 	var out []string
-	if f.Tables.Err == nil {
+	// Where Debezium sets the publication's tables itself at start
+	// (publication.autocreate.mode=filtered), publication-coverage and
+	// publication-signal-table plan nothing.
+	_, debeziumSets := autocreates(f)
+	if f.Tables.Err == nil && !debeziumSets {
 		out = append(out, coverageAdds(f, uncovered(f))...)
+	}
+	if f.Tables.Err == nil {
 		out = append(out, quotedNames(rootsViaLeaves(f))...)
 	}
 	if s := f.SignalTable; f.Options.SnapshotModeInForce() != facts.SnapshotReadOnly && s.Err == nil && publicationListsTables(f, f.Options.SignalSchema) &&
-		((s.Exists && !s.Published && s.IsTable()) || signalTableCreated(f)) {
+		((s.Exists && !s.Published && s.IsTable() && !debeziumSets) || signalTableCreated(f)) {
 		out = append(out, signalName(f))
 	}
 	if h, schema := f.Heartbeat, f.Options.HeartbeatSchema; schema != "" && h.Err == nil && !h.Published && publicationListsTables(f, schema) {

@@ -312,12 +312,12 @@ func TestPlanOneSetTable(t *testing.T) {
 	tbFilter("streamkap_pub", "status")(f)
 	for _, name := range []string{"audit", "archive"} {
 		a := healthyTable(name)
-		a.Captured, a.RowFilter, a.IdentityColumns = false, true, []string{"id"}
+		a.Captured, a.RowFilter, a.Rare().IdentityColumns = false, true, []string{"id"}
 		col := "kind"
 		if name == "archive" {
 			col = "id"
 		}
-		a.Filters = []facts.PublicationFilter{{Publication: "streamkap_pub", Table: "public." + name, Update: true, Delete: true,
+		a.Rare().Filters = []facts.PublicationFilter{{Publication: "streamkap_pub", Table: "public." + name, Update: true, Delete: true,
 			Where: "(" + col + " <> 'x'::text)", WhereColumns: []string{col}}}
 		f.Tables.Tables = append(f.Tables.Tables, a)
 		f.Publication.Members = append(f.Publication.Members, facts.PublicationMember{Table: "public." + name, Where: "(" + col + " <> 'x'::text)"})
@@ -332,8 +332,8 @@ func TestPlanOneSetTable(t *testing.T) {
 	}
 	f.Publication.Update, f.Publication.Delete = false, false
 	for i := range f.Tables.Tables {
-		for j := range f.Tables.Tables[i].Filters {
-			f.Tables.Tables[i].Filters[j].Update, f.Tables.Tables[i].Filters[j].Delete = false, false
+		for j := range f.Tables.Tables[i].Filters() {
+			f.Tables.Tables[i].Rare().Filters[j].Update, f.Tables.Tables[i].Rare().Filters[j].Delete = false, false
 		}
 	}
 	results = evalAll(t, f)

@@ -56,6 +56,37 @@ type platformAdvice struct {
 	// slotRemoval: whether the platform removes slots by itself
 	// (slot-exists, slot-lifetime).
 	slotRemoval slotRemoval
+	// failover: what becomes of the connector's slot when a standby takes
+	// over (slot-failover).
+	failover failoverAdvice
+	// setReloadable: how to set a reloadable server parameter to value,
+	// written as SQL quotes it (synchronized-standby-slots).
+	setReloadable func(name, value string) (string, []rules.Step)
+	// raiseConnections: how to raise max_connections to want (connection-capacity).
+	raiseConnections func(want int) (string, []rules.Step)
+	// directHost: how the connector reaches the server itself rather than
+	// a connection pooler in front of it (pooler-detected).
+	directHost string
+}
+
+// failoverAdvice is what a platform does with logical slots when a standby
+// takes over, as far as it is documented; where it is not, the text says
+// so instead of guessing.
+type failoverAdvice struct {
+	// survives, when it says something, is why the slot survives whatever
+	// the version (Neon has no standby to fail over to): the rule passes
+	// with it.
+	survives note
+	// before17 is what becomes of the slot before PostgreSQL 17, which has
+	// no failover slots, when standbys are seen; before17Severity is how
+	// much that matters there.
+	before17         note
+	before17Severity rules.Severity
+	// unseen is said when no standby is visible from SQL: a platform's
+	// high-availability standby may replicate below PostgreSQL.
+	unseen note
+	// sync17 is how standbys synchronize the slot from PostgreSQL 17.
+	sync17 string
 }
 
 // remedy is fixed advice: the text and, where SQL can carry it out, the steps.
@@ -163,6 +194,24 @@ var platforms = map[string]platformAdvice{
 				"(after the publication) and re-snapshot when it starts; keep the connector's lag small so that the logical replication " +
 				"monitor does not drop the slot."),
 		},
+		failover: failoverAdvice{
+			survives: says("Neon has no standby to fail over to: a compute is stateless and its replication slots are kept in Neon's storage, " +
+				"so the slot survives compute restarts and suspends (a branch restore removes it: see slot-lifetime)."),
+			before17:         says("Neon keeps replication slots in its storage across compute restarts."),
+			before17Severity: rules.Info,
+			unseen:           nothing,
+			sync17:           "Neon keeps replication slots in its storage: there is no standby to synchronize them to.",
+		},
+		setReloadable: func(name, _ string) (string, []rules.Step) {
+			return fmt.Sprintf("Neon does not let you set %s; ask Neon support.", name), nil
+		},
+		raiseConnections: func(int) (string, []rules.Step) {
+			return "On Neon max_connections follows the compute size (0.25 CU: 104, 0.5 CU: 209, 1 CU: 419, 2 CU: 839, 4 CU: 1678, " +
+				"8 CU: 3357, larger: 4000; with autoscaling, the size min(max CU, 8 × min CU) decides), and 7 of them are reserved for Neon. " +
+				"Raise the compute size (or its autoscaling minimum), or move the application to the pooled -pooler host, whose " +
+				"PgBouncer shares few server connections; the connector stays on the direct host.", nil
+		},
+		directHost: "Use the endpoint's direct host, the one without -pooler (ep-…-123456.<region>.aws.neon.tech): Neon's pooler is PgBouncer in transaction mode.",
 	},
 
 	facts.PlatformRDS: {
@@ -181,6 +230,28 @@ var platforms = map[string]platformAdvice{
 		slotCreatorNeeds:   needsRDSReplication,
 		slotCreator:        rdsReplicationMember,
 		slotRemoval:        keepsSlots,
+		failover: failoverAdvice{
+			survives: nothing,
+			before17: says("On RDS a Multi-AZ DB instance fails over to a block-level copy of its storage, which is commonly understood to keep " +
+				"replication slots (AWS does not state it: unverified); a Multi-AZ DB cluster copies logical slots to its reader instances " +
+				"(14.8+ and 15.3+); a promoted read replica has only the slots it had itself (kept through promotion from 16.1), never the " +
+				"primary's, so the connector's slot is gone after a read replica takes over."),
+			before17Severity: rules.Info,
+			unseen: says("A Multi-AZ DB instance's standby replicates below PostgreSQL and is not visible here; whether the slot survives its " +
+				"failover is not stated by AWS (unverified)."),
+			sync17: "From PostgreSQL 17 RDS synchronizes failover slots to a read replica: in the replica's DB parameter group set " +
+				"rds.logical_replication = 1, hot_standby_feedback = 1, sync_replication_slots = 1 and rds.logical_slot_sync_dbname to the " +
+				"captured database (the default is postgres); in the primary's, list the replica's physical slot in synchronized_standby_slots.",
+		},
+		setReloadable: func(name, value string) (string, []rules.Step) {
+			return fmt.Sprintf("Set %s = %s in the instance's custom DB parameter group (dynamic: no reboot).", name, value), nil
+		},
+		raiseConnections: func(want int) (string, []rules.Step) {
+			return fmt.Sprintf("Raise max_connections (to %d or more) in the instance's DB parameter group, then reboot; its default follows the "+
+				"instance class's memory, so a larger class raises it too. Or close idle sessions, or put the application (not the connector) "+
+				"behind RDS Proxy.", want), nil
+		},
+		directHost: "Use the DB instance endpoint, not an RDS Proxy endpoint: RDS Proxy does not support replication connections.",
 	},
 
 	facts.PlatformAurora: {
@@ -200,6 +271,24 @@ var platforms = map[string]platformAdvice{
 		slotCreatorNeeds: needsRDSReplication,
 		slotCreator:      rdsReplicationMember,
 		slotRemoval:      keepsSlots,
+		failover: failoverAdvice{
+			survives: nothing,
+			before17: says("Aurora is commonly reported to keep logical slots across a writer failover, since they live on the shared cluster " +
+				"volume; AWS's pages do not say so (unverified): test a failover before relying on it."),
+			before17Severity: rules.Info,
+			unseen: says("Aurora's replicas share the cluster volume and are not visible here as standbys; that logical slots survive a writer " +
+				"failover is commonly reported but not stated by AWS (unverified)."),
+			sync17: "Aurora's replicas share the cluster volume: PostgreSQL's slot synchronization (sync_replication_slots) does not apply to them " +
+				"as to a streaming standby (unverified): ask AWS whether the slot survives a writer failover.",
+		},
+		setReloadable: func(name, value string) (string, []rules.Step) {
+			return fmt.Sprintf("Set %s = %s in the DB cluster parameter group (dynamic: no reboot).", name, value), nil
+		},
+		raiseConnections: func(want int) (string, []rules.Step) {
+			return fmt.Sprintf("Raise max_connections (to %d or more) in the DB cluster parameter group, then reboot the writer; its default "+
+				"follows the instance class's memory. Or close idle sessions, or put the application (not the connector) behind RDS Proxy.", want), nil
+		},
+		directHost: "Use the cluster (writer) endpoint, not an RDS Proxy endpoint: RDS Proxy does not support replication connections.",
 	},
 
 	facts.PlatformCloudSQL: {
@@ -221,6 +310,26 @@ var platforms = map[string]platformAdvice{
 		slotCreatorNeeds:   needsReplication,
 		slotCreator:        replicationRole,
 		slotRemoval:        keepsSlots,
+		failover: failoverAdvice{
+			survives: nothing,
+			before17: says("Cloud SQL's high-availability standby uses a regional persistent disk written synchronously, so the slot should " +
+				"survive an HA failover (Google does not state it: unverified); a cross-region replica promoted for disaster recovery does not " +
+				"have the primary's slots."),
+			before17Severity: rules.Info,
+			unseen: says("Cloud SQL's high-availability standby replicates below PostgreSQL and is not visible here; that the slot survives its " +
+				"failover is expected but not stated by Google (unverified)."),
+			sync17: "For a switchover or failover to a cross-region replica, Cloud SQL Enterprise Plus documents logical failover slots " +
+				"(PostgreSQL 17+): follow Google's \"advanced disaster recovery: logical failover slot\" guide.",
+		},
+		setReloadable: func(name, value string) (string, []rules.Step) {
+			return fmt.Sprintf("Set the database flag %s = %s on the instance (gcloud sql instances patch INSTANCE --database-flags=…, "+
+				"which replaces the other flags: list them too).", name, value), nil
+		},
+		raiseConnections: func(want int) (string, []rules.Step) {
+			return fmt.Sprintf("Raise the database flag max_connections (to %d or more; the instance restarts), whose default follows the "+
+				"machine type; or close idle sessions, or pool the application's connections (not the connector's).", want), nil
+		},
+		directHost: "Connect to the instance's own address, or through the Cloud SQL Auth Proxy (it forwards connections unchanged), not through a connection pooler.",
 	},
 
 	facts.PlatformAzure: {
@@ -241,6 +350,26 @@ var platforms = map[string]platformAdvice{
 		slotCreatorNeeds:   needsReplication,
 		slotCreator:        replicationRole,
 		slotRemoval:        keepsSlots,
+		failover: failoverAdvice{
+			survives: nothing,
+			before17: says("On Azure Flexible Server with high availability, PostgreSQL 16 and older do not keep logical slots on the standby " +
+				"after a failover by default: allow the pg_failover_slots extension (azure.extensions), load it (shared_preload_libraries, " +
+				"restart) and set hot_standby_feedback = on. Azure's HA itself uses replication slots (at least 4 max_replication_slots)."),
+			before17Severity: rules.Warning,
+			unseen: says("Azure's high-availability standby may not be visible here: with PostgreSQL 16 or older its logical slots are lost at a " +
+				"failover unless pg_failover_slots is set up; from 17, set the server parameters sync_replication_slots = on and " +
+				"hot_standby_feedback = on."),
+			sync17: "Set the server parameters sync_replication_slots = on and hot_standby_feedback = on; Azure then keeps failover slots on " +
+				"the high-availability standby.",
+		},
+		setReloadable: func(name, value string) (string, []rules.Step) {
+			return fmt.Sprintf("Set the server parameter %s = %s (portal: Server parameters; or az postgres flexible-server parameter set).", name, value), nil
+		},
+		raiseConnections: func(want int) (string, []rules.Step) {
+			return fmt.Sprintf("Raise the server parameter max_connections (to %d or more; a restart follows), within what the compute tier "+
+				"allows; or close idle sessions, or send the application (not the connector) through the built-in PgBouncer on port 6432.", want), nil
+		},
+		directHost: "Connect to port 5432, the server itself, not the built-in PgBouncer on port 6432.",
 	},
 
 	facts.PlatformSupabase: {
@@ -267,6 +396,24 @@ var platforms = map[string]platformAdvice{
 		slotCreatorNeeds: needsReplication,
 		slotCreator:      replicationRole,
 		slotRemoval:      keepsSlots,
+		failover: failoverAdvice{
+			survives: nothing,
+			before17: says("What Supabase does with logical slots at a failover is not documented (unverified): ask Supabase support " +
+				"whether the slot survives, or plan to re-create it and re-snapshot."),
+			before17Severity: rules.Info,
+			unseen:           says("Whether the slot survives a failover on Supabase is not documented (unverified)."),
+			sync17:           "Ask Supabase support whether standbys synchronize failover slots (sync_replication_slots) on your project.",
+		},
+		setReloadable: func(name, value string) (string, []rules.Step) {
+			return fmt.Sprintf("Set %s = %s through Supabase's custom Postgres configuration (supabase postgres-config update), or ask "+
+				"Supabase support.", name, value), nil
+		},
+		raiseConnections: func(want int) (string, []rules.Step) {
+			return fmt.Sprintf("max_connections follows the project's compute size: upgrade the compute add-on (or set max_connections, to %d "+
+				"or more, through Supabase's custom Postgres configuration); or move the application to Supavisor, the pooler, while the "+
+				"connector keeps the direct host.", want), nil
+		},
+		directHost: "Use the direct connection, db.<project-ref>.supabase.co on port 5432, not Supavisor (*.pooler.supabase.com).",
 	},
 }
 
@@ -307,6 +454,28 @@ var selfHosted = platformAdvice{
 	slotCreatorNeeds: needsReplication,
 	slotCreator:      replicationRole,
 	slotRemoval:      keepsSlots,
+	failover: failoverAdvice{
+		survives: nothing,
+		before17: says("PostgreSQL 16 and older do not copy logical slots to standbys: after a failover the new primary has no such slot, " +
+			"the connector fails at its next start and needs a new snapshot. Keep the slot across failovers with the pg_failover_slots " +
+			"extension (in shared_preload_libraries on every node) or, under Patroni, by declaring it a permanent slot (slots: in the " +
+			"cluster configuration; slots neither declared nor in ignore_slots are dropped); or plan to re-create it and re-snapshot after " +
+			"a failover. PostgreSQL 17 adds failover slots."),
+		before17Severity: rules.Warning,
+		unseen:           nothing,
+		sync17: "On each standby set sync_replication_slots = on, hot_standby_feedback = on, primary_slot_name to its physical slot on " +
+			"this server, and dbname=<the captured database> in primary_conninfo, then reload it; on this server list those physical slots " +
+			"in synchronized_standby_slots.",
+	},
+	setReloadable: func(name, value string) (string, []rules.Step) {
+		return "Run this as a superuser (reloadable, no restart):", setSystem(name, value, false)
+	},
+	raiseConnections: func(want int) (string, []rules.Step) {
+		return fmt.Sprintf("Raise max_connections (to %d or more: ALTER SYSTEM, then restart PostgreSQL; each connection costs memory), "+
+				"or close idle sessions and let the application connect through a pooler (the connector itself connects directly).", want),
+			setSystem("max_connections", fmt.Sprint(want), true)
+	},
+	directHost: "Point the connector at PostgreSQL's own host and port, not at PgBouncer, Pgpool-II or another pooler in front of it.",
 }
 
 // unknownPlatform is for a name this version does not know, from facts
@@ -319,6 +488,13 @@ var unknownPlatform = func() platformAdvice {
 	p.hbaNote = managedHBA
 	p.grantBypassRLS = grantBypassRLSManaged
 	p.idleSlotTimeout = idleSlotTimeoutManaged
+	p.setReloadable = func(name, value string) (string, []rules.Step) {
+		return fmt.Sprintf("Set the server parameter %s = %s the platform's way (its parameter settings); it is reloadable.", name, value), nil
+	}
+	p.raiseConnections = func(want int) (string, []rules.Step) {
+		return fmt.Sprintf("Raise max_connections to %d or more the platform's way (its parameter settings; a restart follows), "+
+			"or close idle sessions.", want), nil
+	}
 	return p
 }()
 

@@ -207,5 +207,13 @@ func sampleAdvice(p platformAdvice, name string, major int) map[string]adviceSam
 	out["slotRemoval.onCreate"] = is(p.slotRemoval.onCreate)
 	out["slotRemoval.risk"] = is(p.slotRemoval.risk(1))
 	out["slotRemoval.advice"] = is(p.slotRemoval.advice)
+	out["failover.survives"] = is(p.failover.survives)
+	out["failover.before17"] = is(p.failover.before17)
+	out["failover.before17Severity"] = adviceSample{set: p.failover.before17Severity != 0}
+	out["failover.unseen"] = is(p.failover.unseen)
+	out["failover.sync17"] = text(p.failover.sync17, nil)
+	out["setReloadable"] = text(p.setReloadable("synchronized_standby_slots", "'standby1'"))
+	out["raiseConnections"] = text(p.raiseConnections(120))
+	out["directHost"] = text(p.directHost, nil)
 	return out
 }

@@ -94,7 +94,13 @@ func privReady(f *facts.Facts) (rules.Outcome, bool) {
 // privCaptured lists the captured tables the connector reads: ordinary and
 // partitioned tables. Views and other kinds are tables-exist's business.
 func privCaptured(f *facts.Facts) []*facts.Table {
-	var out []*facts.Table
+	n := 0
+	for i := range f.Tables.Tables {
+		if t := &f.Tables.Tables[i]; t.Captured && t.IsTable() {
+			n++
+		}
+	}
+	out := make([]*facts.Table, 0, n)
 	for i := range f.Tables.Tables {
 		if t := &f.Tables.Tables[i]; t.Captured && t.IsTable() {
 			out = append(out, t)

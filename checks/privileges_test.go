@@ -168,7 +168,7 @@ var privilegeCases = []ruleCase{
 	{name: "views are tables-exist's", rule: "table-select", want: rules.StatusPass,
 		mutate: func(f *facts.Facts) {
 			v := unreadable("v")
-			v.Kind = "v"
+			v.Kind = 'v'
 			f.Tables.Tables = append(f.Tables.Tables, v)
 		}},
 	{name: "uncaptured tables ignored", rule: "table-select", want: rules.StatusPass,
@@ -351,8 +351,8 @@ var privilegeCases = []ruleCase{
 
 // unreadable is a captured table the connector has no SELECT on.
 func unreadable(name string) facts.Table {
-	t := facts.Table{Schema: "public", Name: name, Quoted: "public." + sqlident.Quote(name), Kind: "r", Persistence: "p",
-		ReplicaIdentity: "d", Owner: "app_owner", SchemaUsage: true, Captured: true}
+	t := facts.Table{Schema: "public", Name: name, Quoted: "public." + sqlident.Quote(name), Kind: 'r', Persistence: 'p',
+		ReplicaIdentity: 'd', Owner: "app_owner", SchemaUsage: true, Captured: true}
 	return t
 }
 
@@ -489,6 +489,12 @@ func TestConnectRefusedFailsOnlyDatabaseConnect(t *testing.T) {
 				case r.Rule == "pooler-hostname":
 					if r.Status != rules.StatusPass {
 						t.Errorf("pooler-hostname = %s", r.Status)
+					}
+				case r.Rule == "connector-config":
+					// It judges a connector configuration, not the database:
+					// without one it skips.
+					if r.Status != rules.StatusSkip {
+						t.Errorf("connector-config = %s", r.Status)
 					}
 				case r.Status != rules.StatusError || !strings.Contains(r.Message, msg):
 					t.Errorf("%s = %s, want error with the cause: %s", r.Rule, r.Status, r.Message)

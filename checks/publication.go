@@ -30,7 +30,7 @@ func pubObject(f *facts.Facts) string {
 func leaves(f *facts.Facts, root facts.Table) []facts.Table {
 	var out []facts.Table
 	for _, t := range f.Tables.Tables {
-		if t.PartitionOf == root.Quoted && t.IsOrdinary() && t.Publishable() {
+		if t.PartitionOf() == root.Quoted && t.IsOrdinary() && t.Publishable() {
 			out = append(out, t)
 		}
 	}
@@ -118,6 +118,9 @@ exists, re-create it after the publication.`,
 		Eval: func(f *facts.Facts) rules.Outcome {
 			p := f.Publication
 			q := sqlident.Quote(f.Options.Publication)
+			if why, ok := autocreates(f); ok && !p.Exists {
+				return rules.Skip("publication %s does not exist: %s", q, why)
+			}
 			if p.Exists {
 				if p.AllTables {
 					return rules.Pass("publication %s exists (FOR ALL TABLES)", q)
@@ -160,7 +163,7 @@ func createPublication(f *facts.Facts) (string, []rules.Step) {
 			}
 		}
 	}
-	if f.Options.SnapshotModeInForce() != facts.SnapshotReadOnly {
+	if _, unused := signalTableUnused(f); !unused && f.Options.SnapshotModeInForce() != facts.SnapshotReadOnly {
 		switch s := f.SignalTable; {
 		case s.Err == nil && s.Exists && s.IsTable():
 			add(signalName(f))
@@ -207,7 +210,7 @@ func createPublication(f *facts.Facts) (string, []rules.Step) {
 	// Set at creation, generated-columns would otherwise find it missing
 	// on the next check and plan an ALTER PUBLICATION.
 	if f.Server.Major() >= 18 && slices.ContainsFunc(f.Tables.Tables, func(t facts.Table) bool {
-		return t.Captured && len(t.Generated) > 0
+		return t.Captured && len(t.Generated()) > 0
 	}) {
 		with = append(with, "publish_generated_columns = stored")
 	}
@@ -237,6 +240,9 @@ Before PostgreSQL 13 add each partition of a partitioned table instead. Changes 
 table was added were never published: trigger an incremental snapshot of the added tables.`,
 		Eval: func(f *facts.Facts) rules.Outcome {
 			q := sqlident.Quote(f.Options.Publication)
+			if why, ok := autocreates(f); ok {
+				return rules.Skip("%s", why)
+			}
 			if !f.Publication.Exists {
 				return rules.Skip("publication %s does not exist (see publication-exists)", q)
 			}
@@ -304,7 +310,7 @@ func publishedAsRoot(f *facts.Facts) []facts.Table {
 	}
 	var out []facts.Table
 	for _, t := range f.Tables.Tables {
-		if t.Captured && t.Publishable() && !t.Published && t.PartitionOf != "" && published[t.PartitionOf] {
+		if t.Captured && t.Publishable() && !t.Published && t.PartitionOf() != "" && published[t.PartitionOf()] {
 			out = append(out, t)
 		}
 	}
@@ -321,9 +327,9 @@ func viaRootFinding(f *facts.Facts, parts []facts.Table, n int, note string) rul
 	q := sqlident.Quote(f.Options.Publication)
 	var desc, roots []string
 	for _, t := range parts {
-		desc = append(desc, t.Quoted+" (as "+t.PartitionOf+")")
-		if !slices.Contains(roots, t.PartitionOf) {
-			roots = append(roots, t.PartitionOf)
+		desc = append(desc, t.Quoted+" (as "+t.PartitionOf()+")")
+		if !slices.Contains(roots, t.PartitionOf()) {
+			roots = append(roots, t.PartitionOf())
 		}
 	}
 	verb, whose, them, table := "are", "their partitioned tables'", "the partitions", "tables"
@@ -426,6 +432,12 @@ ALTER PUBLICATION streamkap_pub ADD TABLE streamkap.streamkap_signal; then trigg
 			q := sqlident.Quote(f.Options.Publication)
 			s := f.SignalTable
 			name := signalName(f)
+			if why, unused := signalTableUnused(f); unused {
+				return rules.Skip("%s", why)
+			}
+			if why, ok := autocreates(f); ok {
+				return rules.Skip("the signal table is captured, so it is published: %s", why)
+			}
 			switch {
 			case f.Options.SnapshotModeInForce() == facts.SnapshotReadOnly:
 				return rules.Skip("snapshot mode is read-only: the signal table is not used")
@@ -657,7 +669,7 @@ func filtered(f *facts.Facts) ([]facts.Table, []string) {
 	var ts []facts.Table
 	var desc []string
 	for _, t := range f.Tables.Tables {
-		inScope := t.Captured || captured[t.PartitionOf]
+		inScope := t.Captured || captured[t.PartitionOf()]
 		if !inScope || (!t.RowFilter && !t.ColumnList) {
 			continue
 		}

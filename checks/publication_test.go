@@ -43,11 +43,11 @@ func pubPartitioned(version int, viaRoot bool) func(f *facts.Facts) {
 			f.Publication.ViaRoot = nil
 		}
 		root := healthyTable("measurements")
-		root.Kind, root.HasPrimaryKey, root.Published = "p", false, viaRoot && version >= 130000
+		root.Kind, root.HasPrimaryKey, root.Published = 'p', false, viaRoot && version >= 130000
 		f.Tables.Tables = append(f.Tables.Tables, root)
 		for _, leaf := range []string{"measurements_2025", "measurements_2026"} {
 			t := healthyTable(leaf)
-			t.Captured, t.PartitionOf, t.Published = false, "public.measurements", !viaRoot || version < 130000
+			t.Captured, t.Rare().PartitionOf, t.Published = false, "public.measurements", !viaRoot || version < 130000
 			f.Tables.Tables = append(f.Tables.Tables, t)
 		}
 	}
@@ -182,28 +182,28 @@ var publicationCases = []ruleCase{
 	{name: "partitioned without partitions, a member", rule: "publication-coverage", want: rules.StatusPass,
 		mutate: func(f *facts.Facts) {
 			root := healthyTable("events")
-			root.Kind, root.Published = "p", false
+			root.Kind, root.Published = 'p', false
 			f.Tables.Tables = append(f.Tables.Tables, root)
 			f.Publication.Members = []facts.PublicationMember{{Table: "public.events"}}
 		}},
 	{name: "partitioned without partitions, not a member", rule: "publication-coverage", want: rules.StatusFail,
 		mutate: func(f *facts.Facts) {
 			root := healthyTable("events")
-			root.Kind, root.Published = "p", false
+			root.Kind, root.Published = 'p', false
 			f.Tables.Tables = append(f.Tables.Tables, root)
 		},
 		objects: []string{"public.events"}},
 	{name: "schema published", rule: "publication-coverage", want: rules.StatusPass,
 		mutate: func(f *facts.Facts) {
 			root := healthyTable("events")
-			root.Kind, root.Published = "p", false
+			root.Kind, root.Published = 'p', false
 			f.Tables.Tables = append(f.Tables.Tables, root)
 			f.Publication.Schemas = []string{"public"}
 		}},
 	{name: "unlogged not counted", rule: "publication-coverage", want: rules.StatusPass,
 		mutate: func(f *facts.Facts) {
 			t := healthyTable("scratch")
-			t.Persistence, t.Published = "u", false
+			t.Persistence, t.Published = 'u', false
 			f.Tables.Tables = append(f.Tables.Tables, t)
 		},
 		contains: "not counted, since no publication can hold them: public.scratch"},
@@ -272,7 +272,7 @@ var publicationCases = []ruleCase{
 			"ALTER PUBLICATION streamkap_pub SET (publish = 'insert, update, delete, truncate');",
 		mutate: pubAll(tbFilter("streamkap_pub", "status"), func(f *facts.Facts) {
 			f.Publication.Update, f.Publication.Delete = false, false
-			pubTable(f, "public.orders").Filters[0].Update, pubTable(f, "public.orders").Filters[0].Delete = false, false
+			pubTable(f, "public.orders").Rare().Filters[0].Update, pubTable(f, "public.orders").Rare().Filters[0].Delete = false, false
 		})},
 	{name: "no deletes on PG 10", rule: "publication-operations", want: rules.StatusFail,
 		mutate: func(f *facts.Facts) {
@@ -342,8 +342,8 @@ var publicationCases = []ruleCase{
 		contains: "ALTER PUBLICATION streamkap_pub SET TABLE public.audit, public.customers, public.orders, streamkap.streamkap_signal;",
 		mutate: pubAll(tbFilter("streamkap_pub", "id"), func(f *facts.Facts) {
 			a := healthyTable("audit")
-			a.Captured, a.RowFilter, a.IdentityColumns = false, true, []string{"id"}
-			a.Filters = []facts.PublicationFilter{{Publication: "streamkap_pub", Table: "public.audit", Update: true, Delete: true,
+			a.Captured, a.RowFilter, a.Rare().IdentityColumns = false, true, []string{"id"}
+			a.Rare().Filters = []facts.PublicationFilter{{Publication: "streamkap_pub", Table: "public.audit", Update: true, Delete: true,
 				Where: "(kind <> 'debug'::text)", WhereColumns: []string{"kind"}}}
 			f.Tables.Tables = append(f.Tables.Tables, a)
 			f.Publication.Members = append([]facts.PublicationMember{{Table: "public.audit", Where: "(kind <> 'debug'::text)"}}, f.Publication.Members...)

@@ -404,7 +404,8 @@ func TestScenarioSlotIdleTimeout(t *testing.T) {
 
 // consumer is a pg_recvlogical streaming from a slot, as a connector would.
 type consumer struct {
-	pid  int
+	pid  int         // its WAL sender's, the slot's active_pid
+	proc *os.Process // pg_recvlogical itself
 	done chan struct{}
 	err  error // set when done is closed
 	out  *bytes.Buffer
@@ -438,19 +439,21 @@ func errString(err error) string {
 
 // startConsumer starts pg_recvlogical on the slot and waits until it holds
 // it; the test's cleanup kills it (by its own PID) before the database goes.
-func startConsumer(t *testing.T, e slotEnv) *consumer {
+func startConsumer(t *testing.T, e slotEnv, extra ...string) *consumer {
 	t.Helper()
 	bin := recvlogicalBinary(t, e.c)
 	ctx, cancel := context.WithCancel(context.Background())
 	// publication_names is a list of identifiers: the name goes quoted.
-	cmd := exec.CommandContext(ctx, bin, "-d", e.c.SuperDSN(e.db), "--slot", e.slot, "--start", "-f", "-",
-		"--no-loop", "-o", "proto_version=1", "-o", "publication_names="+sqlident.Quote(e.pub))
+	args := append([]string{"-d", e.c.SuperDSN(e.db), "--slot", e.slot, "--start", "-f", "-",
+		"--no-loop", "-o", "proto_version=1", "-o", "publication_names=" + sqlident.Quote(e.pub)}, extra...)
+	cmd := exec.CommandContext(ctx, bin, args...)
 	cons := &consumer{done: make(chan struct{}), out: &bytes.Buffer{}}
 	cmd.Stdout, cmd.Stderr = nil, cons.out // the binary stream is not needed
 	if err := cmd.Start(); err != nil {
 		cancel()
 		t.Fatalf("start %s: %v", bin, err)
 	}
+	cons.proc = cmd.Process
 	go func() {
 		cons.err = cmd.Wait()
 		close(cons.done)

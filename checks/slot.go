@@ -16,7 +16,7 @@ import (
 
 // slotRules judge the connector's replication slot and the others.
 func slotRules() []rules.Rule {
-	return []rules.Rule{slotExists(), slotConfig(), slotHealth(), slotLifetime(), slotPeek(), otherSlots()}
+	return []rules.Rule{slotExists(), slotConfig(), slotHealth(), slotLifetime(), synchronizedStandbySlots(), slotPeek(), otherSlots()}
 }
 
 // validSlotName is what PostgreSQL accepts as a slot name
@@ -72,6 +72,13 @@ confirms it: do not create it days before the connector starts.`,
 			name := f.Options.Slot
 			if s, ok := f.Slots.Find(name); ok {
 				return rules.Pass("slot %s exists (%s, plugin %s, database %s)", sqlident.Quote(name), s.Type, orNone(s.Plugin), orNone(s.Database))
+			}
+			if c := f.Options.Connector; isDebezium(c) && validSlotName.MatchString(name) {
+				// Debezium creates its slot at start when it streams: what
+				// that needs is replication-privilege's and
+				// replication-capacity's to judge.
+				return rules.Pass("slot %s does not exist yet: Debezium creates it at start with plugin %s "+
+					"(it needs REPLICATION, see replication-privilege, and a free slot, see replication-capacity)", sqlident.Quote(name), c.Plugin)
 			}
 			out := rules.Finding("replication slot %s does not exist", sqlident.Quote(name)).WithObjects(slotObject(name))
 			if !validSlotName.MatchString(name) {
@@ -162,8 +169,8 @@ cdcpreflight never drops slots; these are manual steps.`,
 			}
 			problems := slotConfigProblems(f, s)
 			if len(problems) == 0 {
-				return rules.Pass("slot %s is a permanent logical pgoutput slot in database %s",
-					sqlident.Quote(s.Name), sqlident.Quote(s.Database))
+				return rules.Pass("slot %s is a permanent logical %s slot in database %s",
+					sqlident.Quote(s.Name), expectedPlugin(f), sqlident.Quote(s.Database))
 			}
 			return rules.Finding("slot %s %s", sqlident.Quote(s.Name), strings.Join(problems, "; ")).
 				WithObjects(slotObject(s.Name)).WithRemediation(slotConfigRemediation(f, s))
@@ -173,10 +180,18 @@ cdcpreflight never drops slots; these are manual steps.`,
 
 func slotConfigProblems(f *facts.Facts, s facts.Slot) []string {
 	var p []string
+	want := expectedPlugin(f)
 	if !s.Logical() {
 		p = append(p, fmt.Sprintf("is a %s slot, not a logical one", s.Type))
-	} else if !s.Pgoutput() {
-		p = append(p, fmt.Sprintf("uses the output plugin %s, not pgoutput", orNone(s.Plugin)))
+	} else if s.Plugin != want {
+		msg := fmt.Sprintf("uses the output plugin %s, not %s", orNone(s.Plugin), want)
+		if isDebezium(f.Options.Connector) {
+			// Debezium looks its slot up by name, database and plugin:
+			// this one is "missing", and creating it fails.
+			msg += fmt.Sprintf(" (plugin.name): Debezium does not find it (it looks slots up by name, database and plugin), tries to create it "+
+				"and fails with \"Creation of replication slot failed\" (%s)", atStart)
+		}
+		p = append(p, msg)
 	}
 	if s.Temporary {
 		owner := ""
@@ -502,6 +517,13 @@ func peekFailure(f *facts.Facts, e *facts.Error) rules.Outcome {
 	case e.SQLState == "55000" && strings.Contains(e.Message, "can no longer get changes"):
 		return rules.Finding("decoding failed: slot %s is invalidated: %s", name, e.Error()).WithObjects(obj).
 			WithRemediation(invalidatedRemediation(f, facts.Slot{Name: f.Options.Slot, Database: f.Target.Database}))
+	case e.SQLState == "57014" && waitedForStandbys(f):
+		return rules.Finding("the peek waited until statement_timeout (%s) for the standbys that synchronized_standby_slots names (%s): "+
+			"slot %s is a failover slot, so decoding it, for the peek and for the connector, waits until they have received the WAL",
+			e.Error(), standbySlotsSetting(f), name).WithObjects(obj, "setting synchronized_standby_slots").
+			WithRemediation("A listed standby is not confirming WAL (it hangs, lags far behind, or is gone while its slot still looks " +
+				"active): see synchronized-standby-slots. Bring the standby back, or remove its slot from synchronized_standby_slots; " +
+				"until then the connector receives nothing. Nothing was consumed by the peek.")
 	case e.SQLState == "57014":
 		return rules.Finding("the peek did not finish within statement_timeout (%s): decoding from restart_lsn reads the whole backlog, "+
 			"and the connector will have to read it too", e.Error()).WithSeverity(rules.Warning).WithObjects(obj).
@@ -585,4 +607,34 @@ func staleSlots(f *facts.Facts) []facts.Slot {
 		return cmp.Or(cmp.Compare(*b.RetainedBytes, *a.RetainedBytes), cmp.Compare(a.Name, b.Name))
 	})
 	return out
+}
+
+// expectedPlugin is the output plugin the connector decodes with:
+// pgoutput, or a Debezium configuration's plugin.name.
+func expectedPlugin(f *facts.Facts) string {
+	if c := f.Options.Connector; c != nil && c.Plugin != "" && !c.IsUnresolved("plugin.name") {
+		return c.Plugin
+	}
+	return "pgoutput"
+}
+
+// waitedForStandbys reports whether a peek that ran out of time was
+// waiting for synchronized_standby_slots (17+): the server warned about a
+// listed slot while it waited, or the slot is a failover slot and the
+// setting names any.
+func waitedForStandbys(f *facts.Facts) bool {
+	for _, n := range f.Peek.Notices {
+		if strings.Contains(n, "synchronized_standby_slots") {
+			return true
+		}
+	}
+	s, ok := f.Slots.Find(f.Options.Slot)
+	return ok && isFailover(s) && f.WalSenders.Err == nil && len(f.ListedStandbySlots()) > 0
+}
+
+func standbySlotsSetting(f *facts.Facts) string {
+	if v := f.WalSenders.SynchronizedStandbySlots; v != nil {
+		return sqlident.Literal(*v)
+	}
+	return "unknown"
 }

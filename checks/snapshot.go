@@ -33,7 +33,16 @@ func helperName(h facts.HelperTable, schema, table string) string {
 }
 
 func signalName(f *facts.Facts) string {
-	return helperName(f.SignalTable, f.Options.SignalSchema, facts.SignalTableName)
+	return helperName(f.SignalTable, f.Options.SignalSchema, f.Options.SignalTableName())
+}
+
+// signalTableUnused says why the connector writes no signal table: a
+// Debezium configuration without signal.data.collection.
+func signalTableUnused(f *facts.Facts) (string, bool) {
+	if c := f.Options.Connector; isDebezium(c) && c.SignalCollection == "" && !c.IsUnresolved("signal.data.collection") {
+		return "the connector configuration sets no signal.data.collection: the connector uses no signal table", true
+	}
+	return "", false
 }
 
 // createSignalSteps is the guide's script with quoted names, granting to
@@ -164,6 +173,9 @@ If the publication lists its tables, add the signal table to it. Fix a wrong sha
 stopped, drop and re-create the table: it holds only transient signals. On PostgreSQL 13+ you can set
 Read only = Yes in the connector instead and not use the table.`,
 		Eval: func(f *facts.Facts) rules.Outcome {
+			if why, unused := signalTableUnused(f); unused {
+				return rules.Skip("%s", why)
+			}
 			mode, major := f.Options.SnapshotModeInForce(), f.Server.Major()
 			name := signalName(f)
 			if mode == facts.SnapshotReadOnly {
@@ -188,6 +200,9 @@ Read only = Yes in the connector instead and not use the table.`,
 			h := f.SignalTable
 			if !h.Exists {
 				return missingSignalTable(f, mode, major, name)
+			}
+			if isDebezium(f.Options.Connector) {
+				return debeziumSignalShape(h, name)
 			}
 			problems, steps, byHand, notes := signalShapeCheck(h, name)
 			if len(problems) > 0 {
@@ -261,6 +276,9 @@ connector instead (PostgreSQL 13+) and check with --snapshot-mode read-only.`,
 			if f.Options.SnapshotModeInForce() == facts.SnapshotReadOnly {
 				return rules.Skip("read-only snapshots do not use the signal table")
 			}
+			if why, unused := signalTableUnused(f); unused {
+				return rules.Skip("%s", why)
+			}
 			if o, ok := rules.Need(f, facts.SectionSignalTable, facts.SectionRoleSettings); !ok {
 				return o
 			}
@@ -275,8 +293,16 @@ connector instead (PostgreSQL 13+) and check with --snapshot-mode read-only.`,
 				schema = sqlident.Quote(f.Options.SignalSchema)
 			}
 			lacks, objects, steps := helperGrants(h, name, schema, role, false)
+			if c := f.Options.Connector; isDebezium(c) {
+				// Debezium itself only inserts watermarks (and deletes
+				// them with insert_delete); it reads signals from the stream.
+				lacks, objects, steps = debeziumSignalGrants(f, h, name, schema, role)
+			}
 			where, entries, readOnly := privReadOnly(f)
 			if len(lacks) == 0 && !readOnly {
+				if isDebezium(f.Options.Connector) {
+					return rules.Pass("role %s may write Debezium's watermarks to %s", role, name)
+				}
 				return rules.Pass("role %s may SELECT, INSERT and UPDATE %s", role, name)
 			}
 			var problems []string

@@ -70,7 +70,7 @@ func helperStep(sql, needs string) rules.Step {
 // while it waits every later query on the table queues behind it.
 func alterTable(phase rules.Phase, table, action string) rules.Step {
 	return rules.Step{
-		Phase: phase, SQL: fmt.Sprintf("ALTER TABLE %s %s;", table, action),
+		Phase: phase, SQL: "ALTER TABLE " + table + " " + action + ";",
 		Needs: ownerOf("table " + table), Locks: "ACCESS EXCLUSIVE on " + table,
 	}
 }

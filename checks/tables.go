@@ -71,7 +71,7 @@ ordinary tables they read from.`,
 				objects = append(objects, name)
 			}
 			for _, t := range tb.Tables {
-				if kind, bad := nonTableKinds[t.Kind]; bad && t.Captured {
+				if kind, bad := nonTableKinds[t.Kind.String()]; bad && t.Captured {
 					problems = append(problems, fmt.Sprintf("%s is a %s", t.Quoted, kind))
 					objects = append(objects, t.Quoted)
 				}
@@ -93,11 +93,11 @@ var nonTableKinds = map[string]string{"v": "view", "m": "materialized view", "f"
 // identityProblem says why t has no usable replica identity.
 func identityProblem(t facts.Table) string {
 	switch t.ReplicaIdentity {
-	case "n":
+	case 'n':
 		return "REPLICA IDENTITY NOTHING"
-	case "i":
+	case 'i':
 		return "its replica identity index was dropped or is invalid"
-	case "d":
+	case 'd':
 		if t.HasPrimaryKey && t.PrimaryKeyDeferrable {
 			return "its primary key is DEFERRABLE, and PostgreSQL uses only an immediate index as replica identity"
 		}
@@ -210,8 +210,9 @@ so that it never queues in front of the application's queries.`,
 						g.stmts, plural(len(g.tables), "captured table", "captured tables"), g.state, listNames(g.tables)))
 				}
 			}
+			// A step per table: built only when fix asks for them.
 			return rules.Finding("%s", strings.Join(parts, "; ")).WithObjects(objects...).
-				WithSteps(identityRemedy(fixes), identitySteps(f, fixes)...)
+				WithStepSeq(identityRemedy(fixes), identityStepSeq(f, fixes))
 		},
 	}
 }
@@ -239,7 +240,7 @@ but does not rewrite the table; retry it if the lock timeout fires.`,
 					continue
 				}
 				captured++
-				if l.ReplicaIdentity != "f" {
+				if l.ReplicaIdentity != 'f' {
 					notFull = append(notFull, l)
 				}
 			}
@@ -252,19 +253,32 @@ but does not rewrite the table; retry it if the lock timeout fires.`,
 			names := leafNames(notFull)
 			msg := fmt.Sprintf("%d of %s not REPLICA IDENTITY FULL: delete events carry only the key and unchanged TOAST columns arrive as placeholders (%s)",
 				len(notFull), plural(captured, "captured table is", "captured tables are"), listNames(names))
-			var steps []rules.Step
 			var refused []string
-			for _, l := range notFull {
+			stepped := notFull // until a table is refused
+			for i, l := range notFull {
 				// FULL allows no column list and, on 18, no unpublished
 				// generated column: there it would make UPDATE and DELETE fail.
 				if issues := identityIssues(f, l, replIdentity{kind: "full"}, assume{}); len(issues) > 0 {
+					if len(refused) == 0 {
+						stepped = slices.Clone(notFull[:i])
+					}
 					refused = append(refused, l.Quoted+" ("+describeIssue(l, issues[0])+")")
 					continue
 				}
-				s := alterTable(rules.PhaseIdentity, l.Quoted, "REPLICA IDENTITY FULL")
-				s.OptIn = rules.OptInReplicaIdentityFull
-				s.Note = "every UPDATE and DELETE on the table then writes the whole old row to the WAL"
-				steps = append(steps, s)
+				if len(refused) > 0 {
+					stepped = append(stepped, l)
+				}
+			}
+			// A step per table: built only when fix asks for them.
+			steps := func(yield func(rules.Step) bool) {
+				for _, l := range stepped {
+					s := alterTable(rules.PhaseIdentity, l.Quoted, "REPLICA IDENTITY FULL")
+					s.OptIn = rules.OptInReplicaIdentityFull
+					s.Note = "every UPDATE and DELETE on the table then writes the whole old row to the WAL"
+					if !yield(s) {
+						return
+					}
+				}
 			}
 			text := "As each table's owner, set REPLICA IDENTITY FULL (an ACCESS EXCLUSIVE lock, no rewrite; retry if the lock timeout fires). " +
 				"Every UPDATE and DELETE on these tables then writes the whole old row to the WAL."
@@ -272,7 +286,7 @@ but does not rewrite the table; retry it if the lock timeout fires.`,
 				text += " No step sets FULL where it would make UPDATE and DELETE fail (42P10): " + listNames(refused) +
 					"; remove the column list, or publish the generated columns, first (see publication-filters, generated-columns)."
 			}
-			out := rules.Finding("%s", msg).WithObjects(names...).WithSteps(text, steps...)
+			out := rules.Finding("%s", msg).WithObjects(names...).WithStepSeq(text, steps)
 			if f.Options.SoftDeletes {
 				out.Message += "; with soft deletes the destination keeps deleted rows with only their key"
 				out = out.WithSeverity(rules.Error)
@@ -339,14 +353,14 @@ kept up to date by a trigger (on 18, into a STORED generated column), or upgrade
 			}
 			var names, details, virtualNames, virtualDetails []string
 			for _, t := range f.Tables.Tables {
-				if !t.Captured || len(t.Generated) == 0 {
+				if !t.Captured || len(t.Generated()) == 0 {
 					continue
 				}
 				names = append(names, t.Quoted)
-				details = append(details, t.Quoted+" ("+quoteCols(t.Generated)+")")
-				if len(t.VirtualGenerated) > 0 {
+				details = append(details, t.Quoted+" ("+quoteCols(t.Generated())+")")
+				if len(t.VirtualGenerated()) > 0 {
 					virtualNames = append(virtualNames, t.Quoted)
-					virtualDetails = append(virtualDetails, t.Quoted+" ("+quoteCols(t.VirtualGenerated)+")")
+					virtualDetails = append(virtualDetails, t.Quoted+" ("+quoteCols(t.VirtualGenerated())+")")
 				}
 			}
 			if len(names) == 0 {

@@ -2,6 +2,8 @@ package checks
 
 import (
 	"fmt"
+	"slices"
+	"testing"
 
 	"github.com/cdcpreflight/cdcpreflight/facts"
 	"github.com/cdcpreflight/cdcpreflight/rules"
@@ -29,14 +31,14 @@ func tbAdd(t facts.Table) func(*facts.Facts) {
 // and one keyless leaf partition.
 func tbPartitioned(f *facts.Facts) {
 	root := healthyTable("events")
-	root.Kind = "p"
+	root.Kind = 'p'
 	leaf := healthyTable("events_2026")
-	leaf.HasPrimaryKey, leaf.Captured, leaf.Published, leaf.PartitionOf = false, false, false, "public.events"
+	leaf.HasPrimaryKey, leaf.Captured, leaf.Published, leaf.Rare().PartitionOf = false, false, false, "public.events"
 	f.Tables.Tables = append(f.Tables.Tables, root, leaf)
 }
 
 func tbGenerated(f *facts.Facts) {
-	f.Tables.Tables[1].Generated = []string{"total_with_tax", "Search Vector"}
+	f.Tables.Tables[1].Rare().Generated = []string{"total_with_tax", "Search Vector"}
 }
 
 func tbVersion(num int) func(*facts.Facts) {
@@ -50,7 +52,7 @@ func tbNoConnect(f *facts.Facts) { f.Connect.Err = &facts.Error{Op: "connect", M
 // tbKeyed gives the healthy tables the key columns gather reads.
 func tbKeyed(f *facts.Facts) {
 	for i := range f.Tables.Tables {
-		f.Tables.Tables[i].IdentityColumns = []string{"id"}
+		f.Tables.Tables[i].Rare().IdentityColumns = []string{"id"}
 	}
 }
 
@@ -61,7 +63,7 @@ func tbFilter(pub string, cols ...string) func(*facts.Facts) {
 	return func(f *facts.Facts) {
 		tbKeyed(f)
 		o := pubTable(f, "public.orders")
-		o.Filters = append(o.Filters, facts.PublicationFilter{Publication: pub, Table: "public.orders", Update: true, Delete: true,
+		o.Rare().Filters = append(o.Rare().Filters, facts.PublicationFilter{Publication: pub, Table: "public.orders", Update: true, Delete: true,
 			Where: "(status <> 'void'::text)", WhereColumns: cols})
 		if pub == f.Options.Publication {
 			o.RowFilter = true
@@ -75,7 +77,7 @@ func tbColumnList(pub string, cols ...string) func(*facts.Facts) {
 	return func(f *facts.Facts) {
 		tbKeyed(f)
 		o := pubTable(f, "public.orders")
-		o.Filters = append(o.Filters, facts.PublicationFilter{Publication: pub, Table: "public.orders", Update: true, Delete: true, Columns: cols})
+		o.Rare().Filters = append(o.Rare().Filters, facts.PublicationFilter{Publication: pub, Table: "public.orders", Update: true, Delete: true, Columns: cols})
 		if pub == f.Options.Publication {
 			o.ColumnList = true
 			tbMembers(f, facts.PublicationMember{Table: "public.orders", Columns: cols})
@@ -94,8 +96,8 @@ func tbGenerated18(f *facts.Facts) {
 	tbVersion(180004)(f)
 	tbKeyed(f)
 	o := pubTable(f, "public.orders")
-	o.ReplicaIdentity, o.IdentityColumns, o.Generated = "f", nil, []string{"total_with_tax"}
-	o.IdentityCandidate, o.IdentityCandidateColumns = "orders_pkey", []string{"id"}
+	o.ReplicaIdentity, o.Rare().IdentityColumns, o.Rare().Generated = 'f', nil, []string{"total_with_tax"}
+	o.Rare().IdentityCandidate, o.Rare().IdentityCandidateColumns = "orders_pkey", []string{"id"}
 	f.Publication.GeneratedColumns = "none"
 }
 
@@ -121,7 +123,7 @@ var tablesCases = []ruleCase{
 		mutate: func(f *facts.Facts) {
 			tbListed(f)
 			v, r := healthyTable("v_orders"), healthyTable("remote")
-			v.Kind, r.Kind = "v", "f"
+			v.Kind, r.Kind = 'v', 'f'
 			f.Tables.Tables = append(f.Tables.Tables, v, r)
 		}},
 	{name: "unreadable", rule: "tables-exist", want: rules.StatusError, contains: "permission denied",
@@ -143,7 +145,7 @@ var tablesCases = []ruleCase{
 		contains: `ALTER TABLE public."Order Items" REPLICA IDENTITY USING INDEX "Order Items_sku_key";`,
 		mutate: func(f *facts.Facts) {
 			t := tbKeyless()
-			t.IdentityCandidate = `"Order Items_sku_key"`
+			t.Rare().IdentityCandidate = `"Order Items_sku_key"`
 			tbAdd(t)(f)
 		}},
 	{name: "captured not yet published", rule: "replica-identity", want: rules.StatusFail, contains: "will fail once added to the publication",
@@ -160,24 +162,24 @@ var tablesCases = []ruleCase{
 		}},
 	{name: "identity index dropped", rule: "replica-identity", want: rules.StatusFail, contains: "index was dropped",
 		mutate: func(f *facts.Facts) {
-			f.Tables.Tables[0].ReplicaIdentity, f.Tables.Tables[0].IdentityIndex = "i", false
+			f.Tables.Tables[0].ReplicaIdentity, f.Tables.Tables[0].IdentityIndex = 'i', false
 		}},
 	{name: "identity index", rule: "replica-identity", want: rules.StatusPass,
 		mutate: func(f *facts.Facts) {
-			f.Tables.Tables[0].ReplicaIdentity, f.Tables.Tables[0].IdentityIndex, f.Tables.Tables[0].HasPrimaryKey = "i", true, false
+			f.Tables.Tables[0].ReplicaIdentity, f.Tables.Tables[0].IdentityIndex, f.Tables.Tables[0].HasPrimaryKey = 'i', true, false
 		}},
 	{name: "nothing", rule: "replica-identity", want: rules.StatusFail, contains: "REPLICA IDENTITY NOTHING",
-		mutate: func(f *facts.Facts) { f.Tables.Tables[0].ReplicaIdentity = "n" }},
+		mutate: func(f *facts.Facts) { f.Tables.Tables[0].ReplicaIdentity = 'n' }},
 	{name: "full without key", rule: "replica-identity", want: rules.StatusPass,
 		mutate: func(f *facts.Facts) {
-			f.Tables.Tables[0].ReplicaIdentity, f.Tables.Tables[0].HasPrimaryKey = "f", false
+			f.Tables.Tables[0].ReplicaIdentity, f.Tables.Tables[0].HasPrimaryKey = 'f', false
 		}},
 	{name: "keyless leaf of a published root", rule: "replica-identity", want: rules.StatusFail,
 		objects: []string{"public.events_2026"}, contains: "Partitions need their own replica identity", mutate: tbPartitioned},
 	{name: "keyless unlogged is not published", rule: "replica-identity", want: rules.StatusPass,
 		mutate: func(f *facts.Facts) {
 			t := tbKeyless()
-			t.Persistence = "u"
+			t.Persistence = 'u'
 			tbAdd(t)(f)
 		}},
 	{name: "deferrable primary key", rule: "replica-identity", want: rules.StatusFail, objects: []string{"public.orders"},
@@ -193,11 +195,11 @@ var tablesCases = []ruleCase{
 		contains: "ALTER TABLE public.orders REPLICA IDENTITY USING INDEX orders_ref_key;",
 		mutate: func(f *facts.Facts) {
 			o := &f.Tables.Tables[1]
-			o.PrimaryKeyDeferrable, o.IdentityCandidate, o.IdentityCandidateColumns = true, "orders_ref_key", []string{"ref"}
+			o.PrimaryKeyDeferrable, o.Rare().IdentityCandidate, o.Rare().IdentityCandidateColumns = true, "orders_ref_key", []string{"ref"}
 		}},
 	{name: "deferrable primary key, FULL identity", rule: "replica-identity", want: rules.StatusPass,
 		mutate: func(f *facts.Facts) {
-			f.Tables.Tables[1].PrimaryKeyDeferrable, f.Tables.Tables[1].ReplicaIdentity = true, "f"
+			f.Tables.Tables[1].PrimaryKeyDeferrable, f.Tables.Tables[1].ReplicaIdentity = true, 'f'
 		}},
 	{name: "row filter outside the key", rule: "replica-identity", want: rules.StatusFail, objects: []string{"public.orders"},
 		contains: `UPDATE and DELETE on 1 table fail on the source now (SQLSTATE 42P10): public.orders (the row filter of publication streamkap_pub reads status, ` +
@@ -208,12 +210,12 @@ var tablesCases = []ruleCase{
 		mutate:   tbFilter("streamkap_pub", "status")},
 	{name: "row filter on the key", rule: "replica-identity", want: rules.StatusPass, mutate: tbFilter("streamkap_pub", "id")},
 	{name: "row filter under FULL", rule: "replica-identity", want: rules.StatusPass,
-		mutate: pubAll(tbFilter("streamkap_pub", "status"), func(f *facts.Facts) { pubTable(f, "public.orders").ReplicaIdentity = "f" })},
+		mutate: pubAll(tbFilter("streamkap_pub", "status"), func(f *facts.Facts) { pubTable(f, "public.orders").ReplicaIdentity = 'f' })},
 	{name: "row filter, inserts only", rule: "replica-identity", want: rules.StatusPass,
 		mutate: pubAll(tbFilter("streamkap_pub", "status"), func(f *facts.Facts) {
 			f.Publication.Update, f.Publication.Delete = false, false
 			o := pubTable(f, "public.orders")
-			o.Filters[0].Update, o.Filters[0].Delete = false, false
+			o.Rare().Filters[0].Update, o.Rare().Filters[0].Delete = false, false
 		})},
 	{name: "row filter of another publication", rule: "replica-identity", want: rules.StatusFail, objects: []string{"public.orders"},
 		contains: `public.orders (the row filter of publication "Analytics Pub" reads status`,
@@ -222,7 +224,7 @@ var tablesCases = []ruleCase{
 		contains: "ALTER TABLE public.orders REPLICA IDENTITY FULL;", mutate: tbFilter("Analytics Pub", "status")},
 	{name: "row filter of a publication publishing deletes only", rule: "replica-identity", want: rules.StatusFail,
 		contains: "DELETE on 1 table fail on the source now (SQLSTATE 42P10)",
-		mutate:   pubAll(tbFilter("analytics", "status"), func(f *facts.Facts) { pubTable(f, "public.orders").Filters[0].Update = false })},
+		mutate:   pubAll(tbFilter("analytics", "status"), func(f *facts.Facts) { pubTable(f, "public.orders").Rare().Filters[0].Update = false })},
 	{name: "column list without the key", rule: "replica-identity", want: rules.StatusFail, objects: []string{"public.orders"},
 		contains: `the column list of publication streamkap_pub leaves out id of the primary key (id): "Column list used by the publication does not cover the replica identity"`,
 		mutate:   tbColumnList("streamkap_pub", "status", "total")},
@@ -232,23 +234,23 @@ var tablesCases = []ruleCase{
 	{name: "column list under FULL", rule: "replica-identity", want: rules.StatusFail,
 		contains: "publication streamkap_pub has a column list, which REPLICA IDENTITY FULL does not allow",
 		mutate: pubAll(tbColumnList("streamkap_pub", "id", "status", "total"), func(f *facts.Facts) {
-			pubTable(f, "public.orders").ReplicaIdentity, pubTable(f, "public.orders").IdentityColumns = "f", nil
+			pubTable(f, "public.orders").ReplicaIdentity, pubTable(f, "public.orders").Rare().IdentityColumns = 'f', nil
 		})},
 	{name: "another publication's column list under FULL, nothing to fix it with", rule: "replica-identity", want: rules.StatusFail,
 		contains: "No step fixes public.orders: publication analytics has a column list",
 		mutate: pubAll(tbColumnList("analytics", "id", "status"), func(f *facts.Facts) {
-			pubTable(f, "public.orders").ReplicaIdentity, pubTable(f, "public.orders").IdentityColumns = "f", nil
+			pubTable(f, "public.orders").ReplicaIdentity, pubTable(f, "public.orders").Rare().IdentityColumns = 'f', nil
 		})},
 	{name: "another publication's column list under FULL, the key instead", rule: "replica-identity", want: rules.StatusFail,
 		contains: "ALTER TABLE public.orders REPLICA IDENTITY USING INDEX orders_pkey;",
 		mutate: pubAll(tbColumnList("analytics", "id", "status"), func(f *facts.Facts) {
 			o := pubTable(f, "public.orders")
-			o.ReplicaIdentity, o.IdentityColumns, o.IdentityCandidate, o.IdentityCandidateColumns = "f", nil, "orders_pkey", []string{"id"}
+			o.ReplicaIdentity, o.Rare().IdentityColumns, o.Rare().IdentityCandidate, o.Rare().IdentityCandidateColumns = 'f', nil, "orders_pkey", []string{"id"}
 		})},
 	{name: "keyless with another publication's column list", rule: "replica-identity", want: rules.StatusFail,
 		contains: "No step fixes",
 		mutate: pubAll(tbColumnList("analytics", "status"), func(f *facts.Facts) {
-			pubTable(f, "public.orders").HasPrimaryKey, pubTable(f, "public.orders").IdentityColumns = false, nil
+			pubTable(f, "public.orders").HasPrimaryKey, pubTable(f, "public.orders").Rare().IdentityColumns = false, nil
 		})},
 	{name: "partition, the root's row filter via the root", rule: "replica-identity", want: rules.StatusFail,
 		objects:  []string{"public.events_2026"},
@@ -256,8 +258,8 @@ var tablesCases = []ruleCase{
 		mutate: func(f *facts.Facts) {
 			tbPartitioned(f)
 			leaf := pubTable(f, "public.events_2026")
-			leaf.HasPrimaryKey, leaf.IdentityColumns = true, []string{"id", "at"}
-			leaf.Filters = []facts.PublicationFilter{{Publication: "streamkap_pub", Table: "public.events", Update: true, Delete: true,
+			leaf.HasPrimaryKey, leaf.Rare().IdentityColumns = true, []string{"id", "at"}
+			leaf.Rare().Filters = []facts.PublicationFilter{{Publication: "streamkap_pub", Table: "public.events", Update: true, Delete: true,
 				Where: "(payload <> ''::text)", WhereColumns: []string{"payload"}}}
 			f.Publication.Members = []facts.PublicationMember{{Table: "public.events", Where: "(payload <> ''::text)"}}
 		}},
@@ -273,7 +275,7 @@ var tablesCases = []ruleCase{
 		contains: "ALTER TABLE public.orders REPLICA IDENTITY USING INDEX orders_pkey;",
 		mutate: pubAll(tbGenerated18, func(f *facts.Facts) {
 			f.Publication.GeneratedColumns = "stored"
-			pubTable(f, "public.orders").VirtualGenerated = []string{"total_with_tax"}
+			pubTable(f, "public.orders").Rare().VirtualGenerated = []string{"total_with_tax"}
 		})},
 	{name: "PG 17 FULL with a generated column", rule: "replica-identity", want: rules.StatusPass,
 		mutate: pubAll(tbGenerated18, tbVersion(170006))},
@@ -281,7 +283,7 @@ var tablesCases = []ruleCase{
 		contains: "ALTER TABLE public.orders REPLICA IDENTITY FULL;\nALTER PUBLICATION streamkap_pub SET (publish_generated_columns = stored);",
 		mutate: pubAll(tbGenerated18, func(f *facts.Facts) {
 			o := pubTable(f, "public.orders")
-			o.ReplicaIdentity, o.HasPrimaryKey, o.IdentityCandidate, o.IdentityCandidateColumns = "d", false, "", nil
+			o.ReplicaIdentity, o.HasPrimaryKey, o.Rare().IdentityCandidate, o.Rare().IdentityCandidateColumns = 'd', false, "", nil
 		})},
 	{name: "publication unreadable", rule: "replica-identity", want: rules.StatusError,
 		mutate: func(f *facts.Facts) { f.Publication = facts.Publication{Err: readFailed} }},
@@ -291,7 +293,7 @@ var tablesCases = []ruleCase{
 
 	{name: "all full", rule: "replica-identity-full", want: rules.StatusPass, contains: "all 2 captured tables are REPLICA IDENTITY FULL",
 		mutate: func(f *facts.Facts) {
-			f.Tables.Tables[0].ReplicaIdentity, f.Tables.Tables[1].ReplicaIdentity = "f", "f"
+			f.Tables.Tables[0].ReplicaIdentity, f.Tables.Tables[1].ReplicaIdentity = 'f', 'f'
 		}},
 	{name: "default identity", rule: "replica-identity-full", want: rules.StatusWarn,
 		objects: []string{"public.customers", "public.orders"}, contains: "ALTER TABLE public.orders REPLICA IDENTITY FULL;"},
@@ -317,15 +319,15 @@ var tablesCases = []ruleCase{
 
 	{name: "all logged", rule: "unlogged-tables", want: rules.StatusPass},
 	{name: "unlogged", rule: "unlogged-tables", want: rules.StatusWarn, objects: []string{"public.orders"},
-		contains: "ALTER TABLE public.orders SET LOGGED;", mutate: func(f *facts.Facts) { f.Tables.Tables[1].Persistence = "u" }},
+		contains: "ALTER TABLE public.orders SET LOGGED;", mutate: func(f *facts.Facts) { f.Tables.Tables[1].Persistence = 'u' }},
 	{name: "unlogged in the default scope says so", rule: "unlogged-tables", want: rules.StatusWarn,
 		contains: "1 captured table is UNLOGGED (unlogged tables never produce change events): public.orders (in the default all-tables scope, not listed explicitly)",
-		mutate:   func(f *facts.Facts) { f.Tables.Tables[1].Persistence = "u" }},
+		mutate:   func(f *facts.Facts) { f.Tables.Tables[1].Persistence = 'u' }},
 	{name: "unlogged and listed", rule: "unlogged-tables", want: rules.StatusFail, objects: []string{"public.orders"},
 		contains: "1 captured table is UNLOGGED (unlogged tables never produce change events): public.orders\n",
-		mutate:   func(f *facts.Facts) { tbListed(f); f.Tables.Tables[1].Persistence = "u" }},
+		mutate:   func(f *facts.Facts) { tbListed(f); f.Tables.Tables[1].Persistence = 'u' }},
 	{name: "unlogged partition", rule: "unlogged-tables", want: rules.StatusWarn, objects: []string{"public.events_2026"},
-		mutate: func(f *facts.Facts) { tbPartitioned(f); f.Tables.Tables[3].Persistence = "u" }},
+		mutate: func(f *facts.Facts) { tbPartitioned(f); f.Tables.Tables[3].Persistence = 'u' }},
 	{name: "unreadable", rule: "unlogged-tables", want: rules.StatusError,
 		mutate: func(f *facts.Facts) { f.Tables = facts.Tables{Err: readFailed} }},
 
@@ -351,7 +353,7 @@ var tablesCases = []ruleCase{
 			tbListed(f)
 			tbVersion(180004)(f)
 			f.Publication.GeneratedColumns = "stored"
-			f.Tables.Tables[1].VirtualGenerated = []string{"Search Vector"}
+			f.Tables.Tables[1].Rare().VirtualGenerated = []string{"Search Vector"}
 		}},
 	{name: "pg 18 virtual, not published", rule: "generated-columns", want: rules.StatusWarn,
 		contains: "the virtual ones of public.orders are never published",
@@ -359,7 +361,7 @@ var tablesCases = []ruleCase{
 			tbGenerated(f)
 			tbVersion(180004)(f)
 			f.Publication.GeneratedColumns = "none"
-			f.Tables.Tables[1].VirtualGenerated = []string{"Search Vector"}
+			f.Tables.Tables[1].Rare().VirtualGenerated = []string{"Search Vector"}
 		}},
 	{name: "pg 18 not published", rule: "generated-columns", want: rules.StatusWarn,
 		contains: "ALTER PUBLICATION streamkap_pub SET (publish_generated_columns = stored);",
@@ -397,4 +399,32 @@ var tablesCases = []ruleCase{
 		}},
 	{name: "unreadable", rule: "generated-columns", want: rules.StatusError,
 		mutate: func(f *facts.Facts) { f.Tables = facts.Tables{Err: readFailed} }},
+}
+
+// TestReplicaIdentityFullStepsAroundARefusedTable: the tables before and
+// after one that FULL would break get their step, that one none, in order,
+// alike whether the steps are held (fix) or built as a report reads them
+// (check).
+func TestReplicaIdentityFullStepsAroundARefusedTable(t *testing.T) {
+	f := healthy()
+	tbColumnList("analytics", "id", "status")(f)
+	f.Tables.Tables = append(f.Tables.Tables, healthyTable("zeta"))
+	want := []string{"SET lock_timeout = '5s';", "ALTER TABLE public.customers REPLICA IDENTITY FULL;", "ALTER TABLE public.zeta REPLICA IDENTITY FULL;"}
+	reg, err := Registry()
+	if err != nil {
+		t.Fatal(err)
+	}
+	held := rules.Evaluate(reg, f, nil)
+	built := rules.EvaluateWith(reg, f, nil, rules.EvalOptions{SQLOnly: true})
+	for i, r := range held {
+		if r.Rule != "replica-identity-full" {
+			continue
+		}
+		if got := r.FixSQL; !slices.Equal(got, want) {
+			t.Errorf("held: %q, want %q", got, want)
+		}
+		if got := slices.Collect(built[i].FixLines()); !slices.Equal(got, want) {
+			t.Errorf("built: %q, want %q", got, want)
+		}
+	}
 }

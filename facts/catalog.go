@@ -1,6 +1,10 @@
 package facts
 
-import "time"
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+)
 
 // Privileges of the connector role that are not per table.
 type Privileges struct {
@@ -100,14 +104,23 @@ func (ts Tables) Leaves() []Leaf {
 			roots[t.Quoted] = t
 		}
 	}
-	var out []Leaf
+	n := 0
+	for i := range ts.Tables {
+		if ts.Tables[i].IsOrdinary() {
+			n++
+		}
+	}
+	if n == 0 {
+		return nil
+	}
+	out := make([]Leaf, 0, n)
 	for i := range ts.Tables {
 		t := &ts.Tables[i]
 		if !t.IsOrdinary() {
 			continue
 		}
 		l := Leaf{Table: t, InCapture: t.Captured, InPublication: t.Published}
-		if root, ok := roots[t.PartitionOf]; ok {
+		if root, ok := roots[t.PartitionOf()]; ok {
 			l.InCapture = l.InCapture || root.Captured
 			l.InPublication = l.InPublication || root.Published
 		}
@@ -135,60 +148,268 @@ type CaseVariant struct {
 	Found  string   `json:"found"` // quoted: schema.name, or a schema
 }
 
-// Table is one relation as the rules see it.
+// Table is one relation as the rules see it. It is kept small (a database
+// can have 100,000 tables and more, and the facts hold every one): what
+// few tables have is in RareFacts, behind one pointer, read through the
+// methods of the same names. Its JSON is the flat object it always was.
 type Table struct {
-	Schema string `json:"schema"`
-	Name   string `json:"name"`
-	Quoted string `json:"quoted"` // schema.name as quote_ident renders them
+	Schema string
+	Name   string
+	Quoted string // schema.name as quote_ident renders them
+	Owner  string // quoted
 	// Kind is pg_class.relkind: r table, p partitioned, v view, m matview, f foreign.
-	Kind        string `json:"kind"`
-	Persistence string `json:"persistence"` // p permanent, u unlogged
+	Kind        Code
+	Persistence Code // p permanent, u unlogged
 	// ReplicaIdentity is pg_class.relreplident: d default, n nothing, f full, i index.
-	ReplicaIdentity string `json:"replica_identity"`
-	HasPrimaryKey   bool   `json:"has_primary_key"`
+	ReplicaIdentity Code
+	HasPrimaryKey   bool
 	// PrimaryKeyDeferrable: the primary key is DEFERRABLE (pg_index.indimmediate
 	// false). PostgreSQL never uses a non-immediate index as replica identity,
 	// so under REPLICA IDENTITY DEFAULT such a table has none.
-	PrimaryKeyDeferrable bool `json:"primary_key_deferrable,omitempty"`
+	PrimaryKeyDeferrable bool
 	// IdentityIndex: a valid index is marked REPLICA IDENTITY (relreplident i).
-	IdentityIndex bool `json:"identity_index"`
-	// IdentityColumns are the key columns of the index the replica identity
-	// uses (the immediate primary key under DEFAULT, the marked index under
-	// INDEX), in index order, as PostgreSQL stores their names; empty under
-	// FULL (every column) and NOTHING. Row filters and column lists (15+)
-	// are checked against them.
-	IdentityColumns []string `json:"identity_columns,omitempty"`
-	// IdentityCandidate is a quoted unique index that REPLICA IDENTITY
-	// USING INDEX would accept (valid, immediate, not partial, no
-	// expressions, NOT NULL columns), or "".
-	IdentityCandidate string `json:"identity_candidate,omitempty"`
-	// IdentityCandidateColumns are IdentityCandidate's key columns.
-	IdentityCandidateColumns []string `json:"identity_candidate_columns,omitempty"`
-	Owner                    string   `json:"owner"` // quoted
+	IdentityIndex bool
 	// OwnedByConnector: the connector role has the owner's privileges.
-	OwnedByConnector bool `json:"owned_by_connector"`
-	RLS              bool `json:"rls"`
-	ForceRLS         bool `json:"force_rls"`
+	OwnedByConnector bool
+	RLS              bool
+	ForceRLS         bool
 	// RLSReadAll: a permissive policy FOR SELECT or FOR ALL with USING
 	// (true) applies to the connector (PUBLIC, itself, or a role whose
 	// privileges it inherits) and no restrictive policy for SELECT does,
 	// so row-level security hides no row from it.
-	RLSReadAll  bool     `json:"rls_read_all,omitempty"`
-	PartitionOf string   `json:"partition_of,omitempty"` // quoted root, for partitions of tables in scope
-	Generated   []string `json:"generated_columns,omitempty"`
+	RLSReadAll  bool
+	Select      bool // the connector may SELECT it
+	SchemaUsage bool // …and use its schema
+	Captured    bool
+	Published   bool // listed by pg_publication_tables for the publication
+	RowFilter   bool
+	ColumnList  bool
+
+	rare *RareFacts
+}
+
+// Code is a one-letter catalog code ("char" in pg_class: relkind,
+// relpersistence, relreplident), compared with rune constants: t.Kind ==
+// 'r'. A byte rather than a string: a table holds three, and a database
+// 100,000 tables. JSON has it as the one-letter string, or "" for none.
+type Code byte
+
+func (c Code) String() string {
+	if c == 0 {
+		return ""
+	}
+	return string(rune(c))
+}
+
+// parseCode reads what Code.String writes.
+func parseCode(field, s string) (Code, error) {
+	switch {
+	case s == "":
+		return 0, nil
+	case len(s) == 1:
+		return Code(s[0]), nil
+	}
+	return 0, fmt.Errorf("table %s: %q is not a one-letter code", field, s)
+}
+
+// RareFacts are the facts of a table that most tables do not have.
+type RareFacts struct {
+	// IdentityColumns are the key columns of the index the replica identity
+	// uses (the immediate primary key under DEFAULT, the marked index under
+	// INDEX), in index order, as PostgreSQL stores their names; empty under
+	// FULL (every column) and NOTHING. Row filters and column lists (15+)
+	// and generated columns (18+) are checked against them, so they are
+	// read only for tables with publication filters or generated columns
+	// (since schema version 2): reading column names costs an index probe
+	// per key column, most of a large database's tables read.
+	IdentityColumns []string
+	// IdentityCandidate is a quoted unique index that REPLICA IDENTITY
+	// USING INDEX would accept (valid, immediate, not partial, no
+	// expressions, NOT NULL columns), or "". It is read (since schema
+	// version 2) for the tables whose remedy may use it: those without a
+	// usable replica identity, or with filters or generated columns.
+	IdentityCandidate string
+	// IdentityCandidateColumns are IdentityCandidate's key columns.
+	IdentityCandidateColumns []string
+	PartitionOf              string // quoted root, for partitions of tables in scope
+	Generated                []string
 	// VirtualGenerated are the columns of Generated that are VIRTUAL (18+):
 	// pgoutput never sends them, whatever publish_generated_columns says.
-	VirtualGenerated []string `json:"virtual_generated_columns,omitempty"`
-	Select           bool     `json:"select"`       // the connector may SELECT it
-	SchemaUsage      bool     `json:"schema_usage"` // …and use its schema
-	Captured         bool     `json:"captured"`
-	Published        bool     `json:"published"` // listed by pg_publication_tables for the publication
-	RowFilter        bool     `json:"row_filter,omitempty"`
-	ColumnList       bool     `json:"column_list,omitempty"`
+	VirtualGenerated []string
 	// Filters are the row filters and column lists (15+) of every
 	// publication, not only the connector's, that PostgreSQL checks against
 	// this table's replica identity before an UPDATE or DELETE on it.
-	Filters []PublicationFilter `json:"publication_filters,omitempty"`
+	Filters []PublicationFilter
+}
+
+// SetRare sets t's rare facts.
+func (t *Table) SetRare(r RareFacts) {
+	if r.IdentityColumns == nil && r.IdentityCandidate == "" && r.IdentityCandidateColumns == nil &&
+		r.PartitionOf == "" && r.Generated == nil && r.VirtualGenerated == nil && r.Filters == nil {
+		t.rare = nil
+		return
+	}
+	t.rare = &r
+}
+
+// WithRare returns t with rare facts r, for literals:
+// facts.Table{Quoted: "public.t_1", Kind: 'r'}.WithRare(facts.RareFacts{PartitionOf: "public.t"}).
+func (t Table) WithRare(r RareFacts) Table {
+	t.SetRare(r)
+	return t
+}
+
+// Rare returns t's rare facts for changing them (t.Rare().Generated =
+// cols), giving t a set of its own when it has none. A table copied from
+// another shares the other's, as it shares the elements of slices.
+func (t *Table) Rare() *RareFacts {
+	if t.rare == nil {
+		t.rare = &RareFacts{}
+	}
+	return t.rare
+}
+
+// rareFacts are t's rare facts for reading: the zero value when it has none.
+func (t Table) rareFacts() RareFacts {
+	if t.rare == nil {
+		return RareFacts{}
+	}
+	return *t.rare
+}
+
+// IdentityColumns returns the key columns of the index the replica identity uses: see RareFacts.
+func (t Table) IdentityColumns() []string {
+	if t.rare == nil {
+		return nil
+	}
+	return t.rare.IdentityColumns
+}
+
+// IdentityCandidate returns a unique index REPLICA IDENTITY USING INDEX would accept: see RareFacts.
+func (t Table) IdentityCandidate() string {
+	if t.rare == nil {
+		return ""
+	}
+	return t.rare.IdentityCandidate
+}
+
+// IdentityCandidateColumns returns IdentityCandidate's key columns: see RareFacts.
+func (t Table) IdentityCandidateColumns() []string {
+	if t.rare == nil {
+		return nil
+	}
+	return t.rare.IdentityCandidateColumns
+}
+
+// PartitionOf returns the quoted root of a partition: see RareFacts.
+func (t Table) PartitionOf() string {
+	if t.rare == nil {
+		return ""
+	}
+	return t.rare.PartitionOf
+}
+
+// Generated returns the table's generated columns: see RareFacts.
+func (t Table) Generated() []string {
+	if t.rare == nil {
+		return nil
+	}
+	return t.rare.Generated
+}
+
+// VirtualGenerated returns the generated columns that are VIRTUAL: see RareFacts.
+func (t Table) VirtualGenerated() []string {
+	if t.rare == nil {
+		return nil
+	}
+	return t.rare.VirtualGenerated
+}
+
+// Filters returns the row filters and column lists checked against the replica identity: see RareFacts.
+func (t Table) Filters() []PublicationFilter {
+	if t.rare == nil {
+		return nil
+	}
+	return t.rare.Filters
+}
+
+// tableJSON is Table's JSON form, field for field as Table was when it
+// held every fact itself: snapshots stay readable both ways.
+type tableJSON struct {
+	Schema                   string              `json:"schema"`
+	Name                     string              `json:"name"`
+	Quoted                   string              `json:"quoted"`
+	Kind                     string              `json:"kind"`
+	Persistence              string              `json:"persistence"`
+	ReplicaIdentity          string              `json:"replica_identity"`
+	HasPrimaryKey            bool                `json:"has_primary_key"`
+	PrimaryKeyDeferrable     bool                `json:"primary_key_deferrable,omitempty"`
+	IdentityIndex            bool                `json:"identity_index"`
+	IdentityColumns          []string            `json:"identity_columns,omitempty"`
+	IdentityCandidate        string              `json:"identity_candidate,omitempty"`
+	IdentityCandidateColumns []string            `json:"identity_candidate_columns,omitempty"`
+	Owner                    string              `json:"owner"`
+	OwnedByConnector         bool                `json:"owned_by_connector"`
+	RLS                      bool                `json:"rls"`
+	ForceRLS                 bool                `json:"force_rls"`
+	RLSReadAll               bool                `json:"rls_read_all,omitempty"`
+	PartitionOf              string              `json:"partition_of,omitempty"`
+	Generated                []string            `json:"generated_columns,omitempty"`
+	VirtualGenerated         []string            `json:"virtual_generated_columns,omitempty"`
+	Select                   bool                `json:"select"`
+	SchemaUsage              bool                `json:"schema_usage"`
+	Captured                 bool                `json:"captured"`
+	Published                bool                `json:"published"`
+	RowFilter                bool                `json:"row_filter,omitempty"`
+	ColumnList               bool                `json:"column_list,omitempty"`
+	Filters                  []PublicationFilter `json:"publication_filters,omitempty"`
+}
+
+// MarshalJSON writes t as the flat object snapshots have always held.
+func (t Table) MarshalJSON() ([]byte, error) {
+	r := t.rareFacts()
+	return json.Marshal(tableJSON{
+		Schema: t.Schema, Name: t.Name, Quoted: t.Quoted, Kind: t.Kind.String(), Persistence: t.Persistence.String(),
+		ReplicaIdentity: t.ReplicaIdentity.String(), HasPrimaryKey: t.HasPrimaryKey, PrimaryKeyDeferrable: t.PrimaryKeyDeferrable,
+		IdentityIndex: t.IdentityIndex, IdentityColumns: r.IdentityColumns, IdentityCandidate: r.IdentityCandidate,
+		IdentityCandidateColumns: r.IdentityCandidateColumns, Owner: t.Owner, OwnedByConnector: t.OwnedByConnector,
+		RLS: t.RLS, ForceRLS: t.ForceRLS, RLSReadAll: t.RLSReadAll, PartitionOf: r.PartitionOf, Generated: r.Generated,
+		VirtualGenerated: r.VirtualGenerated, Select: t.Select, SchemaUsage: t.SchemaUsage, Captured: t.Captured,
+		Published: t.Published, RowFilter: t.RowFilter, ColumnList: t.ColumnList, Filters: r.Filters,
+	})
+}
+
+// UnmarshalJSON reads what MarshalJSON writes.
+func (t *Table) UnmarshalJSON(data []byte) error {
+	var j tableJSON
+	if err := json.Unmarshal(data, &j); err != nil {
+		return err
+	}
+	kind, err := parseCode("kind", j.Kind)
+	if err != nil {
+		return err
+	}
+	persistence, err := parseCode("persistence", j.Persistence)
+	if err != nil {
+		return err
+	}
+	ident, err := parseCode("replica_identity", j.ReplicaIdentity)
+	if err != nil {
+		return err
+	}
+	*t = Table{
+		Schema: j.Schema, Name: j.Name, Quoted: j.Quoted, Kind: kind, Persistence: persistence,
+		ReplicaIdentity: ident, HasPrimaryKey: j.HasPrimaryKey, PrimaryKeyDeferrable: j.PrimaryKeyDeferrable,
+		IdentityIndex: j.IdentityIndex, Owner: j.Owner, OwnedByConnector: j.OwnedByConnector,
+		RLS: j.RLS, ForceRLS: j.ForceRLS, RLSReadAll: j.RLSReadAll, Select: j.Select, SchemaUsage: j.SchemaUsage,
+		Captured: j.Captured, Published: j.Published, RowFilter: j.RowFilter, ColumnList: j.ColumnList,
+	}
+	t.SetRare(RareFacts{
+		IdentityColumns: j.IdentityColumns, IdentityCandidate: j.IdentityCandidate,
+		IdentityCandidateColumns: j.IdentityCandidateColumns, PartitionOf: j.PartitionOf,
+		Generated: j.Generated, VirtualGenerated: j.VirtualGenerated, Filters: j.Filters,
+	})
+	return nil
 }
 
 // PublicationFilter is one publication's row filter or column list that
@@ -211,11 +432,11 @@ type PublicationFilter struct {
 
 // IsOrdinary reports whether t is an ordinary table (relkind r), where rows
 // live and DML runs: a partition is one, a partitioned table is not.
-func (t Table) IsOrdinary() bool { return t.Kind == "r" }
+func (t Table) IsOrdinary() bool { return t.Kind == 'r' }
 
 // IsPartitioned reports whether t is a partitioned table (relkind p), which
 // holds no rows itself: its partitions do.
-func (t Table) IsPartitioned() bool { return t.Kind == "p" }
+func (t Table) IsPartitioned() bool { return t.Kind == 'p' }
 
 // IsTable reports whether t is a table, ordinary or partitioned: views,
 // materialized views and foreign tables have no changes in the WAL, so no
@@ -224,22 +445,22 @@ func (t Table) IsTable() bool { return t.IsOrdinary() || t.IsPartitioned() }
 
 // Unlogged reports whether t is UNLOGGED: it writes nothing to the WAL, so
 // decoding never sees its changes.
-func (t Table) Unlogged() bool { return t.Persistence == "u" }
+func (t Table) Unlogged() bool { return t.Persistence == 'u' }
 
 // Publishable reports whether t can be in a publication: only permanent
 // (neither unlogged nor temporary) tables can. Adding anything else fails
 // (SQLSTATE 22023), FOR ALL TABLES skips it, and the replica identity rules
 // do not apply to it, since its UPDATE and DELETE are never published.
-func (t Table) Publishable() bool { return t.IsTable() && t.Persistence == "p" }
+func (t Table) Publishable() bool { return t.IsTable() && t.Persistence == 'p' }
 
 // UsableIdentity reports whether UPDATE and DELETE can be published.
 func (t Table) UsableIdentity() bool {
 	switch t.ReplicaIdentity {
-	case "f":
+	case 'f':
 		return true
-	case "i":
+	case 'i':
 		return t.IdentityIndex
-	case "d":
+	case 'd':
 		return t.HasPrimaryKey && !t.PrimaryKeyDeferrable
 	}
 	return false

@@ -9,19 +9,19 @@ import (
 
 func TestTableKindAndPersistence(t *testing.T) {
 	for _, tc := range []struct {
-		kind, persistence                                   string
+		kind, persistence                                   facts.Code
 		ordinary, partitioned, table, unlogged, publishable bool
 	}{
-		{"r", "p", true, false, true, false, true},
-		{"p", "p", false, true, true, false, true},
-		{"r", "u", true, false, true, true, false},
-		{"r", "t", true, false, true, false, false},
-		{"v", "p", false, false, false, false, false},
-		{"m", "p", false, false, false, false, false},
-		{"f", "p", false, false, false, false, false},
+		{'r', 'p', true, false, true, false, true},
+		{'p', 'p', false, true, true, false, true},
+		{'r', 'u', true, false, true, true, false},
+		{'r', 't', true, false, true, false, false},
+		{'v', 'p', false, false, false, false, false},
+		{'m', 'p', false, false, false, false, false},
+		{'f', 'p', false, false, false, false, false},
 		// Only a hand-written snapshot leaves them out: neither is known.
-		{"", "p", false, false, false, false, false},
-		{"r", "", true, false, true, false, false},
+		{0, 'p', false, false, false, false, false},
+		{'r', 0, true, false, true, false, false},
 	} {
 		tb := facts.Table{Kind: tc.kind, Persistence: tc.persistence}
 		for _, got := range []struct {
@@ -107,15 +107,15 @@ func TestHelperTableIsTable(t *testing.T) {
 
 func TestTablesLeaves(t *testing.T) {
 	tables := facts.Tables{Tables: []facts.Table{
-		{Quoted: "public.orders", Kind: "r", Persistence: "p", Captured: true, Published: true},
-		{Quoted: "public.events", Kind: "p", Persistence: "p", Captured: true},
-		{Quoted: "public.events_2025", Kind: "r", Persistence: "p", PartitionOf: "public.events"},
-		{Quoted: "public.events_2026", Kind: "r", Persistence: "u", PartitionOf: "public.events"},
-		{Quoted: "public.logs", Kind: "p", Persistence: "p", Published: true},
-		{Quoted: "public.logs_1", Kind: "r", Persistence: "p", PartitionOf: "public.logs"},
-		{Quoted: "public.scratch", Kind: "r", Persistence: "u", Captured: true},
-		{Quoted: "public.cache", Kind: "r", Persistence: "u"}, // in the list, in no scope
-		{Quoted: "public.v", Kind: "v", Persistence: "p", Captured: true},
+		{Quoted: "public.orders", Kind: 'r', Persistence: 'p', Captured: true, Published: true},
+		{Quoted: "public.events", Kind: 'p', Persistence: 'p', Captured: true},
+		facts.Table{Quoted: "public.events_2025", Kind: 'r', Persistence: 'p'}.WithRare(facts.RareFacts{PartitionOf: "public.events"}),
+		facts.Table{Quoted: "public.events_2026", Kind: 'r', Persistence: 'u'}.WithRare(facts.RareFacts{PartitionOf: "public.events"}),
+		{Quoted: "public.logs", Kind: 'p', Persistence: 'p', Published: true},
+		facts.Table{Quoted: "public.logs_1", Kind: 'r', Persistence: 'p'}.WithRare(facts.RareFacts{PartitionOf: "public.logs"}),
+		{Quoted: "public.scratch", Kind: 'r', Persistence: 'u', Captured: true},
+		{Quoted: "public.cache", Kind: 'r', Persistence: 'u'}, // in the list, in no scope
+		{Quoted: "public.v", Kind: 'v', Persistence: 'p', Captured: true},
 	}}
 	want := []struct {
 		quoted                   string

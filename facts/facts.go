@@ -9,7 +9,12 @@ import (
 )
 
 // SchemaVersion is bumped when a field changes meaning; fields are only added otherwise.
-const SchemaVersion = 1
+//
+//   - 2: Table.IdentityColumns and Table.IdentityCandidate(Columns) are
+//     read only for the tables whose rules use them (see their comments),
+//     not for every table: empty elsewhere means "not read". Snapshots of
+//     version 1, which have them everywhere, are judged alike.
+const SchemaVersion = 2
 
 // Facts is everything the rules may look at. Each section that comes from a
 // query or probe carries its own Err: a failed query makes only the rules that
@@ -45,6 +50,16 @@ type Facts struct {
 	SignalTable  HelperTable  `json:"signal_table"`
 	Heartbeat    HelperTable  `json:"heartbeat_table"`
 	Peek         SlotPeek     `json:"slot_peek"`
+
+	// Scope and ConnectorDB are gathered only with a connector
+	// configuration (Options.Connector).
+	Scope       CaptureScope      `json:"capture_scope"`
+	ConnectorDB ConnectorDatabase `json:"connector_database"`
+	WalSenders  WalSenders        `json:"wal_senders"`
+	Connections Connections       `json:"connections"`
+	XIDHorizon  XIDHorizon        `json:"xid_horizon"`
+	Toast       Toast             `json:"toast"`
+	Backend     Backend           `json:"backend"`
 }
 
 // Error is a failure recorded as a fact.
@@ -90,6 +105,29 @@ type Options struct {
 	PeekMaxBacklog int64 `json:"peek_max_backlog"`
 	// RetainedWALWarn: slots retaining more WAL than this are reported.
 	RetainedWALWarn int64 `json:"retained_wal_warn"`
+	// ConnectorLagWarn: an active consumer whose confirmed position is
+	// further behind the current WAL than this is reported; 0 is
+	// DefaultConnectorLagWarn.
+	ConnectorLagWarn int64 `json:"connector_lag_warn,omitempty"`
+	// ConnectorReplyWarn: an active consumer silent for longer than this is
+	// reported; 0 is DefaultConnectorReplyWarn.
+	ConnectorReplyWarn time.Duration `json:"connector_reply_warn,omitempty"`
+	// SignalTable is the signal table's name in SignalSchema; ""
+	// is Streamkap's, streamkap_signal. A Debezium configuration's
+	// signal.data.collection names any table.
+	SignalTable string `json:"signal_table,omitempty"`
+	// Connector is what the connector's own configuration says, when one
+	// was given (--connector-config).
+	Connector *Connector `json:"connector,omitempty"`
+}
+
+// SignalTableName is the signal table's name: SignalTable, or Streamkap's
+// streamkap_signal.
+func (o Options) SignalTableName() string {
+	if o.SignalTable != "" {
+		return o.SignalTable
+	}
+	return SignalTableName
 }
 
 // Snapshot modes (--snapshot-mode): how the connector takes incremental

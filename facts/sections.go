@@ -36,6 +36,16 @@ const (
 	SectionSlots        Section = "slots"
 	SectionSignalTable  Section = "signal_table"
 	SectionHeartbeat    Section = "heartbeat_table"
+	// SectionScope and SectionConnectorDB are gathered only with a
+	// connector configuration.
+	SectionScope       Section = "capture_scope"
+	SectionConnectorDB Section = "connector_database"
+
+	SectionWalSenders  Section = "wal_senders"
+	SectionConnections Section = "connections"
+	SectionXIDHorizon  Section = "xid_horizon"
+	SectionToast       Section = "toast"
+	SectionBackend     Section = "backend"
 )
 
 // Sections lists every section, in the order Facts holds them.
@@ -43,7 +53,8 @@ var Sections = []Section{
 	SectionConnect, SectionTarget, SectionSSHTunnel,
 	SectionServer, SectionSettings, SectionSession, SectionRole, SectionReplication,
 	SectionPrivileges, SectionRoleSettings, SectionTables, SectionPublication, SectionSlots,
-	SectionSignalTable, SectionHeartbeat,
+	SectionSignalTable, SectionHeartbeat, SectionScope, SectionConnectorDB,
+	SectionWalSenders, SectionConnections, SectionXIDHorizon, SectionToast, SectionBackend,
 }
 
 // SectionErr returns the error that kept section s from being gathered,
@@ -87,6 +98,20 @@ func (f *Facts) SectionErr(s Section) *Error {
 		return f.SignalTable.Err
 	case SectionHeartbeat:
 		return f.Heartbeat.Err
+	case SectionScope:
+		return f.Scope.Err
+	case SectionConnectorDB:
+		return f.ConnectorDB.Err
+	case SectionWalSenders:
+		return notGathered(f.WalSenders.Gathered, f.WalSenders.Err)
+	case SectionConnections:
+		return notGathered(f.Connections.Gathered, f.Connections.Err)
+	case SectionXIDHorizon:
+		return notGathered(f.XIDHorizon.Gathered, f.XIDHorizon.Err)
+	case SectionToast:
+		return notGathered(f.Toast.Gathered, f.Toast.Err)
+	case SectionBackend:
+		return notGathered(f.Backend.Gathered, f.Backend.Err)
 	}
 	return &Error{Op: "gather", Message: "unknown fact section " + string(s)}
 }

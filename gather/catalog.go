@@ -1,6 +1,7 @@
 package gather
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -9,16 +10,12 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/cdcpreflight/cdcpreflight/facts"
+	"github.com/cdcpreflight/cdcpreflight/internal/sqlident"
 )
 
 // Catalog reads for the rule catalog. Each is one set-based query (or a
 // fixed handful) whatever the number of tables, and branches on
 // server_version_num for columns that not every major has.
-
-// relCols are the columns of pg_class c and pg_namespace n that the
-// tables read carries from its one scan of pg_class to its result.
-const relCols = `c.oid, c.relname, c.relkind, c.relpersistence, c.relreplident, c.relowner, c.relrowsecurity,
-		c.relforcerowsecurity, c.relispartition, c.relnamespace, n.nspname`
 
 // roleCTE resolves the connector role once; a missing role makes every
 // privilege function below NULL, which reads as "no privilege".
@@ -41,195 +38,415 @@ func (g *gatherer) tables() []read {
 	if o.HeartbeatSchema != "" {
 		excluded = append(excluded, o.HeartbeatSchema)
 	}
-	// Generated columns are rare: one scan of pg_attribute keeps the few
-	// there are (it has no index on attgenerated), cheaper than probing
-	// the attributes of every table for them.
-	generated, virtual := `'{}'::text[]`, `'{}'::text[]`
-	genCTE := `gen AS (SELECT NULL::oid AS oid, NULL::text[] AS cols, NULL::text[] AS virt WHERE false)`
-	if g.ver() >= 120000 {
-		generated, virtual = `coalesce(gen.cols, '{}')`, `coalesce(gen.virt, '{}')`
-		virt := `'{}'::text[]`
-		if g.ver() >= 180000 {
-			virt = `coalesce(array_agg(a.attname::text ORDER BY a.attnum) FILTER (WHERE a.attgenerated = 'v'), '{}')`
-		}
-		genCTE = `gen AS (SELECT a.attrelid AS oid, array_agg(a.attname::text ORDER BY a.attnum) AS cols, ` + virt + ` AS virt
-	FROM pg_attribute a WHERE a.attgenerated <> '' AND a.attnum > 0 AND NOT a.attisdropped
-	GROUP BY a.attrelid)`
-	}
-	nkey := `i.indnatts`
-	if g.ver() >= 110000 {
-		nkey = `i.indnkeyatts`
-	}
-	filters, allFilters := `false, false`, `filt AS (SELECT NULL::oid AS oid, NULL::json AS filters WHERE false)`
-	if g.ver() >= 150000 {
-		allFilters = publicationFilters
-		filters = `coalesce(pe.qual, false), coalesce(pe.attrs, false)`
-	}
-	pubEntries := `pe AS (SELECT NULL::oid AS oid, NULL::bool AS qual, NULL::bool AS attrs WHERE false)`
-	if g.ver() >= 150000 {
-		pubEntries = `pe AS (SELECT pr.prrelid AS oid, bool_or(pr.prqual IS NOT NULL) AS qual, bool_or(pr.prattrs IS NOT NULL) AS attrs
-	FROM pg_publication_rel pr JOIN pubopt o ON o.oid = pr.prpubid GROUP BY pr.prrelid)`
-	}
-	// Every per-table fact is a join or an aggregate over the relations in
-	// scope (rels): no subquery runs once per table except index probes
-	// (privilege functions, RLS policies on the few tables that have RLS),
-	// so the cost grows linearly with the number of tables.
-	sql := `WITH RECURSIVE ` + roleCTE + `,
-req AS (SELECT * FROM unnest($2::text[], $3::text[]) AS r(nsp, rel)),
-` + publishedCTE(g.ver(), "$4") + `,
-base AS (
-	SELECT ` + relCols + `,
-		CASE WHEN $5 THEN (n.nspname::text, c.relname::text) IN (SELECT nsp, rel FROM req)
-				OR (c.relkind IN ('r','p') AND NOT c.relispartition AND n.nspname::text IN (SELECT nsp FROM req WHERE rel = ''))
-			ELSE c.relkind IN ('r','p') AND NOT c.relispartition AND c.relpersistence <> 't'
-				AND n.nspname <> ALL ($6::text[]) AND n.nspname NOT LIKE 'pg\_%' AND n.nspname <> 'information_schema'
-		END AS captured,
-		c.oid IN (SELECT oid FROM pubrel) AS published
-	FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-	WHERE c.relkind IN ('r','p','v','m','f')
-),
-scoped AS (SELECT * FROM base WHERE captured OR published),
-tree AS (
-	SELECT i.inhrelid AS oid, s.oid AS root, 1 AS depth
-	FROM scoped s JOIN pg_inherits i ON i.inhparent = s.oid WHERE s.relkind = 'p'
-	UNION
-	SELECT i.inhrelid, t.root, t.depth + 1 FROM tree t JOIN pg_inherits i ON i.inhparent = t.oid
-),
--- A partition that is itself in scope (published as a leaf while
--- publish_via_partition_root is off, or listed) still names its root: the
--- topmost partitioned table in scope above it.
-top AS (SELECT DISTINCT ON (t.oid) t.oid, t.root FROM tree t ORDER BY t.oid, t.depth DESC),
--- The relations the rules see, with the pg_class columns they need: read
--- once, in base, not joined again.
-rels AS (
-	SELECT s.*, top.root FROM scoped s LEFT JOIN top ON top.oid = s.oid
-	UNION ALL
-	SELECT ` + relCols + `, false, false, top.root
-	FROM top JOIN pg_class c ON c.oid = top.oid JOIN pg_namespace n ON n.oid = c.relnamespace
-	WHERE top.oid NOT IN (SELECT oid FROM scoped)
-),
--- The indexes of the relations in scope, with their key columns' names
--- (the first nkey of indkey) and whether every column, INCLUDE ones too,
--- is NOT NULL. Attributes are looked up one by one through their index:
--- a join lets the planner hash all of pg_attribute, which is ten times
--- the size of pg_class and spills to disk at 100,000 tables.
-ix AS (
-	SELECT i.indrelid, i.indexrelid, i.indisprimary, i.indimmediate, i.indisreplident, i.indisvalid, i.indisunique,
-		i.indpred IS NULL AND i.indexprs IS NULL AS plain, i.indnatts,
-		CASE r.relreplident WHEN 'd' THEN i.indisprimary AND i.indimmediate
-			WHEN 'i' THEN i.indisreplident AND i.indisvalid ELSE false END AS identity,
-		coalesce(array_agg(a.attname::text ORDER BY k.ord) FILTER (WHERE k.ord <= ` + nkey + ` AND a.attname IS NOT NULL), '{}') AS cols,
-		coalesce(bool_and(a.attnotnull), true) AS notnull
-	FROM rels r JOIN pg_index i ON i.indrelid = r.oid
-		CROSS JOIN LATERAL unnest(i.indkey::int2[]) WITH ORDINALITY AS k(attnum, ord)
-		LEFT JOIN LATERAL (SELECT a.attname, a.attnotnull FROM pg_attribute a
-			WHERE a.attrelid = i.indrelid AND a.attnum = k.attnum LIMIT 1) AS a ON true
-	GROUP BY i.indrelid, i.indexrelid, i.indisprimary, i.indimmediate, i.indisreplident, i.indisvalid, i.indisunique,
-		i.indpred IS NULL AND i.indexprs IS NULL, i.indnatts, r.relreplident
-),
--- Per table: its keys, the key columns of the index its replica identity
--- uses, and a unique index that ALTER TABLE … REPLICA IDENTITY USING INDEX
--- accepts, so that a keyless table's remedy can name it. Every column of
--- the candidate must be NOT NULL (only key columns need be, so this is
--- stricter than the server on 11+ INCLUDE indexes).
-idx AS (
-	SELECT ix.indrelid AS oid, bool_or(ix.indisprimary) AS pk, bool_or(ix.indisprimary AND NOT ix.indimmediate) AS pkdef,
-		bool_or(ix.indisreplident AND ix.indisvalid) AS ri,
-		-- At most one index is the identity one: max picks it.
-		max(ix.cols) FILTER (WHERE ix.identity) AS idcols
-	FROM ix GROUP BY ix.indrelid
-),
-cand AS (
-	SELECT DISTINCT ON (ix.indrelid) ix.indrelid AS oid, quote_ident(ic.relname) AS name, ix.cols
-	FROM ix JOIN pg_class ic ON ic.oid = ix.indexrelid
-	WHERE ix.indisunique AND ix.indimmediate AND ix.indisvalid AND ix.plain AND ix.notnull
-	ORDER BY ix.indrelid, ix.indisprimary DESC, ix.indnatts, ic.relname
-),
-` + genCTE + `,
-` + pubEntries + `,
-` + allFilters + `
-SELECT c.oid::int8, c.nspname::text, c.relname::text, quote_ident(c.nspname) || '.' || quote_ident(c.relname),
-	c.relkind::text, c.relpersistence::text, c.relreplident::text,
-	coalesce(idx.pk, false), coalesce(idx.pkdef, false), coalesce(idx.ri, false),
-	coalesce(idx.idcols, '{}'),
-	coalesce(cand.name, ''), coalesce(cand.cols, '{}'),
-	quote_ident(pg_get_userbyid(c.relowner)),
-	coalesce(pg_has_role(role.oid, c.relowner, 'USAGE'), false),
-	c.relrowsecurity, c.relforcerowsecurity, ` + rlsReadAll + `,
-	CASE WHEN c.root IS NULL THEN '' ELSE (SELECT quote_ident(rn.nspname) || '.' || quote_ident(rc.relname)
-		FROM pg_class rc JOIN pg_namespace rn ON rn.oid = rc.relnamespace WHERE rc.oid = c.root) END,
-	` + generated + `, ` + virtual + `,
-	coalesce(has_table_privilege(role.oid, c.oid, 'SELECT'), false),
-	coalesce(has_schema_privilege(role.oid, c.relnamespace, 'USAGE'), false),
-	c.captured, c.published,
-	` + filters + `,
-	coalesce(filt.filters, '[]'::json),
-	(SELECT count(*) FROM rels)
-FROM rels c CROSS JOIN role
-	LEFT JOIN idx ON idx.oid = c.oid
-	LEFT JOIN cand ON cand.oid = c.oid
-	LEFT JOIN gen ON gen.oid = c.oid
-	LEFT JOIN pe ON pe.oid = c.oid
-	LEFT JOIN filt ON filt.oid = c.oid
-ORDER BY 2, 3`
-	var oid, total int64
-	var tb facts.Table
-	dst := []any{&oid, &tb.Schema, &tb.Name, &tb.Quoted, &tb.Kind, &tb.Persistence, &tb.ReplicaIdentity,
-		&tb.HasPrimaryKey, &tb.PrimaryKeyDeferrable, &tb.IdentityIndex, &tb.IdentityColumns, &tb.IdentityCandidate, &tb.IdentityCandidateColumns, &tb.Owner, &tb.OwnedByConnector, &tb.RLS, &tb.ForceRLS, &tb.RLSReadAll, &tb.PartitionOf,
-		&tb.Generated, &tb.VirtualGenerated, &tb.Select, &tb.SchemaUsage, &tb.Captured, &tb.Published, &tb.RowFilter, &tb.ColumnList,
-		&tb.Filters, &total,
-	}
-	// Schema and owner names repeat across tables: each is kept once.
-	names := map[string]string{}
-	intern := func(s *string) {
-		if v, ok := names[*s]; ok {
-			*s = v
-		} else {
-			names[*s] = *s
-		}
-	}
-	reads := []read{{op: "read tables", err: &t.Err, sql: sql,
+	g.owners = map[ownerKey]bool{}
+	reads := []read{g.names(), {op: "read tables", err: &t.Err, sql: g.tablesSQL(),
 		args: []any{o.ConnectorUser, reqSchemas, reqTables, o.Publication, t.Listed, excluded},
-		scan: func(rows pgx.Rows) error {
-			_, err := pgx.ForEachRow(rows, dst, func() error {
-				for _, s := range []*[]string{&tb.Generated, &tb.VirtualGenerated, &tb.IdentityColumns, &tb.IdentityCandidateColumns} {
-					if len(*s) == 0 {
-						*s = nil
-					}
-				}
-				if len(tb.Filters) == 0 {
-					tb.Filters = nil
-				}
-				for i := range tb.Filters {
-					for _, s := range []*[]string{&tb.Filters[i].WhereColumns, &tb.Filters[i].Columns} {
-						if len(*s) == 0 {
-							*s = nil
-						}
-					}
-				}
-				intern(&tb.Schema)
-				intern(&tb.Owner)
-				if t.Tables == nil {
-					// Sized once: growing by doubling would hold two
-					// copies of 100,000 tables at the last growth.
-					t.Tables = make([]facts.Table, 0, total)
-				}
-				t.Tables = append(t.Tables, tb)
-				if tb.Captured {
-					g.capturedOIDs = append(g.capturedOIDs, oid)
-				}
-				// The next row scans into the same variables: json.Unmarshal
-				// would reuse this row's slices.
-				tb = facts.Table{}
-				return nil
-			})
-			return err
-		},
+		scan: g.scanTables,
 	}}
 	if t.Listed {
 		reads = append(reads, g.caseVariants(reqSchemas, reqTables))
 	}
 	return reads
+}
+
+// granteeCTE is grantee(oid): the grantees whose privileges the connector
+// has, PUBLIC (0), itself and the roles it inherits from (pg_has_role …
+// USAGE, as aclmask checks). It needs roleCTE.
+const granteeCTE = `grantee AS (SELECT 0::oid AS oid UNION ALL
+	SELECT g.oid FROM pg_roles g CROSS JOIN role WHERE pg_has_role(role.oid, g.oid, 'USAGE'))`
+
+// schemaName and roleName are what the tables read refers to by oid.
+type schemaName struct {
+	name, quoted string
+	usage        bool // the connector's USAGE
+}
+
+type roleName struct {
+	quoted string
+	mine   bool // the connector has its privileges
+}
+
+// names reads every schema and role by oid, for the tables read, which
+// names them by oid alone: a schema's name and a table's owner repeat
+// across thousands of tables, and sending them with each took a tenth of
+// that read.
+func (g *gatherer) names() read {
+	var schema bool
+	var oid uint32
+	var name, quoted string
+	var flag bool
+	return read{op: "read tables", err: &g.f.Tables.Err, args: []any{g.f.Options.ConnectorUser}, sql: `WITH ` + roleCTE + `, ` + granteeCTE + `
+SELECT true, n.oid, n.nspname::text, quote_ident(n.nspname), coalesce(has_schema_privilege(role.oid, n.oid, 'USAGE'), false)
+FROM pg_namespace n CROSS JOIN role
+UNION ALL
+SELECT false, r.oid, '', quote_ident(r.rolname), r.oid IN (SELECT oid FROM grantee) FROM pg_roles r`,
+		scan: func(rows pgx.Rows) error {
+			g.schemas, g.roles = map[uint32]schemaName{}, map[uint32]roleName{}
+			_, err := pgx.ForEachRow(rows, []any{&schema, &oid, &name, &quoted, &flag}, func() error {
+				if schema {
+					g.schemas[oid] = schemaName{name, quoted, flag}
+				} else {
+					g.roles[oid] = roleName{quoted, flag}
+				}
+				return nil
+			})
+			return err
+		},
+	}
+}
+
+// inScope is the SQL of whether relation c (schema n, publication o) is
+// captured, and whether it is published, for the tables read's
+// parameters: $2, $3 the capture list (schema, table; an empty table
+// names the whole schema), $5 whether there is one, $6 the schemas the
+// default scope leaves out.
+func inScope(c, n, o string) (captured, published string) {
+	captured = `CASE WHEN $5 THEN (` + n + `.nspname::text, ` + c + `.relname::text) IN (SELECT nsp, rel FROM req)
+			OR (` + c + `.relkind IN ('r','p') AND NOT ` + c + `.relispartition AND ` + n + `.nspname::text IN (SELECT nsp FROM req WHERE rel = ''))
+		ELSE ` + c + `.relkind IN ('r','p') AND NOT ` + c + `.relispartition AND ` + c + `.relpersistence <> 't'
+			AND ` + n + `.nspname <> ALL ($6::text[]) AND ` + n + `.nspname NOT LIKE 'pg\_%' AND ` + n + `.nspname <> 'information_schema'
+	END`
+	published = `(coalesce(` + pubAll(c, o) + `, false) OR ` + c + `.oid IN (SELECT oid FROM pubnamedrel))`
+	return captured, published
+}
+
+// tablesSQL is the tables read: one scan of pg_class, joined to a small
+// per-ACL set and to the indexes of the relations in scope. Costs per table are kept to what the floor pays
+// (psql reading kind, owner, keys, privileges and membership): the
+// connector's SELECT privilege comes from evaluating each distinct ACL
+// once (has_table_privilege would look every table up in the syscache,
+// which dominated the read), and the facts only some tables need (the
+// names of identity and candidate index columns, policies, partition
+// roots) are looked up for those tables alone.
+func (g *gatherer) tablesSQL() string {
+	nkey := `i.indnatts`
+	if g.ver() >= 110000 {
+		nkey = `i.indnkeyatts`
+	}
+	// Generated columns are rare, and pg_attribute, ten times the size of
+	// pg_class, has no index on attgenerated. From 15, every generated
+	// column's expression is a pg_attrdef entry that depends on its column
+	// with DEPENDENCY_INTERNAL, where a default's dependency is AUTO
+	// (StoreAttrDefault; seen on 15.0 and 15.18 to 18, and a cluster
+	// upgraded to 15 or later has its tables made again by the new server):
+	// the index on pg_depend finds those entries, and pg_attribute, probed
+	// for each, confirms the column is generated. Scanning pg_attribute
+	// took most of the tables read at 10,000 tables. On 12 to 14 the
+	// dependency is AUTO like a default's, and pg_attribute is scanned.
+	genCTE := `gen AS (SELECT NULL::oid AS oid, NULL::text[] AS cols, NULL::text[] AS virt WHERE false)`
+	if g.ver() >= 120000 {
+		virt := `NULL::text[]`
+		if g.ver() >= 180000 {
+			virt = `array_agg(a.attname::text ORDER BY a.attnum) FILTER (WHERE a.attgenerated = 'v')`
+		}
+		from := `pg_attribute a`
+		if g.ver() >= 150000 {
+			from = `pg_depend d JOIN pg_attrdef ad ON ad.oid = d.objid
+		AND d.classid = 'pg_attrdef'::regclass AND d.refclassid = 'pg_class'::regclass AND d.deptype = 'i'
+		JOIN pg_attribute a ON a.attrelid = ad.adrelid AND a.attnum = ad.adnum`
+		}
+		genCTE = `gen AS (SELECT a.attrelid AS oid, array_agg(a.attname::text ORDER BY a.attnum) AS cols, ` + virt + ` AS virt
+	FROM ` + from + `
+	WHERE a.attgenerated <> '' AND a.attnum > 0 AND NOT a.attisdropped
+	GROUP BY a.attrelid)`
+	}
+	filters, allFilters := `false, false`, `filt AS (SELECT NULL::oid AS oid, NULL::json AS filters WHERE false)`
+	pubEntries := `pe AS (SELECT NULL::oid AS oid, NULL::bool AS qual, NULL::bool AS attrs WHERE false)`
+	if g.ver() >= 150000 {
+		allFilters = publicationFilters
+		filters = `coalesce(pe.qual, false), coalesce(pe.attrs, false)`
+		pubEntries = `pe AS (SELECT pr.prrelid AS oid, bool_or(pr.prqual IS NOT NULL) AS qual, bool_or(pr.prattrs IS NOT NULL) AS attrs
+	FROM pg_publication_rel pr JOIN pubopt o ON o.oid = pr.prpubid GROUP BY pr.prrelid)`
+	}
+	// From 14, pg_read_all_data reads every table (pg_class_aclmask).
+	readAll := `false`
+	if g.ver() >= 140000 {
+		readAll = `pg_has_role(r.oid, 'pg_read_all_data', 'USAGE')`
+	}
+	// Before 12 every CTE is materialized, and the keyword is unknown.
+	materialized := ``
+	if g.ver() >= 120000 {
+		materialized = `MATERIALIZED `
+	}
+	captured, published := inScope("c", "n", "o")
+	pCaptured, pPublished := inScope("p", "pn", "o")
+	// The key columns of index i, in index order, by name.
+	keyCols := `array(SELECT a.attname::text FROM unnest(i.indkey::int2[]) WITH ORDINALITY AS k(attnum, ord)
+			JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
+			WHERE k.ord <= ` + nkey + ` ORDER BY k.ord)`
+	return `WITH RECURSIVE ` + roleCTE + `,
+req AS (SELECT * FROM unnest($2::text[], $3::text[]) AS r(nsp, rel)),
+` + publishedCTE(g.ver(), "$4") + `,
+-- Partitions of the partitioned tables in scope are in scope too, each
+-- naming the topmost partitioned table in scope above it. The tree starts
+-- from pg_inherits, which holds only partitions and inheritance children.
+tree AS (
+	SELECT i.inhrelid AS oid, i.inhparent AS root, 1 AS depth
+	FROM pg_inherits i JOIN pg_class p ON p.oid = i.inhparent AND p.relkind = 'p'
+		JOIN pg_namespace pn ON pn.oid = p.relnamespace LEFT JOIN pubopt o ON true
+	WHERE ` + pCaptured + ` OR ` + pPublished + `
+	UNION
+	SELECT i.inhrelid, t.root, t.depth + 1 FROM tree t JOIN pg_inherits i ON i.inhparent = t.oid
+),
+top AS (SELECT DISTINCT ON (t.oid) t.oid, t.root FROM tree t ORDER BY t.oid, t.depth DESC),
+-- The relations in scope, from one scan of pg_class.
+rels AS ` + materialized + `(
+	SELECT c.oid, c.relname, c.relkind, c.relpersistence, c.relreplident, c.relowner, c.relrowsecurity,
+		c.relforcerowsecurity, c.relnamespace, c.relacl, n.nspname, top.root, s.captured, s.published
+	FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace LEFT JOIN pubopt o ON true
+		LEFT JOIN top ON top.oid = c.oid
+		CROSS JOIN LATERAL (SELECT ` + captured + ` AS captured, ` + published + ` AS published) AS s
+	WHERE c.relkind IN ('r','p','v','m','f') AND (s.captured OR s.published OR top.root IS NOT NULL)
+),
+` + granteeCTE + `,
+-- A superuser, and from 14 a member of pg_read_all_data, may read every table.
+seeall AS (SELECT coalesce((SELECT r.rolsuper OR ` + readAll + ` FROM pg_roles r JOIN role ON r.oid = role.oid), false) AS yes),
+-- SELECT as has_table_privilege decides it, once per distinct ACL (a
+-- NULL relacl is the owner's default, acldefault).
+acl AS (
+	SELECT a.acl, EXISTS (SELECT 1 FROM aclexplode(a.acl) x WHERE x.privilege_type = 'SELECT' AND x.grantee IN (SELECT oid FROM grantee)) AS sel
+	FROM (SELECT DISTINCT coalesce(r.relacl, acldefault('r', r.relowner)) AS acl FROM rels r) AS a
+),
+` + genCTE + `,
+` + pubEntries + `,
+` + allFilters + `,
+-- Materialized: joined in one query with the per-ACL set below, the
+-- planner took longer than the read.
+facts AS ` + materialized + `(
+	SELECT c.*, pk.indrelid IS NOT NULL AS haspk, pk.indrelid IS NOT NULL AND NOT pk.indimmediate AS pkdef, ri.indrelid IS NOT NULL AS hasri,
+		gen.cols AS gen, gen.virt, filt.filters,
+		-- The tables whose rules read key column names: a row filter or
+		-- column list is checked against the identity, generated columns
+		-- may be in it (18), and a table without a usable identity gets
+		-- a candidate index in its remedy.
+		gen.oid IS NOT NULL OR filt.oid IS NOT NULL AS idnames,
+		gen.oid IS NOT NULL OR filt.oid IS NOT NULL OR NOT CASE c.relreplident WHEN 'f' THEN true
+			WHEN 'i' THEN ri.indrelid IS NOT NULL WHEN 'd' THEN pk.indrelid IS NOT NULL AND pk.indimmediate ELSE false END AS candidate
+	-- At most one index of a table is its primary key, at most one its
+	-- REPLICA IDENTITY index.
+	FROM rels c LEFT JOIN pg_index pk ON pk.indrelid = c.oid AND pk.indisprimary
+		LEFT JOIN pg_index ri ON ri.indrelid = c.oid AND ri.indisreplident AND ri.indisvalid
+		LEFT JOIN gen ON gen.oid = c.oid LEFT JOIN filt ON filt.oid = c.oid
+)
+-- Schemas and owners by oid (see names); a name that needs quoting, quoted.
+SELECT c.relnamespace, c.relowner, c.relname::text, nullif(quote_ident(c.relname), c.relname),
+	c.relkind::text, c.relpersistence::text, c.relreplident::text, c.haspk, c.pkdef, c.hasri,
+	-- The key columns of the index the replica identity uses.
+	CASE WHEN c.idnames THEN (SELECT ` + keyCols + ` FROM pg_index i WHERE i.indrelid = c.oid
+		AND CASE c.relreplident WHEN 'd' THEN i.indisprimary AND i.indimmediate WHEN 'i' THEN i.indisreplident AND i.indisvalid ELSE false END
+		LIMIT 1) END,
+	-- A unique index that REPLICA IDENTITY USING INDEX accepts: its quoted
+	-- name, then its key columns. Every column, INCLUDE ones too, must be
+	-- NOT NULL (stricter than the server on 11+, which asks it of key
+	-- columns only).
+	CASE WHEN c.candidate THEN (SELECT ARRAY[quote_ident(ic.relname)::text] || ` + keyCols + `
+		FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid
+		WHERE i.indrelid = c.oid AND i.indisunique AND i.indimmediate AND i.indisvalid AND i.indpred IS NULL AND i.indexprs IS NULL
+			AND NOT EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey::int2[]) AND NOT a.attnotnull)
+		ORDER BY i.indisprimary DESC, i.indnatts, ic.relname LIMIT 1) END,
+	c.relrowsecurity, c.relforcerowsecurity, CASE WHEN c.relrowsecurity THEN ` + rlsReadAll + ` ELSE false END,
+	CASE WHEN c.root IS NOT NULL THEN (SELECT quote_ident(rn.nspname) || '.' || quote_ident(rc.relname)
+		FROM pg_class rc JOIN pg_namespace rn ON rn.oid = rc.relnamespace WHERE rc.oid = c.root) END,
+	c.gen, c.virt,
+	(SELECT oid FROM role) IS NOT NULL AND (acl.sel OR (SELECT yes FROM seeall)),
+	c.captured, c.published,
+	` + filters + `,
+	c.filters,
+	(SELECT count(*) FROM rels)
+FROM facts c
+	LEFT JOIN acl ON acl.acl = coalesce(c.relacl, acldefault('r', c.relowner))
+	LEFT JOIN pe ON pe.oid = c.oid`
+}
+
+// scanTables decodes the tables read from the rows' raw text values: at
+// 100,000 tables pgx's generic scanning (a scan plan per column, text
+// arrays parsed into fresh slices, '{}' and '[]' decoded for every row)
+// cost more than the query. NULL stands for "none" in the rare columns.
+func (g *gatherer) scanTables(rows pgx.Rows) error {
+	t := &g.f.Tables
+	fields := rows.FieldDescriptions()
+	if len(fields) != tablesColumns {
+		return fmt.Errorf("the tables read returned %d columns, want %d", len(fields), tablesColumns)
+	}
+	if g.schemas == nil {
+		return errors.New("the schemas and roles were not read")
+	}
+	m := g.typeMap
+	strs := func(i int, b []byte) ([]string, error) {
+		if b == nil {
+			return nil, nil
+		}
+		var v []string
+		if err := m.Scan(fields[i].DataTypeOID, fields[i].Format, b, &v); err != nil {
+			return nil, fmt.Errorf("column %s: %w", fields[i].Name, err)
+		}
+		if len(v) == 0 {
+			return nil, nil
+		}
+		return v, nil
+	}
+	for rows.Next() {
+		v := rows.RawValues()
+		var tb facts.Table
+		var err error
+		nsp, owner := parseOID(v[0]), parseOID(v[1])
+		schema, ok := g.schemas[nsp]
+		if !ok {
+			// Read by the statement before, in its own snapshot.
+			return fmt.Errorf("the schema of table %s was created during the check: run it again", v[2])
+		}
+		tb.Schema = schema.name
+		if v[3] == nil {
+			tb.Quoted = schema.quoted + "." + string(v[2])
+			tb.Name = tb.Quoted[len(schema.quoted)+1:]
+		} else {
+			tb.Quoted = schema.quoted + "." + string(v[3])
+			tb.Name = string(v[2])
+		}
+		tb.SchemaUsage = schema.usage
+		if r, ok := g.roles[owner]; ok {
+			tb.Owner, tb.OwnedByConnector = r.quoted, r.mine
+		} else {
+			// A role gone since the roles were read: as pg_get_userbyid names it.
+			tb.Owner = sqlident.Quote(fmt.Sprintf("unknown (OID=%d)", owner))
+		}
+		tb.Kind, tb.Persistence, tb.ReplicaIdentity = code(v[4]), code(v[5]), code(v[6])
+		tb.HasPrimaryKey, tb.PrimaryKeyDeferrable, tb.IdentityIndex = isTrue(v[7]), isTrue(v[8]), isTrue(v[9])
+		tb.RLS, tb.ForceRLS, tb.RLSReadAll = isTrue(v[12]), isTrue(v[13]), isTrue(v[14])
+		tb.Select = isTrue(v[18])
+		tb.Captured, tb.Published = isTrue(v[19]), isTrue(v[20])
+		tb.RowFilter, tb.ColumnList = isTrue(v[21]), isTrue(v[22])
+		// The rare facts: NULL in most rows.
+		if v[10] != nil || v[11] != nil || v[15] != nil || v[16] != nil || v[17] != nil || v[23] != nil {
+			var r facts.RareFacts
+			if r.IdentityColumns, err = strs(10, v[10]); err != nil {
+				return err
+			}
+			cand, err := strs(11, v[11])
+			if err != nil {
+				return err
+			}
+			if len(cand) > 0 {
+				r.IdentityCandidate = cand[0]
+				if len(cand) > 1 {
+					r.IdentityCandidateColumns = cand[1:]
+				}
+			}
+			r.PartitionOf = string(v[15])
+			if r.Generated, err = strs(16, v[16]); err != nil {
+				return err
+			}
+			if r.VirtualGenerated, err = strs(17, v[17]); err != nil {
+				return err
+			}
+			if v[23] != nil {
+				if err := json.Unmarshal(v[23], &r.Filters); err != nil {
+					return fmt.Errorf("column %s: %w", fields[23].Name, err)
+				}
+				if len(r.Filters) == 0 {
+					r.Filters = nil
+				}
+				for i := range r.Filters {
+					for _, s := range []*[]string{&r.Filters[i].WhereColumns, &r.Filters[i].Columns} {
+						if len(*s) == 0 {
+							*s = nil
+						}
+					}
+				}
+			}
+			tb.SetRare(r)
+		}
+		if tb.Captured {
+			g.owners[ownerKey{nsp, owner}] = true
+		}
+		if t.Tables == nil {
+			// Sized once: growing by doubling would hold two copies of
+			// 100,000 tables at the last growth, and leave a quarter
+			// of the last unused.
+			t.Tables = make([]facts.Table, 0, parseOID(v[24]))
+		}
+		t.Tables = append(t.Tables, tb)
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	sortTables(t.Tables)
+	// Every join above is on a key (a table has one primary key and one
+	// REPLICA IDENTITY index at most): a relation twice would be counted
+	// twice by the rules, so it is an error rather than a fact.
+	for i := 1; i < len(t.Tables); i++ {
+		if a, b := &t.Tables[i-1], &t.Tables[i]; a.Schema == b.Schema && a.Name == b.Name {
+			return fmt.Errorf("the tables read returned %s more than once", b.Quoted)
+		}
+	}
+	return nil
+}
+
+// sortTables orders tables by schema, then name, byte by byte (as ORDER BY
+// on the name columns does): rules list them in this order. Sorted here
+// rather than by the server, which at 100,000 tables sorted on disk, and
+// through a permutation, so that each table moves once.
+func sortTables(ts []facts.Table) {
+	cmp := func(a, b *facts.Table) int {
+		if c := strings.Compare(a.Schema, b.Schema); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Name, b.Name)
+	}
+	sorted := true
+	for i := 1; i < len(ts) && sorted; i++ {
+		sorted = cmp(&ts[i-1], &ts[i]) <= 0
+	}
+	if sorted {
+		return
+	}
+	// perm[i] is the index of the table that belongs at i.
+	perm := make([]int32, len(ts))
+	for i := range perm {
+		perm[i] = int32(i)
+	}
+	slices.SortFunc(perm, func(a, b int32) int { return cmp(&ts[a], &ts[b]) })
+	for i := range perm {
+		if int(perm[i]) == i {
+			continue
+		}
+		held, j := ts[i], i
+		for {
+			k := int(perm[j])
+			perm[j] = int32(j)
+			if k == i {
+				ts[j] = held
+				break
+			}
+			ts[j] = ts[k]
+			j = k
+		}
+	}
+}
+
+// tablesColumns is the number of columns tablesSQL returns.
+const tablesColumns = 25
+
+// ownerKey is a schema and a role owning captured tables in it, by oid.
+type ownerKey struct{ nsp, owner uint32 }
+
+func isTrue(b []byte) bool { return len(b) == 1 && b[0] == 't' }
+
+// code reads a "char" column sent as text.
+func code(b []byte) facts.Code {
+	if len(b) == 0 {
+		return 0
+	}
+	return facts.Code(b[0])
+}
+
+// parseOID reads an oid sent as text; 0 for NULL.
+func parseOID(b []byte) uint32 {
+	var n uint32
+	for _, c := range b {
+		n = n*10 + uint32(c-'0')
+	}
+	return n
 }
 
 // caseRow is a listed name that does not exist as written: a missing
@@ -374,7 +591,7 @@ const rlsReadAll = `(c.relrowsecurity
 
 // policyApplies: policy p applies to the connector role.
 const policyApplies = `EXISTS (SELECT 1 FROM unnest(p.polroles) AS pr(oid)
-			WHERE CASE WHEN pr.oid = 0 THEN true ELSE coalesce(pg_has_role(role.oid, pr.oid, 'USAGE'), false) END)`
+			WHERE CASE WHEN pr.oid = 0 THEN true ELSE coalesce(pg_has_role((SELECT oid FROM role), pr.oid, 'USAGE'), false) END)`
 
 // privileges reads CONNECT, USAGE on the captured schemas, and default
 // privileges per captured schema and table owner.
@@ -392,6 +609,12 @@ func (g *gatherer) privilegeReads() []read {
 	}
 	slices.Sort(schemas)
 	schemas = slices.Compact(schemas)
+	// The schemas and owners of the captured tables, by oid, as the
+	// tables read collected them.
+	var nsps, owners []int64
+	for k := range g.owners {
+		nsps, owners = append(nsps, int64(k.nsp)), append(owners, int64(k.owner))
+	}
 	// A default ACL entry applies to objects its role creates, in one
 	// schema or (namespace 0) everywhere; ownership gives all privileges,
 	// and from 14 pg_read_all_data reads every table, present or future.
@@ -416,8 +639,8 @@ ORDER BY 1`,
 			})
 			return err
 		},
-	}, {op: "read privileges", err: &p.Err, args: []any{o.ConnectorUser, g.capturedOIDs}, sql: `WITH ` + roleCTE + `,
-own AS (SELECT DISTINCT c.relnamespace AS nsp, c.relowner AS owner FROM pg_class c WHERE c.oid = ANY ($2::int8[]::oid[]))
+	}, {op: "read privileges", err: &p.Err, args: []any{o.ConnectorUser, nsps, owners}, sql: `WITH ` + roleCTE + `,
+own AS (SELECT o.nsp::oid AS nsp, o.owner::oid AS owner FROM unnest($2::int8[], $3::int8[]) AS o(nsp, owner))
 SELECT quote_ident(n.nspname), quote_ident(pg_get_userbyid(own.owner)),
 	coalesce(pg_has_role(role.oid, own.owner, 'USAGE'), false) OR ` + readAll + ` OR EXISTS (
 		SELECT 1 FROM pg_default_acl d, aclexplode(d.defaclacl) a
@@ -489,11 +712,16 @@ WHERE name = ANY ($1) AND source IN ('default', 'configuration file', 'command l
 // read; the catalogs take no lock on user tables. Semantics:
 //   - FOR ALL TABLES: every permanent user table; with
 //     publish_via_partition_root the top-level partitioned tables instead of
-//     their partitions;
+//     their partitions (pubAll says it of one relation);
 //   - otherwise the tables named (and, 15+, every table of the schemas
 //     named), a partitioned table standing for its leaf partitions unless
 //     publish_via_partition_root is on, in which case a partition whose
-//     ancestor is also in the list is left out.
+//     ancestor is also in the list is left out (pubnamedrel).
+//
+// The two are disjoint: pubnamedrel is empty for FOR ALL TABLES. A reader
+// that judges relations it scans anyway tests pubAll on each and looks the
+// rest up in pubnamedrel, which is small, rather than collecting every
+// published oid of a FOR ALL TABLES publication into a set first.
 //
 // The query must start WITH RECURSIVE.
 func publishedCTE(ver int, param string) string {
@@ -508,12 +736,10 @@ func publishedCTE(ver int, param string) string {
 		JOIN pg_class c ON c.relnamespace = pn.pnnspid
 	WHERE c.relkind IN ('r','p') AND c.relpersistence = 'p' AND c.oid >= 16384`
 	}
-	// 16384 is FirstNormalObjectId: tables created by initdb (the
-	// information_schema) are never published.
 	return `pubopt AS (SELECT p.oid, p.puballtables AS alltables, ` + viaRoot + ` AS viaroot
 	FROM pg_publication p WHERE p.pubname = ` + param + `),
 pubnamed AS (
-	SELECT pr.prrelid AS oid FROM pg_publication_rel pr JOIN pubopt o ON pr.prpubid = o.oid` + schemas + `
+	SELECT pr.prrelid AS oid FROM pg_publication_rel pr JOIN pubopt o ON pr.prpubid = o.oid AND NOT o.alltables` + schemas + `
 ),
 publeaf AS (
 	SELECT i.inhrelid AS oid FROM pubnamed n JOIN pg_class c ON c.oid = n.oid AND c.relkind = 'p'
@@ -522,11 +748,6 @@ publeaf AS (
 	SELECT i.inhrelid FROM publeaf l JOIN pg_inherits i ON i.inhparent = l.oid
 ),
 pubset AS (
-	SELECT c.oid FROM pg_class c CROSS JOIN pubopt o
-	WHERE o.alltables AND c.relpersistence = 'p' AND c.oid >= 16384
-		AND ((c.relkind = 'r' AND NOT (c.relispartition AND o.viaroot))
-			OR (o.viaroot AND c.relkind = 'p' AND NOT c.relispartition))
-	UNION
 	SELECT n.oid FROM pubnamed n JOIN pg_class c ON c.oid = n.oid CROSS JOIN pubopt o
 	WHERE NOT o.alltables AND (o.viaroot OR c.relkind <> 'p')
 	UNION
@@ -540,10 +761,24 @@ pubanc AS (
 	SELECT a.rel, i.inhparent FROM pubanc a JOIN pg_class c ON c.oid = a.anc AND c.relispartition
 		JOIN pg_inherits i ON i.inhrelid = a.anc
 ),
-pubrel AS (
+pubnamedrel AS (
 	SELECT s.oid FROM pubset s CROSS JOIN pubopt o
 	WHERE NOT (o.viaroot AND EXISTS (SELECT 1 FROM pubanc a JOIN pubset p ON p.oid = a.anc WHERE a.rel = s.oid))
+),
+pubrel AS (
+	SELECT c.oid FROM pg_class c CROSS JOIN pubopt o WHERE ` + pubAll("c", "o") + `
+	UNION ALL
+	SELECT oid FROM pubnamedrel
 )`
+}
+
+// pubAll is true when the FOR ALL TABLES publication o publishes relation c.
+// 16384 is FirstNormalObjectId: tables created by initdb (the
+// information_schema) are never published.
+func pubAll(c, o string) string {
+	return o + `.alltables AND ` + c + `.relpersistence = 'p' AND ` + c + `.oid >= 16384
+		AND ((` + c + `.relkind = 'r' AND NOT (` + c + `.relispartition AND ` + o + `.viaroot))
+			OR (` + o + `.viaroot AND ` + c + `.relkind = 'p' AND NOT ` + c + `.relispartition))`
 }
 
 // publication reads the connector's publication and its own table entries.
@@ -564,14 +799,18 @@ func (g *gatherer) publication() []read {
 		schemas = `array(SELECT quote_ident(n.nspname) FROM pg_publication_namespace pn
 			JOIN pg_namespace n ON n.oid = pn.pnnspid WHERE pn.pnpubid = p.oid ORDER BY 1)`
 	}
+	// The tables of a FOR ALL TABLES publication are counted from the
+	// tables read, which judges every relation anyway (see
+	// finishPublication): counting them here scanned pg_class once more.
+	var count *int
 	main := read{op: "read the publication", err: &p.Err, args: []any{p.Name}, sql: `WITH RECURSIVE ` + publishedCTE(g.ver(), "$1") + `
 SELECT p.puballtables, p.pubinsert, p.pubupdate, p.pubdelete,
 	quote_ident(pg_get_userbyid(p.pubowner)), ` + truncate + `, ` + viaRoot + `, ` + gencols + `, ` + schemas + `,
-	(SELECT count(*) FROM pubrel)::int
+	CASE WHEN NOT p.puballtables THEN (SELECT count(*) FROM pubnamedrel)::int END
 FROM pg_publication p WHERE p.pubname = $1`,
 		scan: func(rows pgx.Rows) error {
 			err := rowsOne(rows, &p.AllTables, &p.Insert, &p.Update, &p.Delete,
-				&p.Owner, &p.Truncate, &p.ViaRoot, &p.GeneratedColumns, &p.Schemas, &p.TableCount)
+				&p.Owner, &p.Truncate, &p.ViaRoot, &p.GeneratedColumns, &p.Schemas, &count)
 			if errors.Is(err, pgx.ErrNoRows) {
 				p.Exists = false
 				return nil
@@ -580,6 +819,10 @@ FROM pg_publication p WHERE p.pubname = $1`,
 				return err
 			}
 			p.Exists = true
+			if count != nil {
+				p.TableCount = *count
+			}
+			g.countAllTables = count == nil
 			if len(p.Schemas) == 0 {
 				p.Schemas = nil
 			}
@@ -587,6 +830,31 @@ FROM pg_publication p WHERE p.pubname = $1`,
 		},
 	}
 	return []read{main, g.publicationMembers()}
+}
+
+// finishPublication counts the tables of a FOR ALL TABLES publication
+// from the tables read: the published relations it holds are those
+// pg_publication_tables lists (pubAll of every relation it scanned). When
+// the tables read failed, it returns the read that counts them instead,
+// for the second batch.
+func (g *gatherer) finishPublication() []read {
+	p := &g.f.Publication
+	if !g.countAllTables || p.Err != nil {
+		return nil
+	}
+	if g.f.Tables.Err == nil {
+		p.TableCount = 0
+		for i := range g.f.Tables.Tables {
+			if g.f.Tables.Tables[i].Published {
+				p.TableCount++
+			}
+		}
+		return nil
+	}
+	return []read{{op: "read the publication", err: &p.Err, args: []any{p.Name},
+		sql:  `WITH RECURSIVE ` + publishedCTE(g.ver(), "$1") + ` SELECT (SELECT count(*) FROM pubrel)::int`,
+		scan: func(rows pgx.Rows) error { return rowsOne(rows, &p.TableCount) },
+	}}
 }
 
 // publicationMembers reads the tables added to the publication by name,
@@ -687,7 +955,7 @@ SELECT quote_ident($2) || '.' || quote_ident($3), n.oid IS NOT NULL, c.oid IS NO
 	array(SELECT a.attnotnull FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum),
 	array(SELECT a.attname::text FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey)
 		WHERE i.indrelid = c.oid AND i.indisprimary ORDER BY a.attnum),
-	EXISTS (SELECT 1 FROM pubrel WHERE pubrel.oid = c.oid)
+	coalesce((SELECT ` + pubAll("c", "o") + ` FROM pubopt o), false) OR coalesce(c.oid IN (SELECT oid FROM pubnamedrel), false)
 FROM (SELECT 1) AS one
 	LEFT JOIN pg_namespace n ON n.nspname = $2
 	LEFT JOIN pg_class c ON c.relnamespace = n.oid AND c.relname = $3

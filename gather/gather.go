@@ -12,8 +12,10 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/cdcpreflight/cdcpreflight/facts"
+	"github.com/cdcpreflight/cdcpreflight/internal/connector"
 	"github.com/cdcpreflight/cdcpreflight/internal/sshtunnel"
 )
 
@@ -93,6 +95,9 @@ func Gather(ctx context.Context, cfg *pgx.ConnConfig, opt Options) *facts.Facts 
 	if f.Options.RetainedWALWarn == 0 {
 		f.Options.RetainedWALWarn = DefaultRetainedWALWarn
 	}
+	g.prepareScope()
+	f.Options.ConnectorLagWarn = f.Options.ConnectorLagWarnInForce()
+	f.Options.ConnectorReplyWarn = f.Options.ConnectorReplyWarnInForce()
 	// Notices (the PG 18 peek's "skipped loading publication" WARNING) are
 	// collected only while the peek runs.
 	cfg = cfg.Copy()
@@ -125,6 +130,7 @@ func Gather(ctx context.Context, cfg *pgx.ConnConfig, opt Options) *facts.Facts 
 		defer opt.stage(StageProbe, true)
 		g.replicationProbe(probeCtx, cfg)
 	}()
+	dialed := time.Now()
 	opt.stage(StageConnect, false)
 	conn, err := pgx.ConnectConfig(ctx, cfg)
 	opt.stage(StageConnect, true)
@@ -143,8 +149,10 @@ func Gather(ctx context.Context, cfg *pgx.ConnConfig, opt Options) *facts.Facts 
 		defer cancel()
 		_ = conn.Close(closeCtx)
 	}()
+	g.noteConnect(conn.PgConn().PID(), cfg.RuntimeParams["application_name"], time.Since(dialed))
 	g.catalog(ctx, conn, cfg.Host)
 	<-probed
+	g.finishConnections()
 	if f.Replication.Err == nil {
 		// The probe is a WAL sender too while it lives: it is not one the
 		// connector competes with.
@@ -165,17 +173,36 @@ type gatherer struct {
 	ctx      context.Context // Gather's, to tell an interrupt from a failure
 	opt      Options
 
-	capturedOIDs []int64   // oids of captured tables, for the default-privileges read
-	notices      *[]string // server notices while collecting, nil otherwise
-	walSenders   []uint32  // pids of the WAL senders, but Neon's walproposer
-	probePID     uint32    // the replication probe's backend, 0 if it did not connect
+	owners  map[ownerKey]bool // schemas and owners of captured tables, for the default-privileges read
+	typeMap *pgtype.Map       // the catalog connection's, to decode arrays
+	// Every schema and role by oid, for the tables read (see names).
+	schemas    map[uint32]schemaName
+	roles      map[uint32]roleName
+	notices    *[]string // server notices while collecting, nil otherwise
+	walSenders []uint32  // pids of the WAL senders, but Neon's walproposer
+	probePID   uint32    // the replication probe's backend, 0 if it did not connect
 
 	platformRoles []string // platform roles that exist, for detection
 	aurora        bool     // aurora_version() exists
 	platformErr   *facts.Error
 	caseRows      []caseRow // listed names that exist in another letter case
 	caseErr       *facts.Error
-	peekRow       peekRow
+	// countAllTables: the publication is FOR ALL TABLES and its table count
+	// comes from the tables read (finishPublication).
+	countAllTables bool
+	peekRow        peekRow
+
+	// With a connector configuration: its filters, compiled, or why they
+	// cannot be evaluated; and whether this session is a superuser, who
+	// may look for the output plugin's library.
+	scope        *connector.Scope
+	scopeErr     *facts.Error
+	sessionSuper bool
+	// pluginExtErr is why the plugin's control file could not be read:
+	// 58P01 when there is none.
+	pluginExtErr *facts.Error
+
+	roleWalSenders, dbWalSenders []uint32 // pids of the connector role's and the database's WAL senders
 }
 
 // fail turns an error into a password-free fact.
@@ -219,12 +246,25 @@ func (g *gatherer) catalog(ctx context.Context, conn *pgx.Conn, host string) {
 	// which it is: the server_version it reported at startup decides, and
 	// the version read in the first batch confirms it (a pooler may
 	// report its own); when they disagree the first batch runs again.
+	g.typeMap = conn.TypeMap()
 	reported := versionNum(conn.PgConn().ParameterStatus("server_version"))
 	g.f.Server.VersionNum = reported
 	var beginErr *facts.Error
-	first := append(g.begin(&beginErr), g.firstReads()...)
 	g.opt.stage(StageCatalog, false)
 	defer g.opt.stage(StageCatalog, true)
+	first := g.begin(&beginErr)
+	if g.scope != nil {
+		// A connector's filters pick the captured tables by pattern: they
+		// are listed first, a round trip of their own, so that the tables
+		// read reads exactly those.
+		_ = g.runReads(ctx, conn, append(first, g.scopeRead()))
+		if beginErr != nil {
+			g.failCatalog(beginErr, host)
+			return
+		}
+		first = nil
+	}
+	first = append(first, g.firstReads()...)
 	if err := g.runReads(ctx, conn, first); err == nil && beginErr == nil && g.f.Server.Err == nil &&
 		g.f.Server.VersionNum/10000 != reported/10000 {
 		actual := g.f.Server.VersionNum
@@ -248,12 +288,16 @@ func (g *gatherer) catalog(ctx context.Context, conn *pgx.Conn, host string) {
 	}
 	g.f.Platform = DetectPlatform(sig)
 	g.finishTables()
+	g.finishConnector()
 
-	var second []read
+	second := g.finishPublication()
 	if g.f.Tables.Err != nil {
 		g.f.Privileges.Err = g.f.Tables.Err
 	} else {
 		second = append(second, g.privilegeReads()...)
+	}
+	if lib, ok := g.pluginLibraryRead(); ok {
+		second = append(second, lib)
 	}
 	p := &g.f.Peek
 	peek, ok := g.peekRead()
@@ -302,15 +346,21 @@ func (g *gatherer) firstReads() []read {
 	f := g.f
 	reads := []read{g.server(), g.settings(), g.platformSignals(), g.session(), g.role(), g.replication()}
 	reads = append(reads, g.publication()...)
-	reads = append(reads, g.tables()...)
+	if g.scopeErr == nil {
+		reads = append(reads, g.tables()...)
+	}
 	reads = append(reads, g.roleSettings()...)
 	reads = append(reads, g.slots()...)
-	f.SignalTable = facts.HelperTable{Schema: f.Options.SignalSchema, Name: facts.SignalTableName}
+	reads = append(reads, g.connectorReads()...)
+	f.SignalTable = facts.HelperTable{Schema: f.Options.SignalSchema, Name: f.Options.SignalTableName()}
 	reads = append(reads, g.helperTable("read the signal table", &f.SignalTable))
 	if f.Options.HeartbeatSchema != "" {
 		f.Heartbeat = facts.HelperTable{Schema: f.Options.HeartbeatSchema, Name: facts.HeartbeatTableName}
 		reads = append(reads, g.helperTable("read the heartbeat table", &f.Heartbeat))
 	}
+	reads = append(reads, g.senders()...)
+	reads = append(reads, g.connections(), g.toast(), g.backend())
+	reads = append(reads, g.xidHorizon()...)
 	return reads
 }
 
@@ -320,7 +370,12 @@ func (g *gatherer) resetFirst() {
 	f.Server, f.Settings, f.Session, f.Role = facts.Server{}, facts.Settings{}, facts.Session{}, facts.Role{}
 	f.Replication, f.Publication, f.Tables = facts.ReplicationUsage{}, facts.Publication{}, facts.Tables{}
 	f.RoleSettings, f.Slots = facts.RoleSettings{}, facts.Slots{}
-	g.platformRoles, g.aurora, g.platformErr, g.capturedOIDs, g.walSenders, g.caseRows, g.caseErr = nil, false, nil, nil, nil, nil, nil
+	f.ConnectorDB, g.sessionSuper = facts.ConnectorDatabase{}, false
+	g.platformRoles, g.aurora, g.platformErr, g.owners, g.walSenders, g.caseRows, g.caseErr = nil, false, nil, nil, nil, nil, nil
+	g.countAllTables, g.schemas, g.roles = false, nil, nil
+	f.WalSenders, f.Connections, f.XIDHorizon, f.Toast = facts.WalSenders{}, facts.Connections{}, facts.XIDHorizon{}, facts.Toast{}
+	f.Backend = facts.Backend{ReportedPID: f.Backend.ReportedPID, SentApplicationName: f.Backend.SentApplicationName, Connect: f.Backend.Connect}
+	g.roleWalSenders, g.dbWalSenders = nil, nil
 }
 
 // versionNum reads a server_version parameter ("15.4 (Debian …)", "18beta1",
@@ -367,11 +422,15 @@ func (g *gatherer) failCatalog(e *facts.Error, host string) {
 		&f.Server.Err, &f.Settings.Err, &f.Session.Err, &f.Role.Err, &f.Replication.Err,
 		&f.Publication.Err, &f.Tables.Err, &f.Privileges.Err, &f.RoleSettings.Err, &f.Slots.Err,
 		&f.SignalTable.Err,
+		&f.WalSenders.Err, &f.Connections.Err, &f.XIDHorizon.Err, &f.Toast.Err, &f.Backend.Err,
 	} {
 		*dst = e
 	}
 	if f.Options.HeartbeatSchema != "" {
 		f.Heartbeat.Err = e
+	}
+	if f.Options.Connector != nil {
+		f.Scope.Err, f.ConnectorDB.Err = e, e
 	}
 	f.Peek.SkipReason = "the catalog could not be read: " + e.Error()
 	f.Platform = DetectPlatform(Signals{Host: host})

@@ -3,6 +3,7 @@ package gather
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 
@@ -40,6 +41,11 @@ func peekSkipReason(f *facts.Facts) string {
 		return fmt.Sprintf("slot %s belongs to database %s; decoding works only there (see slot-config)", o.Slot, slot.Database)
 	case slot.Invalidated():
 		return fmt.Sprintf("slot %s is invalidated (see slot-health)", o.Slot)
+	case slot.Failover != nil && *slot.Failover && f.WalSenders.Err == nil && len(standbySlotsInTheWay(f)) > 0:
+		// Decoding a failover slot waits for every slot the setting names
+		// (17+): the peek would wait until statement_timeout.
+		return fmt.Sprintf("slot %s is a failover slot and synchronized_standby_slots names %s, which decoding it waits for (see synchronized-standby-slots)",
+			o.Slot, strings.Join(standbySlotsInTheWay(f), ", "))
 	case f.Server.Err != nil:
 		return "the server version could not be read"
 	case !f.Server.CanDecode():
@@ -136,4 +142,18 @@ func (g *gatherer) finishPeek() {
 		p.Attempted = true
 		p.Changes = *r.changes
 	}
+}
+
+// standbySlotsInTheWay names the slots synchronized_standby_slots lists
+// that a failover slot's decoding would wait for: any that is not an
+// active, valid physical slot (an inactive one holds decoding back as soon
+// as WAL moves past it).
+func standbySlotsInTheWay(f *facts.Facts) []string {
+	var out []string
+	for _, l := range f.ListedStandbySlots() {
+		if !l.Healthy() {
+			out = append(out, l.Name)
+		}
+	}
+	return out
 }

@@ -7,6 +7,8 @@ import (
 	"slices"
 	"sort"
 	"testing"
+
+	"github.com/cdcpreflight/cdcpreflight/rules"
 )
 
 func TestJSONGolden(t *testing.T) {
@@ -93,5 +95,32 @@ func TestJSONRoundTrip(t *testing.T) {
 	}
 	if d := got.Results[1].DurationMS; d != 0.457 {
 		t.Errorf("duration_ms = %v, want 0.457 (rounded to microseconds)", d)
+	}
+}
+
+// TestJSONLongListsAsWhole: a result whose objects and fix_sql are written
+// an entry at a time reads exactly as the whole document encoded at once,
+// with every kind of string encoding/json escapes.
+func TestJSONLongListsAsWhole(t *testing.T) {
+	run := loadRun(t)
+	tricky := []string{`public."Order ""Items"""`, `a\b`, "tab\there", "new\nline", "bell\x07", "<b>&amp;</b>",
+		"ünïcødé", "line\u2028sep", "bad\xffutf8", "", `"; DROP TABLE x; --`}
+	var objects, sql []string
+	for i := range streamAt + 10 {
+		objects = append(objects, tricky[i%len(tricky)])
+		sql = append(sql, "ALTER TABLE "+tricky[(i+3)%len(tricky)]+" REPLICA IDENTITY FULL;")
+	}
+	long := run.Results[0]
+	long.Objects, long.FixSQL = objects, sql
+	onlyObjects := run.Results[0]
+	onlyObjects.Objects, onlyObjects.FixSQL = objects, nil
+	run.Results = append([]rules.Result{long, onlyObjects}, run.Results...)
+	got := render(t, FormatJSON, run, TableOptions{})
+	var want bytes.Buffer
+	if err := encodeIndented(&want, NewJSONReport(run), ""); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want.Bytes()) {
+		t.Errorf("streamed report differs from the whole one:\ngot  %.400q\nwant %.400q", got, want.Bytes())
 	}
 }

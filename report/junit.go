@@ -262,9 +262,9 @@ func junitBody(run Run, r rules.Result) string {
 	if r.Remediation != "" {
 		b.WriteString("\nRemediation: " + r.Remediation + "\n")
 	}
-	if len(r.FixSQL) > 0 {
+	if r.HasFix() {
 		b.WriteString("\nFix SQL:\n")
-		for _, s := range r.FixSQL {
+		for s := range r.FixLines() {
 			b.WriteString(indent(s, "  ") + "\n")
 		}
 	}

@@ -148,16 +148,25 @@ func writeMarkdownFix(b *bytes.Buffer, r rules.Result, h string) {
 	if r.Remediation != "" {
 		b.WriteString("\n**Fix:** " + mdText(r.Remediation) + "\n")
 	}
-	if len(r.FixSQL) > 0 {
-		sql := r.FixSQL[:min(len(r.FixSQL), markdownListMax)]
+	if r.HasFix() {
+		// FixLines builds a check's per-table lines on demand: count the
+		// rest rather than hold them.
 		var code strings.Builder
-		for _, s := range sql {
+		shown, more := 0, 0
+		for s := range r.FixLines() {
+			if shown == markdownListMax {
+				more++
+				continue
+			}
 			code.WriteString(printable(s) + "\n")
+			shown++
 		}
-		if n := len(r.FixSQL) - len(sql); n > 0 {
-			fmt.Fprintf(&code, "-- … and %d more statements: run 'cdcpreflight fix' for the whole script\n", n)
+		if more > 0 {
+			fmt.Fprintf(&code, "-- … and %d more statements: run 'cdcpreflight fix' for the whole script\n", more)
 		}
-		b.WriteString("\n" + mdFence(code.String(), "sql"))
+		if shown > 0 {
+			b.WriteString("\n" + mdFence(code.String(), "sql"))
+		}
 	}
 }
 

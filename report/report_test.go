@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/olekukonko/tablewriter/pkg/twwidth"
 
+	"github.com/cdcpreflight/cdcpreflight/facts"
 	"github.com/cdcpreflight/cdcpreflight/rules"
 )
 
@@ -126,5 +128,61 @@ func TestEmptyRun(t *testing.T) {
 	}
 	if _, ok := rep["results"].([]any); !ok {
 		t.Errorf("results = %#v, want an empty array", rep["results"])
+	}
+}
+
+// TestReportsAlikeWithStepsBuiltOnDemand: a check's results, which hold no
+// steps and build a rule's per-table SQL only as a report writes it, render
+// every format exactly as results holding every step do.
+func TestReportsAlikeWithStepsBuiltOnDemand(t *testing.T) {
+	step := func(i int) rules.Step {
+		return rules.Step{Phase: rules.PhaseIdentity, SQL: fmt.Sprintf(`ALTER TABLE public."T %d" REPLICA IDENTITY FULL;`, i),
+			Needs: "the owner", Locks: fmt.Sprintf(`ACCESS EXCLUSIVE on public."T %d"`, i)}
+	}
+	perTable := func(n int) func(*facts.Facts) rules.Outcome {
+		return func(*facts.Facts) rules.Outcome {
+			return rules.Finding("%d tables", n).WithStepSeq("Set FULL.", func(yield func(rules.Step) bool) {
+				for i := range n {
+					if !yield(step(i)) {
+						return
+					}
+				}
+			})
+		}
+	}
+	rule := func(id string, eval func(*facts.Facts) rules.Outcome) rules.Rule {
+		return rules.Rule{ID: id, Title: "A rule", Category: rules.CategoryTables, Severity: rules.Warning, Since: "0.1.0",
+			Why: "It matters.", Fix: "Fix it.", Needs: []facts.Section{facts.SectionTarget}, Eval: eval}
+	}
+	reg, err := rules.NewRegistry(
+		rule("many", perTable(streamAt+5)), rule("few", perTable(3)), rule("none", perTable(0)),
+		rule("eager", func(*facts.Facts) rules.Outcome {
+			return rules.Finding("one").WithSteps("Grant.", rules.Step{Phase: rules.PhaseGrants, SQL: "GRANT x;", Needs: "owner"})
+		}),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &facts.Facts{}
+	held := rules.Evaluate(reg, f, nil)
+	built := rules.EvaluateWith(reg, f, nil, rules.EvalOptions{SQLOnly: true})
+	for i := range held {
+		held[i].Duration, built[i].Duration = 0, 0
+		if len(built[i].Steps) > 0 {
+			t.Errorf("%s: a check's result holds %d steps", built[i].Rule, len(built[i].Steps))
+		}
+	}
+	if n := len(held[0].Steps); n != streamAt+5 {
+		t.Fatalf("held %d steps", n)
+	}
+	for _, format := range Formats() {
+		a := render(t, format, Run{Tool: Tool{Name: "cdcpreflight", Version: "test"}, Results: held}, TableOptions{})
+		b := render(t, format, Run{Tool: Tool{Name: "cdcpreflight", Version: "test"}, Results: built}, TableOptions{})
+		if !bytes.Equal(a, b) {
+			t.Errorf("%s differs:\nheld  %.300q\nbuilt %.300q", format, a, b)
+		}
+		if !bytes.Contains(a, []byte(`REPLICA IDENTITY FULL`)) || !bytes.Contains(a, []byte(`lock_timeout`)) {
+			t.Errorf("%s lacks the steps' SQL", format)
+		}
 	}
 }

@@ -40,6 +40,9 @@ type Run struct {
 	// Warnings are about the configuration, not the database (an ignore
 	// that expired or matched nothing): shown, never counted.
 	Warnings []rules.ConfigWarning
+	// Scope is the capture scope of a connector configuration, when one
+	// was given.
+	Scope *Scope
 }
 
 // ConfigFile is the config file a run used and how it was found.

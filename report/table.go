@@ -18,6 +18,9 @@ import (
 // terminal, no NO_COLOR): the report stays a pure function of its inputs.
 type TableOptions struct {
 	Color bool
+	// Verbose lists every table of a connector configuration's capture
+	// scope, captured or not.
+	Verbose bool
 }
 
 // messageWidth bounds the MESSAGE column so the whole table fits about 120
@@ -46,6 +49,7 @@ func Table(w io.Writer, run Run, opt TableOptions) error {
 		return fmt.Errorf("render table report: %w", err)
 	}
 	writeRemediations(&buf, ordered, opt)
+	writeScope(&buf, run.Scope, opt.Verbose)
 	writeIgnored(&buf, ordered, opt)
 	writeWarnings(&buf, run.Warnings, opt)
 	buf.WriteString("\n" + summaryLine(run) + "\n")
@@ -184,7 +188,7 @@ func writeRemediation(w *bytes.Buffer, r rules.Result, opt TableOptions) {
 	if r.Remediation != "" {
 		w.WriteString("  Fix: " + indentTail(printable(r.Remediation), "       ") + "\n")
 	}
-	for _, s := range r.FixSQL {
+	for s := range r.FixLines() {
 		w.WriteString(indent(printable(s), "    ") + "\n")
 	}
 }
@@ -238,6 +242,15 @@ func indentTail(s, prefix string) string {
 // user's terminal) and bidirectional overrides become visible escapes.
 // Newlines stay; tabs become a space so column widths hold.
 func printable(s string) string {
+	// Most text (names, SQL) is printable ASCII: returned as it is, without
+	// a copy; a report at 100,000 tables has hundreds of thousands of lines.
+	plain := true
+	for i := 0; i < len(s) && plain; i++ {
+		plain = s[i] == '\n' || (s[i] >= 0x20 && s[i] < 0x7f)
+	}
+	if plain {
+		return s
+	}
 	s = strings.ToValidUTF8(s, "\uFFFD")
 	var b strings.Builder
 	for _, r := range s {

@@ -191,7 +191,7 @@ func applyToResult(r *Result, ignores []Ignore, active []bool, used [][]bool) {
 	r.Objects = remaining
 	if whole || len(remaining) == 0 {
 		r.Status = StatusPass
-		r.Remediation, r.FixSQL, r.Steps = "", nil, nil
+		r.Remediation, r.FixSQL, r.Steps, r.fixLines = "", nil, nil, nil
 	}
 }
 

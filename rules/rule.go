@@ -5,6 +5,7 @@ package rules
 
 import (
 	"fmt"
+	"iter"
 	"strings"
 
 	"github.com/cdcpreflight/cdcpreflight/facts"
@@ -79,12 +80,15 @@ const (
 	CategoryPublication = "publication"
 	CategorySlot        = "slot"
 	CategoryTables      = "tables"
+	// CategoryConnector: what the connector's own configuration
+	// (--connector-config) makes it do.
+	CategoryConnector = "connector"
 )
 
 // Categories lists the categories in report order.
 var Categories = []string{
 	CategoryServer, CategoryConnection, CategoryPrivileges, CategorySnapshot,
-	CategoryPublication, CategorySlot, CategoryTables,
+	CategoryPublication, CategorySlot, CategoryTables, CategoryConnector,
 }
 
 // Rule is one check: stable metadata and documentation, plus Eval, a pure
@@ -142,6 +146,10 @@ type Outcome struct {
 	Remediation string
 	// Steps fix the finding; reports show their SQL as fix_sql.
 	Steps []Step
+	// stepSeq yields more steps, after Steps, when they are wanted: a rule
+	// with a step per table leaves them to be built one at a time, so that
+	// a check, which shows only their SQL, never holds them all.
+	stepSeq iter.Seq[Step]
 }
 
 // Pass is a rule satisfied.

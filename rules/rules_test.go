@@ -245,3 +245,29 @@ func TestFixSQLFromSteps(t *testing.T) {
 		t.Errorf("alters: %q", got[1].FixSQL)
 	}
 }
+
+// TestStepsBuiltOnDemandFailInTheRule: a check builds a rule's per-table
+// steps only as a report reads them, but a step that cannot be built still
+// fails its rule during evaluation (error, with the runner's message), not
+// the report writer afterwards.
+func TestStepsBuiltOnDemandFailInTheRule(t *testing.T) {
+	broken := rule("broken", func(*facts.Facts) Outcome {
+		return Finding("two tables").WithStepSeq("Fix them.", func(yield func(Step) bool) {
+			if !yield(Step{Phase: PhaseIdentity, SQL: "ALTER TABLE a REPLICA IDENTITY FULL;", Needs: "owner", Locks: "ACCESS EXCLUSIVE on a"}) {
+				return
+			}
+			var tables []string
+			yield(Step{Phase: PhaseIdentity, SQL: "ALTER TABLE " + tables[1] + ";", Needs: "owner"})
+		})
+	})
+	reg, err := NewRegistry(broken)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, opt := range []EvalOptions{{}, {SQLOnly: true}} {
+		got := EvaluateWith(reg, &facts.Facts{}, nil, opt)[0]
+		if got.Status != StatusError || !strings.Contains(got.Message, "rule crashed") || got.HasFix() {
+			t.Errorf("SQLOnly %v: %s %q, fix %v", opt.SQLOnly, got.Status, got.Message, got.HasFix())
+		}
+	}
+}

@@ -2,6 +2,8 @@ package rules
 
 import (
 	"fmt"
+	"iter"
+	"slices"
 	"time"
 
 	"github.com/cdcpreflight/cdcpreflight/facts"
@@ -15,33 +17,68 @@ type RuleConfig struct {
 
 // Result is one rule's verdict as reports show it.
 type Result struct {
-	Rule        string        `json:"rule"`
-	Title       string        `json:"title"`
-	Category    string        `json:"category"`
-	Severity    Severity      `json:"severity"`
-	Status      Status        `json:"status"`
-	Message     string        `json:"message"`
-	Objects     []string      `json:"objects"`
-	Remediation string        `json:"remediation"`
-	FixSQL      []string      `json:"fix_sql"`
-	Steps       []Step        `json:"-"`
-	Duration    time.Duration `json:"-"`
+	Rule        string   `json:"rule"`
+	Title       string   `json:"title"`
+	Category    string   `json:"category"`
+	Severity    Severity `json:"severity"`
+	Status      Status   `json:"status"`
+	Message     string   `json:"message"`
+	Objects     []string `json:"objects"`
+	Remediation string   `json:"remediation"`
+	// FixSQL is the SQL of Steps, as reports show it: read it with
+	// FixLines, which also yields the lines a check left unbuilt.
+	FixSQL   []string      `json:"fix_sql"`
+	Steps    []Step        `json:"-"`
+	Duration time.Duration `json:"-"`
+
+	// fixLines, in a check's result (EvalOptions.SQLOnly) for a rule that
+	// builds its steps on demand, yields FixSQL's lines one at a time,
+	// FixSQL being nil: a line per table is not held.
+	fixLines iter.Seq[string]
+
 	// Ignored is what the config's ignores took out of the finding (see
 	// ApplyIgnores); reports list it so that nothing is hidden silently.
 	Ignored []Ignored `json:"ignored,omitempty"`
 }
 
+// FixLines yields the lines of the result's fix SQL, as FixSQL holds them
+// or, in a check's result, as they are built.
+func (r Result) FixLines() iter.Seq[string] {
+	if r.fixLines != nil {
+		return r.fixLines
+	}
+	return slices.Values(r.FixSQL)
+}
+
+// HasFix reports whether the result has fix SQL.
+func (r Result) HasFix() bool { return len(r.FixSQL) > 0 || r.fixLines != nil }
+
 // Evaluate judges the facts with every rule of reg, in registry order. A rule
 // that panics becomes an error result and the others still run.
 func Evaluate(reg *Registry, f *facts.Facts, cfg map[string]RuleConfig) []Result {
+	return EvaluateWith(reg, f, cfg, EvalOptions{})
+}
+
+// EvalOptions say what results must hold beyond what reports show.
+type EvalOptions struct {
+	// SQLOnly leaves Result.Steps empty: FixLines yields their SQL, which
+	// is all a report shows, building a rule's per-table steps only as it
+	// is read (see Outcome.WithStepSeq). Fix plans from Steps, so only a
+	// check may set it; at 100,000 tables it saves holding a step
+	// (statement, owner, lock texts) per table.
+	SQLOnly bool
+}
+
+// EvaluateWith is Evaluate with options.
+func EvaluateWith(reg *Registry, f *facts.Facts, cfg map[string]RuleConfig, opt EvalOptions) []Result {
 	results := make([]Result, 0, len(reg.rules))
 	for _, r := range reg.rules {
-		results = append(results, evalOne(r, f, cfg[r.ID]))
+		results = append(results, evalOne(r, f, cfg[r.ID], opt))
 	}
 	return results
 }
 
-func evalOne(r Rule, f *facts.Facts, rc RuleConfig) (res Result) {
+func evalOne(r Rule, f *facts.Facts, rc RuleConfig, opt EvalOptions) (res Result) {
 	res = Result{Rule: r.ID, Title: r.Title, Category: r.Category, Severity: r.Severity}
 	if rc.Severity != 0 {
 		res.Severity = rc.Severity
@@ -57,7 +94,7 @@ func evalOne(r Rule, f *facts.Facts, rc RuleConfig) (res Result) {
 		if p := recover(); p != nil {
 			res.Status = StatusError
 			res.Message = fmt.Sprintf("rule crashed: %v (please report this)", p)
-			res.Objects, res.Remediation, res.FixSQL, res.Steps = nil, "", nil, nil
+			res.Objects, res.Remediation, res.FixSQL, res.Steps, res.fixLines = nil, "", nil, nil, nil
 		}
 	}()
 	out, ok := Need(f, r.Needs...)
@@ -80,8 +117,15 @@ func evalOne(r Rule, f *facts.Facts, rc RuleConfig) (res Result) {
 		if res.Remediation == "" {
 			res.Remediation = r.Fix
 		}
-		res.Steps = out.Steps
-		res.FixSQL = stepsSQL(out.Steps)
+		switch {
+		case !opt.SQLOnly:
+			res.Steps = slices.Collect(iter.Seq[Step](out.allSteps))
+			res.FixSQL = stepsSQL(slices.Values(res.Steps))
+		case out.stepSeq != nil:
+			res.fixLines = lazySQL(out.allSteps)
+		default:
+			res.FixSQL = stepsSQL(slices.Values(out.Steps))
+		}
 	case StatusPass, StatusSkip, StatusError:
 	default:
 		res.Status = StatusError

@@ -1,6 +1,9 @@
 package rules
 
-import "fmt"
+import (
+	"fmt"
+	"iter"
+)
 
 // Phase orders remediation steps across rules: a grant needs its role, a
 // grant on the signal table needs the table, a publication needs its tables'
@@ -78,17 +81,43 @@ type Step struct {
 const ddlLockTimeout = "SET lock_timeout = '5s';"
 
 // stepsSQL is the runnable form of steps for reports' fix_sql.
-func stepsSQL(steps []Step) []string {
+func stepsSQL(steps iter.Seq[Step]) []string {
 	var out []string
-	for _, s := range steps {
+	locks := false
+	for s := range steps {
 		out = append(out, s.SQL)
+		locks = locks || s.Locks != ""
 	}
-	for _, s := range steps {
-		if s.Locks != "" {
-			return append([]string{ddlLockTimeout}, out...)
-		}
+	if locks {
+		return append([]string{ddlLockTimeout}, out...)
 	}
 	return out
+}
+
+// lazySQL yields what stepsSQL returns for steps, building each step
+// when its line is wanted, or returns nil when there is no step. It walks
+// steps once first, inside the rule's evaluation: to know whether a step
+// takes a lock, and so that a step that cannot be built fails the rule
+// there, where the runner recovers, and not later in a report writer.
+func lazySQL(steps iter.Seq[Step]) iter.Seq[string] {
+	locks, n := false, 0
+	for s := range steps {
+		n++
+		locks = locks || s.Locks != ""
+	}
+	if n == 0 {
+		return nil
+	}
+	return func(yield func(string) bool) {
+		if locks && !yield(ddlLockTimeout) {
+			return
+		}
+		for s := range steps {
+			if !yield(s.SQL) {
+				return
+			}
+		}
+	}
 }
 
 // WithSteps attaches what to do and the steps that do it.
@@ -96,4 +125,27 @@ func (o Outcome) WithSteps(text string, steps ...Step) Outcome {
 	o.Remediation = text
 	o.Steps = append(o.Steps, steps...)
 	return o
+}
+
+// WithStepSeq attaches what to do and steps that are built only when they
+// are wanted, one at a time, after any from WithSteps: for a step per
+// table, which at 100,000 tables a check would otherwise hold all of to
+// show their SQL. steps may be iterated more than once and must yield the
+// same steps each time.
+func (o Outcome) WithStepSeq(text string, steps iter.Seq[Step]) Outcome {
+	o.Remediation = text
+	o.stepSeq = steps
+	return o
+}
+
+// allSteps yields the outcome's steps, the built ones first.
+func (o Outcome) allSteps(yield func(Step) bool) {
+	for _, s := range o.Steps {
+		if !yield(s) {
+			return
+		}
+	}
+	if o.stepSeq != nil {
+		o.stepSeq(yield)
+	}
 }

@@ -25,8 +25,11 @@
 #      of the next smaller one, and the guide's own 2-table database too;
 #   3. for each size, after one warm-up of each, runs RUNS times (default 5)
 #      alternately the check (as streamkap_user, default options, a JSON
-#      report checked for rules in `error`) and psql's floor, and prints the
-#      medians, their ratio, the check's peak RSS (GNU time) and exit codes;
+#      report checked for rules in `error`), psql's floor, and psql sending
+#      the check's own statements (recorded once by internal/ownsql, a
+#      round trip each: what the check's SQL costs, apart from the tool),
+#      and prints the medians, the ratios, the check's peak RSS (GNU time)
+#      and exit codes;
 #   4. the distance case: the guide's database through internal/netdelay's
 #      delay proxy (DELAY each way, default 25ms: a 50 ms round trip), the
 #      check against psql's connect + three reads, with the round trips the
@@ -143,6 +146,8 @@ else
   bin=$work/cdcpreflight
 fi
 go build -o "$work/delayproxy" ./internal/netdelay/cmd/delayproxy
+# The statements this checkout's check sends, as a psql script (see run_own).
+go build -o "$work/ownsql" ./internal/ownsql/cmd/ownsql
 
 # ----------------------------------------------------------------- cluster
 pg_major=$("$pg_bin/postgres" --version | sed -E 's/^[^0-9]*([0-9]+).*/\1/')
@@ -392,14 +397,32 @@ fresh_slot() {
 
 dsn_for() { printf 'postgresql://%s:%s@127.0.0.1:%s/%s?sslmode=require' "$connector" "$password" "$2" "$1"; }
 
-# run_check DSN: sets took, rss_kb, rc and errors (the rules in `error`).
+# CPU time, which a busy machine disturbs far less than wall-clock time:
+# the client's (user + system, from GNU time) and the server's, read from
+# the postmaster's accounting of the backends it has reaped (cutime +
+# cstime: every backend, walsender and parallel worker of the command,
+# once they exited), at the clock tick's 10 ms resolution.
+server_cpu() { awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($16 + $17) / hz }' "/proc/$(head -n 1 "$data/postmaster.pid")/stat"; }
+client_cpu() { awk -F': ' '/User time|System time/ { s += $2 } END { printf "%.2f", s }' "$1"; }
+# cpu_start, cpu_end TIMEFILE: sets cpu, the command's client + server CPU
+# seconds. A backend exits just after its client: the pauses let the
+# postmaster reap it before the count is read.
+cpu_start() { sleep 0.2; cpu0=$(server_cpu); }
+cpu_end() {
+  sleep 0.2
+  cpu=$(awk -v a="$cpu0" -v b="$(server_cpu)" -v c="$(client_cpu "$1")" 'BEGIN { printf "%.2f", b - a + c }')
+}
+
+# run_check DSN: sets took, cpu, rss_kb, rc and errors (the rules in `error`).
 run_check() {
   local report=$work/report.json t0 t1
   rm -f "$report"
   rc=0
+  cpu_start
   t0=$EPOCHREALTIME
   /usr/bin/time -v -o "$work/time-check.txt" "$bin" check "$1" --no-color --output "json=$report" >"$work/check.out" 2>&1 || rc=$?
   t1=$EPOCHREALTIME
+  cpu_end "$work/time-check.txt"
   took=$(secs "$t0" "$t1")
   rss_kb=$(sed -n 's/^[[:space:]]*Maximum resident set size (kbytes): //p' "$work/time-check.txt")
   if [ -s "$report" ]; then
@@ -409,15 +432,38 @@ run_check() {
   fi
 }
 
-# run_floor DSN: sets took; a failing floor is a real error.
+# run_floor DSN: sets took and cpu; a failing floor is a real error.
 run_floor() {
   local t0 t1 frc=0
+  cpu_start
   t0=$EPOCHREALTIME
   /usr/bin/time -v -o "$work/time-floor.txt" "$psql" -X -q -v ON_ERROR_STOP=1 \
     -v connector="$connector" -v publication="$publication" -v schema_pubs="$schema_pubs" \
     -f scripts/bench-floor.sql -o /dev/null "$1" >"$work/floor.out" 2>&1 || frc=$?
   t1=$EPOCHREALTIME
+  cpu_end "$work/time-floor.txt"
   [ "$frc" -eq 0 ] || die "the psql floor failed (exit $frc): $(head -c 2000 "$work/floor.out")"
+  took=$(secs "$t0" "$t1")
+}
+
+# own_script DB DSN: records the statements a check of DB sends (this
+# checkout's, with the slot as measured) as a psql script, $work/own-DB.sql.
+own_script() {
+  "$work/ownsql" -o "$work/own-$1.sql" "$2" 2>"$work/ownsql.log" ||
+    die "recording the check's statements failed: $(head -c 2000 "$work/ownsql.log")"
+}
+
+# run_own DB DSN: sets took and cpu; psql sends the check's own
+# statements, one round trip each, in its one read-only transaction: what
+# the check's SQL costs the server, apart from the tool around it.
+run_own() {
+  local t0 t1 orc=0
+  cpu_start
+  t0=$EPOCHREALTIME
+  /usr/bin/time -v -o "$work/time-own.txt" "$psql" -X -q -v ON_ERROR_STOP=1 -f "$work/own-$1.sql" -o /dev/null "$2" >"$work/own.out" 2>&1 || orc=$?
+  t1=$EPOCHREALTIME
+  cpu_end "$work/time-own.txt"
+  [ "$orc" -eq 0 ] || die "psql running the check's statements failed (exit $orc): $(head -c 2000 "$work/own.out")"
   took=$(secs "$t0" "$t1")
 }
 
@@ -451,26 +497,32 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.1f×", a / b; el
 uniq_join() { printf '%s\n' "$@" | sort -n -u | paste -sd, -; }
 
 loadavg=$(cut -d' ' -f1-3 /proc/loadavg)
-rows=() error_notes=()
+rows=() cpu_rows=() error_notes=()
 for n in "${size_list[@]}"; do
   db=bench_$n
   fresh_slot "$db"
   dsn=$(dsn_for "$db" "$port")
-  log "measuring $db: a warm-up, then $runs × (check, floor)"
+  own_script "$db" "$dsn"
+  log "measuring $db: a warm-up, then $runs × (check, floor, the check's SQL in psql)"
   run_check "$dsn"
   run_floor "$dsn"
-  checks=() floors=() rsss=() rcs=() errs=""
+  run_own "$db" "$dsn"
+  checks=() floors=() owns=() check_cpus=() floor_cpus=() own_cpus=() rsss=() rcs=() errs=""
   for ((r = 1; r <= runs; r++)); do
     run_check "$dsn"
-    checks+=("$took") rsss+=("$rss_kb") rcs+=("$rc")
+    checks+=("$took") check_cpus+=("$cpu") rsss+=("$rss_kb") rcs+=("$rc")
     [ -z "$errors" ] || errs+="$errors"$'\n'
     run_floor "$dsn"
-    floors+=("$took")
-    log "  run $r: check $(fmt_s "${checks[-1]}") (exit $rc), floor $(fmt_s "$took")"
+    floors+=("$took") floor_cpus+=("$cpu")
+    run_own "$db" "$dsn"
+    owns+=("$took") own_cpus+=("$cpu")
+    log "  run $r: check $(fmt_s "${checks[-1]}") (cpu $(fmt_s "${check_cpus[-1]}"), exit $rc), floor $(fmt_s "${floors[-1]}") (cpu $(fmt_s "${floor_cpus[-1]}")), the check's SQL in psql $(fmt_s "$took") (cpu $(fmt_s "$cpu"))"
   done
-  c=$(median "${checks[@]}") f=$(median "${floors[@]}")
+  c=$(median "${checks[@]}") f=$(median "${floors[@]}") o=$(median "${owns[@]}")
+  cc=$(median "${check_cpus[@]}") fc=$(median "${floor_cpus[@]}") oc=$(median "${own_cpus[@]}")
+  cpu_rows+=("| $(thousands "$n") | $(fmt_s "$cc") | $(fmt_s "$fc") | $(ratio "$cc" "$fc") | $(fmt_s "$oc") | $(ratio "$cc" "$oc") |")
   nerr=$(printf '%s' "$errs" | sed -n 's/^\([a-z0-9-]*\): .*/\1/p' | sort -u | grep -c . || true)
-  rows+=("| $(thousands "$n") | $(fmt_s "$c") | $(fmt_s "$f") | $(ratio "$c" "$f") | $(awk -v k="$(median "${rsss[@]}")" 'BEGIN { printf "%.0f MB", k / 1024 }') | $(uniq_join "${rcs[@]}") | $nerr |")
+  rows+=("| $(thousands "$n") | $(fmt_s "$c") | $(fmt_s "$f") | $(ratio "$c" "$f") | $(fmt_s "$o") | $(ratio "$c" "$o") | $(awk -v k="$(median "${rsss[@]}")" 'BEGIN { printf "%.0f MB", k / 1024 }') | $(uniq_join "${rcs[@]}") | $nerr |")
   if [ -n "$errs" ]; then
     error_notes+=("$(thousands "$n") tables:")
     while IFS= read -r line; do error_notes+=("  $line"); done < <(printf '%s' "$errs" | cut -c1-240 | sort | uniq -c | sed 's/^ *\([0-9]*\) /\1× /')
@@ -517,14 +569,21 @@ cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
 mem_gb=$(awk '/^MemTotal:/ { printf "%.0f", $2 / 1048576 }' /proc/meminfo)
 echo
 echo "cdcpreflight bench, $(date -u '+%Y-%m-%d %H:%M UTC'): cdcpreflight $binary_note"
-echo "machine: $(nproc) cores ($cpu), ${mem_gb} GB RAM, load average $loadavg at the start"
+echo "machine: $(nproc) cores ($cpu), ${mem_gb} GB RAM, load average $loadavg at the start, $(cut -d' ' -f1-3 /proc/loadavg) at the end"
 echo "server: PostgreSQL $server_version, TLS over loopback (sslmode=require), fsync off; check as $connector with default options"
-echo "method: medians of $runs runs, check and floor alternating, after one warm-up of each; floor = psql -f scripts/bench-floor.sql"
+echo "method: medians of $runs runs, check, floor and the check's SQL alternating, after one warm-up of each; floor = psql -f scripts/bench-floor.sql;"
+echo "        the check's SQL = psql sending the statements a check of that database sends (recorded by internal/ownsql from this checkout), one round trip each"
 echo "command: SIZES=\"${size_list[*]}\" RUNS=$runs DELAY=$delay scripts/bench.sh"
 echo
-echo "| tables | check | psql floor | ratio | check peak RSS | check exit | rules in error |"
-echo "|---:|---:|---:|---:|---:|:---:|---:|"
+echo "| tables | check | psql floor | ratio | psql, the check's SQL | check ÷ its SQL | check peak RSS | check exit | rules in error |"
+echo "|---:|---:|---:|---:|---:|---:|---:|:---:|---:|"
 printf '%s\n' "${rows[@]}"
+echo
+echo "CPU seconds (client user + system, and the server backends' own), medians of the same runs:"
+echo
+echo "| tables | check | psql floor | ratio | psql, the check's SQL | check ÷ its SQL |"
+echo "|---:|---:|---:|---:|---:|---:|"
+printf '%s\n' "${cpu_rows[@]}"
 echo
 echo "| distance | check | psql connect + three reads | ratio | round trips per check | round trips, psql | check exit |"
 echo "|---|---:|---:|---:|---|---:|:---:|"

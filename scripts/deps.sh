@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the tests need and a fresh machine lacks: PostgreSQL server
-# binaries, PgBouncer, xmllint and OpenSSH's sshd (the SSH tunnel tests' bastion).
-# Only as root, only what is missing.
+# binaries, PgBouncer, xmllint, OpenSSH's sshd (the SSH tunnel tests' bastion) and a
+# JDK (internal/javaregex's test runs java.util.regex). Only as root, only what is missing.
 #
 #   scripts/deps.sh         # what `make test` needs
 #   scripts/deps.sh bench   # also what `make bench` needs (scripts/bench.sh):
@@ -13,6 +13,7 @@ ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v pg_ctl >/dev/n
 command -v pgbouncer >/dev/null 2>&1 || [ -x /usr/sbin/pgbouncer ] || missing+=(pgbouncer)
 command -v xmllint >/dev/null 2>&1 || missing+=(libxml2-utils)
 command -v sshd >/dev/null 2>&1 || [ -x /usr/sbin/sshd ] || [ -n "${CDCPREFLIGHT_SSHD:-}" ] || missing+=(openssh-server)
+command -v javac >/dev/null 2>&1 || missing+=(openjdk-17-jdk-headless)
 
 if [ "${1:-}" = bench ]; then
   # The benchmark's default server is /usr/lib/postgresql/15/bin (PG_BIN

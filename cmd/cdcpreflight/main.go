@@ -4,21 +4,17 @@ package main
 
 import (
 	"os"
-	"runtime/debug"
 
 	"github.com/cdcpreflight/cdcpreflight/internal/cli"
 )
 
-// memoryLimit is the heap size the garbage collector works to stay under
-// unless GOMEMLIMIT says otherwise. A check's live heap is its facts and
-// results, tens of megabytes at 100,000 tables; by default Go lets the heap
-// grow to twice the live size between collections, which doubles the
-// footprint of a tool that often runs in a small CI container.
-const memoryLimit = 64 << 20
-
+// The garbage collector runs with Go's defaults (GOGC and GOMEMLIMIT are
+// honoured). A check's live heap is its facts, about 90 bytes a table, and
+// its results, which build per-table SQL only as a report writes it: at
+// 100,000 tables it peaks near 25 MB, and the process stays under 64 MB
+// without a memory limit. A limit lower than fix's live heap (a plan holds
+// a step per table) made the collector run without pause: fix planning
+// 100,000 tables took 3.5 times as long under the 64 MiB one this had.
 func main() {
-	if _, set := os.LookupEnv("GOMEMLIMIT"); !set {
-		debug.SetMemoryLimit(memoryLimit)
-	}
 	os.Exit(cli.Run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }

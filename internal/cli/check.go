@@ -16,6 +16,7 @@ import (
 	"github.com/cdcpreflight/cdcpreflight/checks"
 	"github.com/cdcpreflight/cdcpreflight/facts"
 	"github.com/cdcpreflight/cdcpreflight/gather"
+	"github.com/cdcpreflight/cdcpreflight/internal/connector"
 	"github.com/cdcpreflight/cdcpreflight/internal/scope"
 	"github.com/cdcpreflight/cdcpreflight/internal/sshtunnel"
 	"github.com/cdcpreflight/cdcpreflight/report"
@@ -41,6 +42,20 @@ type checkOptions struct {
 	RuleConfig     map[string]rules.RuleConfig
 	FactsIn        string // judge a saved snapshot instead of connecting
 	FactsOut       string // save the gathered facts
+	// ConnectorConfig is the connector's own configuration, read for the
+	// names, scope and connection it says (see applyConnector).
+	ConnectorConfig string
+	DebeziumVersion string
+	// PasswordEnv names the environment variable holding the password.
+	PasswordEnv string
+
+	// password is the one PasswordEnv names; never printed.
+	password string
+	// promptPassword: the connector logs in with a password the
+	// configuration does not hand over; ask for it on a terminal when
+	// nothing else gave one.
+	promptPassword bool
+	connector      *connector.Loaded
 
 	NoConfig bool // no $CDCPREFLIGHT_CONFIG, no discovery
 	Verbose  bool // say which config file was used, on stderr
@@ -73,7 +88,7 @@ var checkOptionTable = options[checkOptions]{
 		help:  "use no config file: neither $" + configEnv + " nor a discovered " + configNames[0],
 		value: to(boolean, false, field(func(o *checkOptions) *bool { return &o.NoConfig }))},
 	{flag: "verbose", short: "v",
-		help:  "say on stderr which config file is used (or where none was found)",
+		help:  "say on stderr which config file is used (or where none was found), and list every table of a connector configuration's capture scope, captured or not",
 		value: to(boolean, false, field(func(o *checkOptions) *bool { return &o.Verbose }))},
 	{flag: "quiet", short: "q",
 		help:  "no progress and no config warnings on stderr (reports are unchanged)",
@@ -148,6 +163,24 @@ var checkOptionTable = options[checkOptions]{
 	{flag: "retained-wal-warn", key: "retained_wal_warn",
 		help:  "report slots retaining more WAL than this",
 		value: to(size, gather.DefaultRetainedWALWarn, field(func(o *checkOptions) *int64 { return &o.Expect.RetainedWALWarn }))},
+	{flag: "connector-lag-warn", key: "connector_lag_warn",
+		help:  "report a connected consumer whose confirmed position is further behind the current WAL than this",
+		value: to(size, int64(facts.DefaultConnectorLagWarn), field(func(o *checkOptions) *int64 { return &o.Expect.ConnectorLagWarn })),
+		check: func(o *checkOptions) error {
+			if o.Expect.ConnectorLagWarn <= 0 {
+				return fmt.Errorf("--connector-lag-warn must be positive, got %d", o.Expect.ConnectorLagWarn)
+			}
+			return nil
+		}},
+	{flag: "connector-reply-warn", key: "connector_reply_warn",
+		help:  "report a connected consumer that has not replied for longer than this",
+		value: to(duration, facts.DefaultConnectorReplyWarn, field(func(o *checkOptions) *time.Duration { return &o.Expect.ConnectorReplyWarn })),
+		check: func(o *checkOptions) error {
+			if o.Expect.ConnectorReplyWarn <= 0 {
+				return fmt.Errorf("--connector-reply-warn must be positive, got %s", o.Expect.ConnectorReplyWarn)
+			}
+			return nil
+		}},
 	// --tables replaces the list; --tables-file, after it, adds to it.
 	{flag: "tables", key: "tables",
 		help: "captured tables: schema.table or schema, comma-separated (default: all user tables)",
@@ -165,6 +198,18 @@ var checkOptionTable = options[checkOptions]{
 			o.Expect.Tables = append(o.Expect.Tables, refs...)
 			return nil
 		})},
+	{flag: "connector-config", key: "connector_config",
+		help: "the connector's own configuration: a Kafka Connect REST body or config map (JSON), a .properties file, a Strimzi " +
+			"KafkaConnector, a Debezium Server application.properties or a Streamkap Terraform resource; its names, capture scope and " +
+			"connection apply unless flags say otherwise",
+		value: to(text, "", field(func(o *checkOptions) *string { return &o.ConnectorConfig }))},
+	{flag: "debezium-version", key: "debezium_version",
+		help:  "the Debezium version whose behaviour to assume for --connector-config (default " + connector.DefaultVersion.String() + ")",
+		value: to(text, "", field(func(o *checkOptions) *string { return &o.DebeziumVersion }))},
+	{flag: "password-env", key: "password_env",
+		help: "read the password from this environment variable (otherwise: the DSN, PGPASSWORD, .pgpass, or a prompt on a terminal " +
+			"when the connector configuration uses one)",
+		value: to(text, "", field(func(o *checkOptions) *string { return &o.PasswordEnv }))},
 	{flag: "ssh-host", key: "ssh_host",
 		help:  "reach the database through this SSH bastion, as the connector's SSH tunnel does (every connection goes through it)",
 		value: to(text, "", field(func(o *checkOptions) *string { return &o.SSH.Host }))},
@@ -259,6 +304,7 @@ func (c *checkFlags) resolve(args []string, env Env) (*checkOptions, error) {
 	if err != nil {
 		return nil, err
 	}
+	var fileValues map[string]any
 	flagPath, _ := c.fs.GetString("config")
 	noConfig, _ := c.fs.GetBool("no-config")
 	if flagPath != "" && noConfig {
@@ -277,6 +323,7 @@ func (c *checkFlags) resolve(args []string, env Env) (*checkOptions, error) {
 		if err != nil {
 			return nil, err
 		}
+		fileValues = file.values
 		if err := checkOptionTable.applyFile(path, file.values, &opt); err != nil {
 			return nil, err
 		}
@@ -306,6 +353,14 @@ func (c *checkFlags) resolve(args []string, env Env) (*checkOptions, error) {
 	}
 	if opt.DSN == "" {
 		opt.DSN = env.Getenv("CDCPREFLIGHT_DSN")
+	}
+	if err := applyConnector(&opt, explicitOptions(c.fs, fileValues), env); err != nil {
+		return nil, err
+	}
+	if opt.PasswordEnv != "" {
+		if opt.password = env.Getenv(opt.PasswordEnv); opt.password == "" {
+			return nil, fmt.Errorf("--password-env %s: the variable is not set or empty", opt.PasswordEnv)
+		}
 	}
 	opt.NoColor = opt.NoColor || env.Getenv("NO_COLOR") != ""
 	// The table on stdout is not --output's declared default, which pflag
@@ -376,7 +431,8 @@ func check(opt *checkOptions, env Env) int {
 			return exitError
 		}
 	}
-	results := rules.Evaluate(reg, f, opt.RuleConfig)
+	// A check shows steps only as SQL: it does not hold them.
+	results := rules.EvaluateWith(reg, f, opt.RuleConfig, rules.EvalOptions{SQLOnly: true})
 	results, warnings := rules.ApplyIgnores(results, opt.Ignores, now(env))
 	run := report.Run{
 		Tool: report.Tool{Name: "cdcpreflight", Version: Version},
@@ -388,6 +444,7 @@ func check(opt *checkOptions, env Env) int {
 		Duration: time.Since(started),
 		FailOn:   opt.FailOn,
 		Results:  results,
+		Scope:    scopeReport(f),
 		Warnings: warnings,
 	}
 	if opt.Config != nil {
@@ -458,7 +515,7 @@ func obtainFacts(ctx context.Context, opt *checkOptions, env Env, prog *progress
 		}
 		return &f, nil
 	}
-	cfg, err := gather.ParseDSN(opt.DSN)
+	cfg, err := connConfig(opt, env)
 	if err != nil {
 		return nil, err
 	}
@@ -495,4 +552,17 @@ func writeJSONFile(path string, v any) error {
 		return err
 	}
 	return os.WriteFile(path, append(data, '\n'), 0o600) //nolint:gosec // G703: the user names the file to write
+}
+
+// explicitOptions are the options the command line or the YAML config set,
+// by flag name: a connector configuration does not override them.
+func explicitOptions(fs *pflag.FlagSet, fileValues map[string]any) map[string]bool {
+	explicit := map[string]bool{}
+	for key := range fileValues {
+		if o := checkOptionTable.byKey(key); o != nil {
+			explicit[o.flag] = true
+		}
+	}
+	fs.Visit(func(f *pflag.Flag) { explicit[f.Name] = true })
+	return explicit
 }

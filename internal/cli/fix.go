@@ -312,7 +312,7 @@ func planExit(p fix.Plan) int {
 // many is under way. Ctrl-C cancels the step in flight on the server and
 // exits 130; the steps before it stay applied.
 func applyPlan(ctx context.Context, opt *checkOptions, plan fix.Plan, t fix.Timeouts, env Env, out, errOut io.Writer) int {
-	cfg, err := gather.ParseDSN(opt.DSN)
+	cfg, err := connConfig(opt, env)
 	if err != nil {
 		fmt.Fprintf(errOut, "cdcpreflight fix: %v\n", err)
 		return exitError

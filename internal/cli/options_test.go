@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/cdcpreflight/cdcpreflight/facts"
 	"github.com/cdcpreflight/cdcpreflight/gather"
 	"github.com/cdcpreflight/cdcpreflight/internal/fix"
 )
@@ -115,6 +116,7 @@ func TestDefaultsComeFromTheirConstants(t *testing.T) {
 		fmt.Sprintf("WAL than this (default %q)", formatSize(gather.DefaultRetainedWALWarn)),
 		fmt.Sprintf("for the check (default %s)", defaultTimeout),
 		`(default "256MB")`,
+		fmt.Sprintf("longer than this (default %s)", facts.DefaultConnectorReplyWarn),
 	} {
 		if !strings.Contains(help, want) {
 			t.Errorf("check --help lacks %s", want)

@@ -37,14 +37,14 @@ func writeOutputs(opt *checkOptions, run report.Run, env Env) error {
 	for _, o := range opt.Outputs {
 		if o.Path == "" {
 			color := o.Format == report.FormatTable && !opt.NoColor && isTerminal(env.Stdout)
-			if err := report.Write(env.Stdout, o.Format, run, report.TableOptions{Color: color}); err != nil {
+			if err := report.Write(env.Stdout, o.Format, run, report.TableOptions{Color: color, Verbose: opt.Verbose}); err != nil {
 				return fmt.Errorf("write %s report: %w", o.Format, err)
 			}
 			continue
 		}
 		// The job summary file is the step's: appended to, never truncated.
 		appendTo := o.Format == report.FormatMarkdown && gh.summary != "" && samePath(o.Path, gh.summary)
-		if err := writeReportFile(o, run, appendTo); err != nil {
+		if err := writeReportFile(o, run, appendTo, opt.Verbose); err != nil {
 			return err
 		}
 		summaryDone = summaryDone || appendTo
@@ -55,7 +55,7 @@ func writeOutputs(opt *checkOptions, run report.Run, env Env) error {
 		}
 	}
 	if gh.summary != "" && !summaryDone {
-		if err := writeReportFile(outputSpec{Format: report.FormatMarkdown, Path: gh.summary}, run, true); err != nil {
+		if err := writeReportFile(outputSpec{Format: report.FormatMarkdown, Path: gh.summary}, run, true, false); err != nil {
 			return fmt.Errorf("GitHub job summary ($GITHUB_STEP_SUMMARY): %w", err)
 		}
 	}
@@ -103,7 +103,7 @@ func samePath(a, b string) bool {
 	return errA == nil && errB == nil && pa == pb
 }
 
-func writeReportFile(o outputSpec, run report.Run, appendTo bool) (err error) {
+func writeReportFile(o outputSpec, run report.Run, appendTo, verbose bool) (err error) {
 	flags := os.O_WRONLY | os.O_CREATE | os.O_TRUNC
 	if appendTo {
 		flags = os.O_WRONLY | os.O_CREATE | os.O_APPEND
@@ -119,7 +119,7 @@ func writeReportFile(o outputSpec, run report.Run, appendTo bool) (err error) {
 			err = fmt.Errorf("write %s report %s: %w", o.Format, o.Path, cerr)
 		}
 	}()
-	if err := report.Write(f, o.Format, run, report.TableOptions{}); err != nil {
+	if err := report.Write(f, o.Format, run, report.TableOptions{Verbose: verbose}); err != nil {
 		return fmt.Errorf("write %s report %s: %w", o.Format, o.Path, err)
 	}
 	return nil

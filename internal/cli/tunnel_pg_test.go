@@ -269,6 +269,7 @@ func TestTunnelBrokenLinks(t *testing.T) {
 				case res.Rule == "ssh-tunnel":
 					tunnel = res
 				case res.Rule == "pooler-hostname":
+				case res.Rule == "connector-config" && res.Status == "skip": // no connector configuration to judge
 				case res.Status != "error" || !strings.Contains(res.Message, "SSH tunnel"):
 					t.Errorf("%s = %s %q, want error because of the tunnel", res.Rule, res.Status, res.Message)
 				}

@@ -29,6 +29,7 @@ const (
 	StepConnect            = "connect"             // an ordinary session as the connector
 	StepReplicationConnect = "replication-connect" // replication=database, IDENTIFY_SYSTEM
 	StepCapture            = "capture"             // the capture list names tables
+	StepPublication        = "publication"         // Debezium creates or alters its publication (autocreate)
 	StepSlot               = "slot"                // the configured slot is there and usable
 	StepSnapshot           = "snapshot"            // SELECT on every captured table
 	StepSnapshotRows       = "snapshot-rows"       // …seeing every row
@@ -38,6 +39,7 @@ const (
 	StepColumns            = "columns"             // …with every column
 	StepSignal             = "signal"              // the connector's signal/watermark insert
 	StepSignalStream       = "signal-stream"       // …arrives in the stream
+	StepHeartbeat          = "heartbeat"           // Debezium's heartbeat action query
 )
 
 // Config says how the connector is set up.
@@ -55,6 +57,14 @@ type Config struct {
 	SoftDeletes  bool                 // delete events must carry the whole old row
 	Timeout      time.Duration        // for the whole run; 0: one minute
 	Log          func(string, ...any) // optional trace
+	// SignalTable is the signal table's name in SignalSchema; ""
+	// is streamkap_signal.
+	SignalTable string
+	// Connector, when set, makes the run do what Debezium does with that
+	// configuration (see debezium.go): the capture scope from its filters,
+	// its publication and slot created at start, its snapshot.mode, its
+	// heartbeat query and its watermark inserts.
+	Connector *facts.Connector
 }
 
 // Problem is one broken step.
@@ -102,16 +112,30 @@ func (r Report) Steps() []string {
 }
 
 type run struct {
-	cfg    Config
-	rep    Report
-	admin  *pgx.Conn
-	conn   *pgx.Conn // the connector's ordinary session
-	repl   *pgconn.PgConn
-	major  int
-	tables []captured
+	cfg   Config
+	rep   Report
+	admin *pgx.Conn
+	conn  *pgx.Conn // the connector's ordinary session
+	// registry is the second ordinary session Debezium holds while it runs
+	// (its bean registry's JDBC connection): it is only opened and held.
+	registry *pgx.Conn
+	repl     *pgconn.PgConn
+	major    int
+	tables   []captured
 	// expect are the changes the stream must carry: relation name → ops.
 	expect map[string]*expectation
 	signal string // the signal row's id, once inserted
+	// createdSlot is a slot the run created as Debezium would, dropped
+	// at the end.
+	createdSlot string
+	// published are the tables a connector configuration's filters
+	// capture, the signal table included: what a filtered publication lists.
+	published []facts.TableRef
+	// noWrites: the filters leave no table to write to.
+	noWrites bool
+	// signalCleanup deletes the signal row written, when it was not
+	// written to signalName.
+	signalCleanup string
 }
 
 // captured is one table the connector captures, with the tables its rows
@@ -194,10 +218,22 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 	if r.repl != nil {
 		_ = r.repl.Close(context.WithoutCancel(ctx))
 	}
+	if r.createdSlot != "" {
+		// The cluster is shared by the tests: the slot Debezium would
+		// keep goes, so that it holds no WAL and takes no slot.
+		_, _ = r.admin.Exec(context.WithoutCancel(ctx), "SELECT pg_drop_replication_slot($1)", r.createdSlot)
+	}
+	if r.registry != nil {
+		_ = r.registry.Close(context.WithoutCancel(ctx))
+	}
 	if r.signal != "" {
 		// Leave the signal table as it was; a failure here changes nothing
 		// the report says.
-		_, _ = r.admin.Exec(ctx, "DELETE FROM "+r.signalName()+" WHERE id = $1", r.signal)
+		cleanup := "DELETE FROM " + r.signalName() + " WHERE id = $1"
+		if r.signalCleanup != "" {
+			cleanup = r.signalCleanup
+		}
+		_, _ = r.admin.Exec(ctx, cleanup, r.signal)
 	}
 	return r.rep, nil
 }
@@ -228,6 +264,18 @@ func (r *run) play(ctx context.Context) {
 		r.problem(StepConnect, "", "the connector cannot connect", err)
 		return
 	}
+	// Debezium opens a second ordinary connection before its replication
+	// connection and holds it while it runs (PostgresConnectorTask.start):
+	// a server or role with room for only one turns it away.
+	if r.registry, err = connect(ctx, r.cfg.ConnectorDSN); err != nil {
+		r.registry = nil
+		r.problem(StepConnect, "", "the connector's second connection (Debezium's bean registry holds one) is refused", err)
+		return
+	}
+	if r.debezium() {
+		r.playDebezium(ctx)
+		return
+	}
 	if !r.replicationConnect(ctx) {
 		return
 	}
@@ -254,6 +302,14 @@ func (r *run) play(ctx context.Context) {
 // names, or (no list) every table outside the system schemas and the
 // signal schema; partitions count with their root.
 func (r *run) readCaptured(ctx context.Context) error {
+	if r.cfg.Connector != nil && !r.cfg.Connector.TablesOverridden {
+		if err := r.debeziumScope(ctx); err != nil {
+			return err
+		}
+		if r.noWrites {
+			return nil
+		}
+	}
 	schemas, names := make([]string, len(r.cfg.Tables)), make([]string, len(r.cfg.Tables))
 	for i, t := range r.cfg.Tables {
 		schemas[i], names[i] = t.Schema, t.Table

@@ -287,12 +287,20 @@ func firstWord(s string) string {
 }
 
 func (r *run) signalName() string {
-	return sqlident.Qualified(r.cfg.SignalSchema, "streamkap_signal")
+	table := r.cfg.SignalTable
+	if table == "" {
+		table = "streamkap_signal"
+	}
+	return sqlident.Qualified(r.cfg.SignalSchema, table)
 }
 
 // writeSignal inserts a signal row as the connector, as it does for every
 // snapshot window and Streamkap does for a snapshot request.
 func (r *run) writeSignal(ctx context.Context) {
+	if r.debezium() {
+		r.writeDebeziumSignal(ctx)
+		return
+	}
 	if r.cfg.SnapshotMode == "read-only" || r.cfg.SignalSchema == "" {
 		return
 	}
@@ -422,7 +430,11 @@ func (r *run) decode(data []byte, relations map[uint32]*pglogrepl.RelationMessag
 		return false
 	}
 	name := sqlident.Qualified(rm.Namespace, rm.RelationName)
-	if name == r.signalName() {
+	if r.debezium() {
+		if seen, isSignal := r.debeziumSignal(rm, op); isSignal {
+			return seen
+		}
+	} else if name == r.signalName() {
 		return op == "insert"
 	}
 	e := r.expect[name]

@@ -28,7 +28,7 @@ func BenchmarkPlan20kTables(b *testing.B) {
 	for i := range 20000 {
 		name := fmt.Sprintf("t%05d", i)
 		f.Tables.Tables = append(f.Tables.Tables, facts.Table{Schema: "public", Name: name, Quoted: "public." + name,
-			Kind: "r", Persistence: "p", ReplicaIdentity: "d", Owner: "postgres", Captured: true, SchemaUsage: true})
+			Kind: 'r', Persistence: 'p', ReplicaIdentity: 'd', Owner: "postgres", Captured: true, SchemaUsage: true})
 	}
 	reg, err := checks.Registry()
 	if err != nil {

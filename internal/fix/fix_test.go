@@ -259,8 +259,8 @@ func TestEvaluateSeesUnloggedPartitionsLogged(t *testing.T) {
 	}
 	f := connected()
 	f.Tables.Tables = []facts.Table{
-		{Quoted: "public.events", Kind: "p", Persistence: "p", Captured: true, ReplicaIdentity: "d"},
-		{Quoted: "public.events_2026", Kind: "r", Persistence: "u", PartitionOf: "public.events", ReplicaIdentity: "d"},
+		{Quoted: "public.events", Kind: 'p', Persistence: 'p', Captured: true, ReplicaIdentity: 'd'},
+		facts.Table{Quoted: "public.events_2026", Kind: 'r', Persistence: 'u', ReplicaIdentity: 'd'}.WithRare(facts.RareFacts{PartitionOf: "public.events"}),
 	}
 	setLogged := Options{OptIns: map[string]bool{rules.OptInSetLogged: true}}
 	if got := Evaluate(reg, f, nil, setLogged)[0].Status; got != rules.StatusFail {
@@ -269,7 +269,7 @@ func TestEvaluateSeesUnloggedPartitionsLogged(t *testing.T) {
 	if got := Evaluate(reg, f, nil, Options{})[0].Status; got != rules.StatusPass {
 		t.Errorf("without: %s", got)
 	}
-	if f.Tables.Tables[1].Persistence != "u" {
+	if f.Tables.Tables[1].Persistence != 'u' {
 		t.Error("Evaluate changed the caller's facts")
 	}
 }

@@ -107,7 +107,7 @@ func Evaluate(reg *rules.Registry, f *facts.Facts, cfg map[string]rules.RuleConf
 	logged.Tables.Tables = slices.Clone(f.Tables.Tables)
 	for i, t := range logged.Tables.Tables {
 		if setLogged[t.Quoted] {
-			logged.Tables.Tables[i].Persistence = "p"
+			logged.Tables.Tables[i].Persistence = 'p'
 		}
 	}
 	after := rules.Evaluate(reg, &logged, cfg)

@@ -26,6 +26,10 @@ type StandbyOptions struct {
 	Settings map[string]string
 	// Log, as Options.Log, receives the standby's server log.
 	Log io.Writer
+	// DBName, when set, goes into primary_conninfo: a standby that
+	// synchronizes failover slots (17+, sync_replication_slots = on in
+	// Settings) connects to the primary's database with it.
+	DBName string
 }
 
 var slotName = regexp.MustCompile(`^[a-z0-9_]{1,63}$`)
@@ -112,7 +116,7 @@ func StartStandby(ctx context.Context, primary *Cluster, opt StandbyOptions) (_ 
 	if err := c.baseBackup(ctx, primary); err != nil {
 		return nil, fmt.Errorf("start standby: %w", err)
 	}
-	if err := c.writeRecoveryConf(primary); err != nil {
+	if err := c.writeRecoveryConf(primary, opt.DBName); err != nil {
 		return nil, err
 	}
 	for k, v := range lowerKeys(opt.Settings) {
@@ -277,9 +281,12 @@ func (c *Cluster) copyFile(src, dst string, missingOK bool) error {
 
 // writeRecoveryConf makes the copy a hot standby streaming from the
 // primary's unix socket (trusted for replication) through the slot.
-func (c *Cluster) writeRecoveryConf(primary *Cluster) error {
+func (c *Cluster) writeRecoveryConf(primary *Cluster, dbname string) error {
 	conninfo := fmt.Sprintf("host=%s port=%d user=%s application_name=%s",
 		quoteDSNValue(primary.SocketDir), primary.Port, quoteDSNValue(primary.SuperUser), c.PrimarySlot)
+	if dbname != "" {
+		conninfo += " dbname=" + quoteDSNValue(dbname)
+	}
 	c.settings["hot_standby"] = "on"
 	c.settings["hot_standby_feedback"] = "on"
 	if primary.VersionNum < 120000 {

@@ -340,11 +340,24 @@ func Serving(port int) (*pglocal.Cluster, bool) {
 // pglocal.StartStandby.
 func Standby(t testing.TB, primary *pglocal.Cluster) *pglocal.Cluster {
 	t.Helper()
+	return StandbyWith(t, primary, pglocal.StandbyOptions{})
+}
+
+// StandbyWith is Standby with options; an empty SlotName gets a name
+// unique to the test, and a nil Log the test's server log setting.
+func StandbyWith(t testing.TB, primary *pglocal.Cluster, opt pglocal.StandbyOptions) *pglocal.Cluster {
+	t.Helper()
 	requireMain(t)
 	ctx, cancel := context.WithTimeout(t.Context(), startTimeout)
 	defer cancel()
 	start := time.Now()
-	sb, err := pglocal.StartStandby(ctx, primary, pglocal.StandbyOptions{SlotName: UniqueName(t, "standby"), Log: serverLog()})
+	if opt.SlotName == "" {
+		opt.SlotName = UniqueName(t, "standby")
+	}
+	if opt.Log == nil {
+		opt.Log = serverLog()
+	}
+	sb, err := pglocal.StartStandby(ctx, primary, opt)
 	if err != nil {
 		t.Fatalf("pgtest: %v", err)
 	}
