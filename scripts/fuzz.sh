@@ -6,7 +6,7 @@
 # testdata/fuzz/FuzzX/); this explores beyond it.
 #
 #   FUZZTIME      fuzzing time per target (default 10s)
-#   FUZZ_BUDGET   most seconds of fuzzing in all (default 120: with building
+#   FUZZ_BUDGET   most seconds of fuzzing in all (default 90: with building
 #                 and starting each target, CI spends under three minutes
 #                 here); when targets × FUZZTIME exceed it, each target gets
 #                 budget/targets
@@ -20,7 +20,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 fuzztime=${FUZZTIME:-10s}
-budget=${FUZZ_BUDGET:-120}
+budget=${FUZZ_BUDGET:-90}
 match=${FUZZ_MATCH:-.}
 per=${fuzztime%s}
 [[ $per =~ ^[0-9]+$ ]] || { echo "fuzz.sh: FUZZTIME must be whole seconds like 10s, got $fuzztime" >&2; exit 2; }
@@ -48,11 +48,19 @@ summary=()
 for t in "${targets[@]}"; do
   pkg=${t% *} name=${t#* }
   log=$(mktemp)
+  corpus="$(go list -f '{{.Dir}}' "$pkg")/testdata/fuzz/$name"
+  before=$(ls "$corpus" 2>/dev/null | sort || true)
   start=$(date +%s)
   # -fuzzminimizetime: time spent shrinking each new input is not spent
   # fuzzing, and a run this short cannot afford the default minute.
   if go test -run '^$' -fuzz "^${name}\$" -fuzztime "${per}s" -fuzzminimizetime 5s "$pkg" >"$log" 2>&1; then
     result=ok
+  elif [[ "$(ls "$corpus" 2>/dev/null | sort || true)" == "$before" ]] && grep -q '^    context deadline exceeded$' "$log"; then
+    # Go 1.26's fuzzing coordinator can report its own -fuzztime deadline
+    # as a failure when a worker is mid-input as it expires (a busy
+    # machine): golang/go#75804, fixed in Go 1.27. No input was written,
+    # so nothing crashed.
+    result="ok (the fuzztime race of golang/go#75804, no input written)"
   else
     result=FAILED
     failed=1
