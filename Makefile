@@ -1,4 +1,4 @@
-.PHONY: test test-matrix demo lint deps bench bench-fleet
+.PHONY: test test-matrix demo lint deps bench bench-fleet fuzz soak
 
 # test installs what the tests need when it is missing (as root, from
 # Debian's packages) and runs every test against real PostgreSQL, with the
@@ -36,3 +36,15 @@ bench:
 bench-fleet:
 	@bash scripts/deps.sh bench
 	@bash scripts/bench-fleet.sh
+
+# fuzz runs every native fuzz target (func FuzzX) for FUZZTIME (10s) each,
+# within FUZZ_BUDGET seconds in all (scripts/fuzz.sh); CI runs it.
+fuzz:
+	@bash scripts/fuzz.sh
+
+# soak runs checks back to back and several at a time for SOAK_DURATION
+# (2m) while pgbench writes and pg_recvlogical streams from the slot
+# (internal/soak, build tag soak; SOAK_PARALLEL, SOAK_REPORT=FILE).
+soak: deps
+	go test -tags soak -count=1 -run TestSoak -v -timeout 60m ./internal/soak \
+		-soak.duration $(or $(SOAK_DURATION),2m) -soak.parallel $(or $(SOAK_PARALLEL),4)

@@ -4,7 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -221,6 +224,8 @@ func (g *gatherer) fail(op string, err error) *facts.Error {
 	}
 	if errors.Is(err, context.DeadlineExceeded) {
 		e.Message = "timed out: " + e.Message
+	} else if connectionLost(err) {
+		e.Message = "the connection was lost: " + e.Message
 	}
 	if e.SQLState == "57014" && strings.Contains(e.Message, "statement timeout") {
 		e.Message = fmt.Sprintf("%s: it took longer than the catalog statement timeout, %s; "+
@@ -579,6 +584,19 @@ func (g *gatherer) replicationProbe(ctx context.Context, cfg *pgx.ConnConfig) {
 	_, _ = fmt.Sscanf(string(row[1]), "%d", &p.Timeline)
 	p.XLogPos = string(row[2])
 	p.DBName = string(row[3])
+}
+
+// connectionLost reports whether err is the network or the server ending
+// the conversation (a cut connection, a server killed or shut down), as
+// opposed to a statement that failed.
+func connectionLost(err error) bool {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		// admin_shutdown, crash_shutdown: the server ended the session.
+		return pgErr.Code == "57P01" || pgErr.Code == "57P02"
+	}
+	return errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) || errors.Is(err, net.ErrClosed) ||
+		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
 }
 
 func sslMode(cfg *pgx.ConnConfig) string {

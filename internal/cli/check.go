@@ -473,7 +473,7 @@ func check(opt *checkOptions, env Env) int {
 	}
 	stopped := interrupted(ctx)
 	if f.Connect.Err != nil && !stopped {
-		fmt.Fprintf(env.Stderr, "cdcpreflight: could not connect to %s: %s\n", targetLabel(f.Target), f.Connect.Err.Message)
+		fmt.Fprintf(env.Stderr, "cdcpreflight: could not connect to %s: %s\n", printable(targetLabel(f.Target)), printable(f.Connect.Err.Message))
 	}
 	if opt.FactsOut != "" {
 		if err := writeJSONFile(opt.FactsOut, f); err != nil {
@@ -520,7 +520,29 @@ func check(opt *checkOptions, env Env) int {
 	if code == exitFindings && opt.ExitZero {
 		code = exitOK
 	}
+	if code == exitError && f.Connect.Err == nil {
+		// The reports say it rule by rule; a CI log that shows only
+		// stderr (-o junit=FILE) must still say why the gate failed.
+		fmt.Fprintf(env.Stderr, "cdcpreflight: the assessment is incomplete: %s\n", printable(incomplete(results)))
+	}
 	return code
+}
+
+// incomplete says how many rules could not be judged and the first few
+// distinct reasons.
+func incomplete(results []rules.Result) string {
+	var n int
+	var why []string
+	for _, r := range results {
+		if r.Status != rules.StatusError {
+			continue
+		}
+		n++
+		if !slices.Contains(why, r.Message) && len(why) < 3 {
+			why = append(why, r.Message)
+		}
+	}
+	return fmt.Sprintf("%s could not be judged: %s", plural(n, "rule", "rules"), strings.Join(why, "; "))
 }
 
 // now is the run's clock, for ignores' expiry.

@@ -57,9 +57,17 @@ type problem struct {
 // the document's shape, repeated keys and the rules: section; every other
 // key must be an option's, whose kind decodes its value.
 func loadConfig(path string) (*fileConfig, error) {
-	data, err := os.ReadFile(path)
+	cfg, err := decodeConfig(path)
 	if err != nil {
-		return nil, fmt.Errorf("read config: %w", err)
+		return nil, printableError{err}
+	}
+	return cfg, nil
+}
+
+func decodeConfig(path string) (*fileConfig, error) {
+	data, err := readConfig(path)
+	if err != nil {
+		return nil, err
 	}
 	var cfg fileConfig
 	var problems []problem
@@ -84,6 +92,27 @@ func loadConfig(path string) (*fileConfig, error) {
 		return nil, rejected
 	}
 	return &cfg, nil
+}
+
+// maxConfigSize bounds the config file read: a config is a few hundred
+// bytes, and decoding a 30 MB one takes seconds and hundreds of MB.
+// Capture lists of many thousands of tables belong in --tables-file.
+const maxConfigSize = 4 << 20
+
+func readConfig(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("read config: %w", err)
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, maxConfigSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("read config: %w", err)
+	}
+	if len(data) > maxConfigSize {
+		return nil, fmt.Errorf("config %s: larger than %d MiB, which no configuration needs; put a long capture list in a --tables-file (tables_file)", path, maxConfigSize>>20)
+	}
+	return data, nil
 }
 
 // decodeOptions decodes the options' values into cfg.values. It returns

@@ -189,7 +189,7 @@ func runFixWith(opt *checkOptions, x fixFlags, env Env) int {
 		return exitInterrupted
 	}
 	if f.Connect.Err != nil {
-		fmt.Fprintf(env.Stderr, "cdcpreflight fix: could not connect to %s: %s\n", targetLabel(f.Target), f.Connect.Err.Message)
+		fmt.Fprintf(env.Stderr, "cdcpreflight fix: could not connect to %s: %s\n", printable(targetLabel(f.Target)), printable(f.Connect.Err.Message))
 		return exitError
 	}
 	fopt := x.options(opt)
@@ -214,7 +214,7 @@ func runFixWith(opt *checkOptions, x fixFlags, env Env) int {
 		fmt.Fprintf(env.Stderr, "cdcpreflight fix: %v\n", err)
 		return exitError
 	}
-	if _, err := env.Stdout.Write(script.Bytes()); err != nil {
+	if _, err := env.Stdout.Write(forTerminal(env.Stdout, script.Bytes())); err != nil {
 		return exitError
 	}
 	if x.sqlOut != "" {
@@ -344,6 +344,18 @@ func applyPlan(ctx context.Context, opt *checkOptions, plan fix.Plan, t fix.Time
 		}
 	})
 	prog.clear()
+	if res.Lost != nil {
+		// Interrupted or not: without an answer from the server, what
+		// it had may have committed, and the report says so.
+		fmt.Fprintf(out, "\n%d applied, %d with the server when the connection was lost (outcome unknown), %d not run.\n",
+			len(res.Done), len(res.Unknown), len(res.NotRun))
+		slotWarning(out, res.Done, opt.Expect.Slot)
+		lostReport(errOut, res, interrupted(ctx), opt.Expect.Slot, cfg.Password)
+		if interrupted(ctx) {
+			return exitInterrupted
+		}
+		return exitError
+	}
 	if interrupted(ctx) {
 		fmt.Fprintf(out, "\n%d applied, %d not run.\n", len(res.Done), len(res.NotRun)+btoi(res.Failed != nil))
 		fmt.Fprintln(errOut, "\ncdcpreflight fix: interrupted: the step in flight was cancelled on the server; "+
@@ -351,13 +363,7 @@ func applyPlan(ctx context.Context, opt *checkOptions, plan fix.Plan, t fix.Time
 		return exitInterrupted
 	}
 	fmt.Fprintf(out, "\n%d applied, %d failed, %d not run.\n", len(res.Done), btoi(res.Failed != nil), len(res.NotRun))
-	for _, s := range res.Done {
-		if s.Phase == rules.PhaseSlot {
-			fmt.Fprintf(out, "The replication slot now exists and retains WAL from this moment until a connector consumes it: "+
-				"start the connector soon. If it will not run for a while, drop the slot yourself "+
-				"(SELECT pg_drop_replication_slot(%s);) rather than let WAL pile up.\n", sqlident.Literal(opt.Expect.Slot))
-		}
-	}
+	slotWarning(out, res.Done, opt.Expect.Slot)
 	if res.Failed != nil {
 		fmt.Fprintf(errOut, "\ncdcpreflight fix: step %q failed: %s\n", oneLine(res.Failed.Step.SQL), gather.Redact(res.Failed.Err.Error(), cfg.Password))
 		if len(res.Done) > 0 {
@@ -372,6 +378,50 @@ func applyPlan(ctx context.Context, opt *checkOptions, plan fix.Plan, t fix.Time
 		return exitError
 	}
 	return exitOK
+}
+
+// slotWarning says that a slot the apply created retains WAL.
+func slotWarning(out io.Writer, done []fix.Step, slot string) {
+	for _, s := range done {
+		if s.Phase == rules.PhaseSlot {
+			fmt.Fprintf(out, "The replication slot now exists and retains WAL from this moment until a connector consumes it: "+
+				"start the connector soon. If it will not run for a while, drop the slot yourself "+
+				"(SELECT pg_drop_replication_slot(%s);) rather than let WAL pile up.\n", sqlident.Literal(slot))
+		}
+	}
+}
+
+// lostReport says what is known after the connection was lost mid-apply:
+// what the server confirmed, what it had and may have committed, and what
+// it never got, and how to find out.
+func lostReport(errOut io.Writer, res fix.Applied, interrupted bool, slot, password string) {
+	if interrupted {
+		fmt.Fprintf(errOut, "\ncdcpreflight fix: interrupted, and the server did not answer the cancel in time: %s.\n", gather.Redact(res.Lost.Error(), password))
+	} else {
+		fmt.Fprintf(errOut, "\ncdcpreflight fix: the connection was lost: %s.\n", gather.Redact(res.Lost.Error(), password))
+	}
+	if len(res.Done) > 0 {
+		fmt.Fprintf(errOut, "The %s confirmed above stay applied (each committed on its own).\n", plural(len(res.Done), "step", "steps"))
+	}
+	if len(res.Unknown) > 0 {
+		fmt.Fprintf(errOut, "Outcome unknown: the server had these when the connection was lost and may have committed some of them, "+
+			"in order (if one committed, so did every one before it); each is its own transaction, so none is half done:\n")
+		for _, s := range res.Unknown {
+			fmt.Fprintf(errOut, "  %s\n", oneLine(s.SQL))
+			if s.Phase == rules.PhaseSlot {
+				fmt.Fprintf(errOut, "  (if the slot was created it retains WAL until a connector consumes it: "+
+					"look in pg_replication_slots, and drop it with SELECT pg_drop_replication_slot(%s); if no connector will start soon)\n",
+					sqlident.Literal(slot))
+			}
+		}
+	}
+	if len(res.NotRun) > 0 {
+		fmt.Fprintln(errOut, "Not run (never sent):")
+		for _, s := range res.NotRun {
+			fmt.Fprintf(errOut, "  %s\n", oneLine(s.SQL))
+		}
+	}
+	fmt.Fprintln(errOut, "Run the same cdcpreflight fix again when the server is reachable: it plans only what is still missing.")
 }
 
 func fixHeader(f *facts.Facts, x fixFlags) fix.Header {

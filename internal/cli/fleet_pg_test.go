@@ -13,7 +13,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -73,38 +72,6 @@ func closedPort(t *testing.T) int {
 	port := ln.Addr().(*net.TCPAddr).Port
 	_ = ln.Close()
 	return port
-}
-
-// silentPeer accepts connections and never says a word: the worst kind of
-// target, which only a timeout ends.
-func silentPeer(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var mu sync.Mutex
-	var conns []net.Conn
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns = append(conns, c)
-			mu.Unlock()
-		}
-	}()
-	t.Cleanup(func() {
-		_ = ln.Close()
-		mu.Lock()
-		defer mu.Unlock()
-		for _, c := range conns {
-			_ = c.Close()
-		}
-	})
-	return ln.Addr().(*net.TCPAddr).Port
 }
 
 // numbers are what moves between two runs: WAL positions (hex), sizes,
@@ -259,12 +226,12 @@ func xmllintFleet(t *testing.T, path string) {
 // not four.
 func TestFleetSilentTargetTimesOutAlone(t *testing.T) {
 	c := pgtest.ClusterWith(t, "wal-replica", pglocal.Options{TLS: true, WalLevel: "replica"})
-	targets := []testTarget{{name: "silent", dsn: fmt.Sprintf("postgres://u@127.0.0.1:%d/x?sslmode=disable", silentPeer(t)), extra: "timeout: 3s"}}
+	targets := []testTarget{{name: "silent", dsn: "postgres://u@" + silentPeer(t) + "/x?sslmode=disable", extra: "timeout: 3s"}}
 	// Four more databases of another silent server: they wait for the
 	// first one's timeout, then for theirs side by side.
 	other := silentPeer(t)
 	for i := range 4 {
-		targets = append(targets, testTarget{name: "mute" + strconv.Itoa(i), dsn: fmt.Sprintf("postgres://u@127.0.0.1:%d/m%d?sslmode=disable", other, i), extra: "timeout: 2s"})
+		targets = append(targets, testTarget{name: "mute" + strconv.Itoa(i), dsn: fmt.Sprintf("postgres://u@%s/m%d?sslmode=disable", other, i), extra: "timeout: 2s"})
 	}
 	for i := range 4 {
 		db := pgtest.NewDatabase(t, c)

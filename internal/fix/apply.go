@@ -38,7 +38,13 @@ var DefaultTimeouts = Timeouts{Lock: 5 * time.Second, Statement: 60 * time.Secon
 type Applied struct {
 	Done   []Step
 	Failed *Failure
-	NotRun []Step
+	// Unknown are the steps that were with the server when the connection
+	// was lost (Lost says how): it may have committed some of them before
+	// it noticed, and nobody heard back. The server runs them in order and
+	// stops at the first failure, so those that committed are a prefix.
+	Unknown []Step
+	Lost    error
+	NotRun  []Step
 }
 
 // Failure is the step that failed and why.
@@ -65,6 +71,11 @@ const batchSize = 500
 func Apply(ctx context.Context, db DB, p Plan, t Timeouts, progress func(i int, s Step, err error)) Applied {
 	var a Applied
 	for i := 0; i < len(p.Steps); {
+		if ctx.Err() != nil {
+			// Interrupted between two batches: nothing more was sent.
+			a.NotRun = p.Steps[i:]
+			return a
+		}
 		s := p.Steps[i]
 		n, batch := 1, !s.NonTransactional && !s.missingPassword()
 		for batch && n < batchSize && i+n < len(p.Steps) && !p.Steps[i+n].NonTransactional && !p.Steps[i+n].missingPassword() {
@@ -81,6 +92,19 @@ func Apply(ctx context.Context, db DB, p Plan, t Timeouts, progress func(i int, 
 		}
 		for j, err := range errs {
 			s := p.Steps[i+j]
+			if err != nil && !answered(err) {
+				// No answer from the server about this step: the
+				// connection is gone (or the apply was interrupted).
+				// What was sent may have run.
+				a.Lost = err
+				sent := i + n
+				if errors.Is(err, errNotSent) || pgconn.SafeToRetry(err) {
+					sent = i + j
+				}
+				a.Unknown = p.Steps[i+j : sent]
+				a.NotRun = p.Steps[sent:]
+				return a
+			}
 			if progress != nil {
 				progress(i+j, s, err)
 			}
@@ -95,6 +119,18 @@ func Apply(ctx context.Context, db DB, p Plan, t Timeouts, progress func(i int, 
 	}
 	return a
 }
+
+// answered reports whether err is the server's answer about a step (it
+// refused it: the step did not commit, and nothing after it in its batch
+// ran), rather than a lost connection, a client timeout or an interrupt,
+// after which nobody knows what the server did.
+func answered(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) || errors.Is(err, errNoPassword)
+}
+
+// errNotSent marks an error from before a step was sent: the step did not run.
+var errNotSent = errors.New("the step was not sent")
 
 // setTimeouts sets both timeouts; $3 says whether only for the transaction.
 const setTimeouts = "SELECT set_config('lock_timeout', $1, $3), set_config('statement_timeout', $2, $3)"
@@ -119,7 +155,11 @@ func runAlone(ctx context.Context, db DB, s Step, t Timeouts) error {
 	ctx, cancel := context.WithTimeout(ctx, t.Lock+t.Statement+15*time.Second)
 	defer cancel()
 	if _, err := db.Exec(ctx, setTimeouts, timeoutArgs(t, false)...); err != nil {
-		return fmt.Errorf("set timeouts: %w", err)
+		var pgErr *pgconn.PgError
+		if errors.As(err, &pgErr) {
+			return fmt.Errorf("set timeouts: %w", err)
+		}
+		return fmt.Errorf("set timeouts: %w (%w)", err, errNotSent)
 	}
 	_, err := db.Exec(ctx, s.Exec())
 	return err

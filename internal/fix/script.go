@@ -118,14 +118,41 @@ const declinedShown = 5
 var newlines = strings.NewReplacer("\r\n", "\n", "\r", "\n")
 
 // comment writes text as SQL comment lines; line breaks in it start new
-// comment lines rather than statements.
+// comment lines rather than statements. Other control characters (an ESC
+// in a table name would recolour or clear the terminal of whoever reads
+// the plan) are written as visible escapes: a comment is for people.
 func comment(b *strings.Builder, text string) {
 	text = newlines.Replace(text)
 	for _, l := range strings.Split(text, "\n") {
-		b.WriteString(strings.TrimRight("-- "+l, " "))
+		b.WriteString(strings.TrimRight("-- "+visible(l), " "))
 		b.WriteString("\n")
 	}
 }
+
+// visible replaces control characters but the tab, bidirectional
+// overrides and invalid UTF-8 with escapes a terminal shows as text.
+func visible(s string) string {
+	return controlReplacer.Replace(strings.ToValidUTF8(s, "\uFFFD"))
+}
+
+// controlReplacer writes each control character (but the tab and the
+// newline) and bidirectional override as \uXXXX.
+var controlReplacer = func() *strings.Replacer {
+	var pairs []string
+	add := func(r rune) { pairs = append(pairs, string(r), fmt.Sprintf("\\u%04x", r)) }
+	for r := rune(0); r < 0x20; r++ {
+		if r != '\t' && r != '\n' {
+			add(r)
+		}
+	}
+	for r := rune(0x7f); r <= 0x9f; r++ {
+		add(r)
+	}
+	for _, r := range []rune{0x202A, 0x202B, 0x202C, 0x202D, 0x202E, 0x2066, 0x2067, 0x2068, 0x2069} {
+		add(r)
+	}
+	return strings.NewReplacer(pairs...)
+}()
 
 // wrap breaks text into lines of at most width runes at spaces.
 func wrap(text string, width int) []string {

@@ -40,6 +40,14 @@ const (
 // added each way. Create it with Listen; its methods are safe for
 // concurrent use.
 type Proxy struct {
+	// Tap, when set before Serve, sees each chunk of every connection as
+	// the proxy reads it (up: from the client), before it is forwarded.
+	// Returning true cuts the connection there, both ways, the chunk
+	// unforwarded: a network that fails at a moment a test chooses (after
+	// so many bytes, or when a statement goes by). It is called from two
+	// goroutines per connection at once.
+	Tap func(conn int, up bool, data []byte) (cut bool)
+
 	target string
 	delay  time.Duration
 	ln     net.Listener
@@ -248,8 +256,8 @@ func (p *Proxy) handle(c *conn, client net.Conn) {
 	}
 	var wg sync.WaitGroup
 	wg.Add(2)
-	go func() { defer wg.Done(); c.pipe(client, server, up, p.delay) }()
-	go func() { defer wg.Done(); c.pipe(server, client, down, p.delay) }()
+	go func() { defer wg.Done(); c.pipe(client, server, up, p.delay, p.Tap) }()
+	go func() { defer wg.Done(); c.pipe(server, client, down, p.delay, p.Tap) }()
 	wg.Wait()
 	_ = client.Close()
 	_ = server.Close()
@@ -330,7 +338,7 @@ type chunk struct {
 // stamps, a second one writes each chunk at its release time. It returns
 // when src has ended and everything read was written (or the connection
 // was aborted).
-func (c *conn) pipe(src, dst net.Conn, dir direction, delay time.Duration) {
+func (c *conn) pipe(src, dst net.Conn, dir direction, delay time.Duration, tap func(int, bool, []byte) bool) {
 	line := make(chan chunk, queueLen)
 	written := make(chan struct{})
 	go func() {
@@ -340,6 +348,11 @@ func (c *conn) pipe(src, dst net.Conn, dir direction, delay time.Duration) {
 	buf := make([]byte, chunkSize)
 	for {
 		n, err := src.Read(buf)
+		if n > 0 && tap != nil && tap(c.id, dir == up, buf[:n]) {
+			c.setErr(fmt.Sprintf("cut by the tap after %s sent %d more bytes", side(dir, true), n))
+			c.abort()
+			break
+		}
 		if n > 0 {
 			c.observe(dir, n)
 			line <- chunk{data: slices.Clone(buf[:n]), release: time.Now().Add(delay)}

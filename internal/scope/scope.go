@@ -98,9 +98,11 @@ func Parse(r io.Reader) ([]facts.TableRef, error) {
 }
 
 // parseDotted reads "schema.table" or "schema". Names holding a dot must
-// use the two-column CSV form.
+// use the two-column CSV form. Blanks around the dot go, as they do around
+// a CSV field: "public . orders" is public.orders in both forms.
 func parseDotted(s string) (facts.TableRef, error) {
 	schema, table, dotted := strings.Cut(s, ".")
+	schema, table = strings.TrimSpace(schema), strings.TrimSpace(table)
 	switch {
 	case schema == "":
 		return facts.TableRef{}, fmt.Errorf("%q: empty schema name", s)

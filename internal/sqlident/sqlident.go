@@ -7,7 +7,9 @@ import "strings"
 
 // Quote renders name as PostgreSQL's quote_ident does: bare when it is a
 // lower-case identifier that is not a keyword PostgreSQL would misread,
-// double-quoted (with inner quotes doubled) otherwise.
+// double-quoted (with inner quotes doubled) otherwise. A "$" is quoted
+// too, as quote_ident quotes it, so that names rendered here compare equal
+// to names the catalog reads render on the server.
 func Quote(name string) string {
 	if isBare(name) {
 		return name
@@ -38,7 +40,7 @@ func isBare(name string) bool {
 	for i, r := range name {
 		switch {
 		case r >= 'a' && r <= 'z', r == '_':
-		case (r >= '0' && r <= '9') || r == '$':
+		case r >= '0' && r <= '9':
 			if i == 0 {
 				return false
 			}
