@@ -1,4 +1,4 @@
-.PHONY: test test-matrix demo lint deps bench fuzz soak
+.PHONY: test test-matrix demo lint deps bench bench-fleet fuzz soak
 
 # test installs what the tests need when it is missing (as root, from
 # Debian's packages) and runs every test against real PostgreSQL, with the
@@ -28,6 +28,14 @@ test-matrix: deps
 bench:
 	@bash scripts/deps.sh bench
 	@bash scripts/bench.sh
+
+# bench-fleet checks fleets of 50 and 200 targets on a few local clusters
+# (some broken, one a silent peer) beside one target's check, and prints
+# the medians, ratios and peak RSS (scripts/bench-fleet.sh; SIZES, RUNS,
+# CLUSTERS). It reports; it never fails on slowness.
+bench-fleet:
+	@bash scripts/deps.sh bench
+	@bash scripts/bench-fleet.sh
 
 # fuzz runs every native fuzz target (func FuzzX) for FUZZTIME (10s) each,
 # within FUZZ_BUDGET seconds in all (scripts/fuzz.sh); CI runs it.

@@ -42,7 +42,7 @@ func GitHubAnnotations(w io.Writer, run Run, opt AnnotationOptions) error {
 			}
 			title := r.Rule
 			if opt.NameTarget {
-				title += " (" + targetLabel(run.Target) + ")"
+				title += " (" + annotationTarget(run) + ")"
 			}
 			fmt.Fprintf(&b, "::%s title=%s::%s\n", level, escapeProperty(title), escapeData(annotationText(run, r)))
 		}
@@ -57,7 +57,7 @@ func GitHubAnnotations(w io.Writer, run Run, opt AnnotationOptions) error {
 		}
 		title := toolName(run) + " config"
 		if opt.NameTarget {
-			title += " (" + targetLabel(run.Target) + ")"
+			title += " (" + annotationTarget(run) + ")"
 		}
 		props = append(props, "title="+escapeProperty(title))
 		fmt.Fprintf(&b, "::warning %s::%s\n", strings.Join(props, ","), escapeData(cw.Message))
@@ -125,4 +125,13 @@ func escapeData(s string) string {
 // the ':' and ',' that would end the value.
 func escapeProperty(s string) string {
 	return strings.NewReplacer(":", "%3A", ",", "%2C").Replace(escapeData(s))
+}
+
+// annotationTarget names the target in a title: its name in a fleet, else
+// the database.
+func annotationTarget(run Run) string {
+	if run.Target.Name != "" {
+		return run.Target.Name
+	}
+	return targetLabel(run.Target)
 }

@@ -130,9 +130,27 @@ func JUnit(w io.Writer, run Run) error {
 }
 
 func newJUnit(run Run) JUnitTestsuites {
+	suite := junitSuite(run)
+	return JUnitTestsuites{
+		Name:     xmlSafe(toolName(run)),
+		Tests:    suite.Tests,
+		Failures: suite.Failures,
+		Errors:   suite.Errors,
+		Time:     suite.Time,
+		Suites:   []JUnitTestsuite{suite},
+	}
+}
+
+// junitSuite is one target's testsuite; a fleet's document holds one per
+// target, named for it.
+func junitSuite(run Run) JUnitTestsuite {
 	name := xmlSafe(toolName(run))
+	label := targetLabel(run.Target)
+	if run.Target.Name != "" {
+		label = targetName(run)
+	}
 	suite := JUnitTestsuite{
-		Name:       name + " " + xmlSafe(targetLabel(run.Target)),
+		Name:       name + " " + xmlSafe(label),
 		Time:       seconds(run.Duration),
 		Hostname:   xmlSafe(run.Target.Host),
 		Properties: junitProperties(run),
@@ -161,20 +179,17 @@ func newJUnit(run Run) JUnitTestsuites {
 			suite.Skipped++
 		}
 	}
-	return JUnitTestsuites{
-		Name:     name,
-		Tests:    suite.Tests,
-		Failures: suite.Failures,
-		Errors:   suite.Errors,
-		Time:     suite.Time,
-		Suites:   []JUnitTestsuite{suite},
-	}
+	return suite
 }
 
 // junitProperties describes the target. Target has no password field, and
 // nothing here may ever add one: these files become CI artifacts.
 func junitProperties(run Run) []JUnitProperty {
-	props := []JUnitProperty{
+	var props []JUnitProperty
+	if run.Target.Name != "" {
+		props = append(props, JUnitProperty{"target", run.Target.Name})
+	}
+	props = append(props, []JUnitProperty{
 		{"host", run.Target.Host},
 		{"port", strconv.Itoa(int(run.Target.Port))},
 		{"database", run.Target.Database},
@@ -183,7 +198,7 @@ func junitProperties(run Run) []JUnitProperty {
 		{"platform", run.Target.Platform},
 		{"tool_version", run.Tool.Version},
 		{"fail_on", failOn(run).String()},
-	}
+	}...)
 	for i := range props {
 		props[i].Value = xmlSafe(props[i].Value)
 	}

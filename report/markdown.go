@@ -15,6 +15,10 @@ type MarkdownOptions struct {
 	// document holding several reports (a fleet's) gives each a level
 	// below its own title.
 	Level int
+	// OmitRules leaves out the collapsed table of every rule, which a
+	// fleet's document cannot afford for each target within GitHub's
+	// 1 MiB job summary.
+	OmitRules bool
 }
 
 // markdownListMax caps the objects and statements a finding lists: GitHub
@@ -37,7 +41,7 @@ func MarkdownSection(w io.Writer, run Run, opt MarkdownOptions) error {
 	h := func(extra int) string { return strings.Repeat("#", level+extra) + " " }
 	var b bytes.Buffer
 	icon, verdict := markdownVerdict(run)
-	fmt.Fprintf(&b, "%s%s %s — %s\n\n", h(0), icon, mdText(toolName(run)+" "+run.Tool.Version), mdText(targetLabel(run.Target)))
+	fmt.Fprintf(&b, "%s%s %s — %s\n\n", h(0), icon, mdText(toolName(run)+" "+run.Tool.Version), mdText(targetName(run)))
 	var about []string
 	if v := run.Target.ServerVersion; v != "" {
 		about = append(about, "PostgreSQL "+mdText(v))
@@ -86,6 +90,13 @@ func MarkdownSection(w io.Writer, run Run, opt MarkdownOptions) error {
 		for _, cw := range run.Warnings {
 			b.WriteString("- " + mdText(cw.Message) + "\n")
 		}
+	}
+	if opt.OmitRules {
+		_, err := w.Write(b.Bytes())
+		if err != nil {
+			return fmt.Errorf("write Markdown report: %w", err)
+		}
+		return nil
 	}
 	fmt.Fprintf(&b, "\n<details><summary>All %d rules</summary>\n\n| category | status | rule | message |\n|---|---|---|---|\n", len(ordered))
 	for _, r := range ordered {

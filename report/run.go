@@ -19,6 +19,9 @@ type Tool struct {
 
 // Target identifies the database judged. It never carries a password.
 type Target struct {
+	// Name is the target's name in a fleet (check --targets); "" for a
+	// check of one database, whose report leaves it out.
+	Name          string `json:"name,omitempty"`
 	Host          string `json:"host"`
 	Port          uint16 `json:"port"`
 	Database      string `json:"database"`

@@ -8,3 +8,10 @@ import _ "embed" // the JSON report's schema
 //
 //go:embed schema.json
 var JSONSchema []byte
+
+// FleetJSONSchema is the JSON Schema of the fleet document:
+// report/fleet-schema.json, which refers to schema.json's $defs/report for
+// each target's report.
+//
+//go:embed fleet-schema.json
+var FleetJSONSchema []byte

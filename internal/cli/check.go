@@ -70,6 +70,14 @@ type checkOptions struct {
 	// tunnel is SSH's dialer, made once (the key read, its passphrase
 	// asked for) for every connection of the run: see sshDialer.
 	tunnel *sshtunnel.Dialer
+
+	// A fleet (check --targets, or the config's targets:): see fleet.go.
+	TargetsFile string
+	Jobs        int
+	PerServer   int
+	Shard       *report.Shard
+	// fleet is the targets to check, nil for a check of one database.
+	fleet *fleetSpec
 }
 
 // checkOptionTable declares check's options, which fix and demo take too.
@@ -93,14 +101,14 @@ var checkOptionTable = options[checkOptions]{
 	{flag: "quiet", short: "q",
 		help:  "no progress and no config warnings on stderr (reports are unchanged)",
 		value: to(boolean, false, field(func(o *checkOptions) *bool { return &o.Quiet }))},
-	{flag: "output", short: "o", key: "outputs", errs: namesFlag,
+	{flag: "output", short: "o", key: "outputs", errs: namesFlag, runWide: true,
 		help: "report FORMAT[=PATH]: " + oneOf(report.Formats()) +
 			"; repeatable; no PATH writes to stdout (default " + string(report.FormatTable) + ")",
 		value: to(repeated, nil, func(o *checkOptions, v []string) (err error) {
 			o.Outputs, err = parseOutputs(v)
 			return err
 		})},
-	{flag: "fail-on", key: "fail_on", errs: namesFlag,
+	{flag: "fail-on", key: "fail_on", errs: namesFlag, runWide: true,
 		help: "lowest severity that makes the exit code 1: " + oneOf(failOnLevels),
 		value: to(text, rules.Error.String(), func(o *checkOptions, v string) (err error) {
 			o.FailOn, err = parseFailOn(v)
@@ -230,6 +238,35 @@ var checkOptionTable = options[checkOptions]{
 		help:  "the bastion's host key fingerprint, SHA256:… as ssh-keygen -lf prints it, instead of known_hosts",
 		value: to(text, "", field(func(o *checkOptions) *string { return &o.SSH.Fingerprint })),
 		check: func(o *checkOptions) error { return checkSSH(o.SSH) }},
+	{flag: "targets",
+		help:  "check a fleet: every target of this YAML file (a list of targets, each with a name, a dsn or dsn_env, and any per-target option), one report",
+		value: to(text, "", field(func(o *checkOptions) *string { return &o.TargetsFile }))},
+	{flag: "jobs", short: "j", key: "jobs", runWide: true,
+		help:  "with --targets: how many targets are checked at a time",
+		value: to(number, defaultJobs, field(func(o *checkOptions) *int { return &o.Jobs })),
+		check: func(o *checkOptions) error {
+			if o.Jobs < 1 {
+				return fmt.Errorf("--jobs must be at least 1, got %d", o.Jobs)
+			}
+			return nil
+		}},
+	{flag: "per-server", key: "per_server", runWide: true,
+		help: "with --targets: how many targets of one server (host:port) are checked at a time; each check opens two sessions " +
+			"(catalog and replication probe), and 1 keeps every verdict what checking the target alone gives",
+		value: to(number, defaultPerServer, field(func(o *checkOptions) *int { return &o.PerServer })),
+		check: func(o *checkOptions) error {
+			if o.PerServer < 1 {
+				return fmt.Errorf("--per-server must be at least 1, got %d", o.PerServer)
+			}
+			return nil
+		}},
+	{flag: "shard",
+		help: "with --targets: check only shard K of N (K/N, e.g. 2/4), the targets a hash of their name assigns to it; " +
+			"'cdcpreflight merge' joins the shards' JSON reports",
+		value: to(text, "", func(o *checkOptions, v string) (err error) {
+			o.Shard, err = parseShard(v)
+			return err
+		}), errs: namesFlag},
 	{flag: "facts",
 		help:  "judge a facts snapshot (JSON from --save-facts) instead of connecting",
 		value: to(text, "", field(func(o *checkOptions) *string { return &o.FactsIn }))},
@@ -269,6 +306,8 @@ Examples:
   PGHOST=db PGDATABASE=app cdcpreflight --output table --output junit=preflight.xml
   cdcpreflight check --config cdcpreflight.yml --fail-on warning
   cdcpreflight check "$DSN" --ssh-host bastion.example.com --ssh-user streamkap --ssh-key ~/.ssh/id_ed25519
+  cdcpreflight check --targets fleet.yml --jobs 8 -o table -o junit=fleet.xml
+  cdcpreflight check --targets fleet.yml --shard 2/4 -o json=shard-2.json   # then: cdcpreflight merge shard-*.json
 
 Flags:
 `
@@ -287,6 +326,9 @@ func runCheck(args []string, env Env) int {
 	if err != nil {
 		fmt.Fprintf(env.Stderr, "cdcpreflight: %v\n", err)
 		return exitError
+	}
+	if opt.fleet != nil {
+		return runFleet(opt, env)
 	}
 	return check(opt, env)
 }
@@ -317,9 +359,10 @@ func (c *checkFlags) resolve(args []string, env Env) (*checkOptions, error) {
 	if err != nil {
 		return nil, err
 	}
+	var file *fileConfig
 	if ref != nil {
 		path := ref.Path
-		file, err := loadConfig(path)
+		file, err = loadConfig(path)
 		if err != nil {
 			return nil, err
 		}
@@ -344,20 +387,27 @@ func (c *checkFlags) resolve(args []string, env Env) (*checkOptions, error) {
 		return nil, errors.New("give the DSN either as an argument or with --dsn, not both")
 	case len(pos) == 1:
 		if !strings.Contains(pos[0], "=") && !strings.Contains(pos[0], "://") {
-			return nil, fmt.Errorf("%q is neither a command nor a connection string (commands: check, fix, rules, explain, demo, version)", pos[0])
+			return nil, fmt.Errorf("%q is neither a command nor a connection string (commands: check, fix, merge, rules, explain, demo, version)", pos[0])
 		}
 		opt.DSN = pos[0]
 	}
 	if err := checkOptionTable.applyFlags(c.fs, &opt); err != nil {
 		return nil, err
 	}
-	if opt.DSN == "" {
-		opt.DSN = env.Getenv("CDCPREFLIGHT_DSN")
-	}
-	if err := applyConnector(&opt, explicitOptions(c.fs, fileValues), env); err != nil {
+	if err := c.resolveFleet(&opt, ref, file, reg); err != nil {
 		return nil, err
 	}
-	if opt.PasswordEnv != "" {
+	if opt.DSN == "" && opt.fleet == nil {
+		opt.DSN = env.Getenv("CDCPREFLIGHT_DSN")
+	}
+	if opt.fleet != nil {
+		// Each target's connector configuration is applied to it when
+		// it is checked, after its dsn_env is read (see prepareJobs).
+		opt.fleet.explicit = explicitOptions(c.fs, fileValues)
+	} else if err := applyConnector(&opt, explicitOptions(c.fs, fileValues), env); err != nil {
+		return nil, err
+	}
+	if opt.PasswordEnv != "" && opt.fleet == nil {
 		if opt.password = env.Getenv(opt.PasswordEnv); opt.password == "" {
 			return nil, fmt.Errorf("--password-env %s: the variable is not set or empty", opt.PasswordEnv)
 		}

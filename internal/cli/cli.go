@@ -95,6 +95,7 @@ var commands = map[string]func([]string, Env) int{
 	"version": runVersion,
 	"demo":    runDemo,
 	"fix":     runFix,
+	"merge":   runMerge,
 }
 
 const usage = `cdcpreflight checks that a PostgreSQL database is ready to be the source of a
@@ -103,6 +104,8 @@ Change Data Capture connector (Streamkap, Debezium, …) and safe to replicate f
 Usage:
   cdcpreflight [check] [DSN] [flags]   run the checks (the default command)
   cdcpreflight fix [DSN] [flags]       print the SQL that fixes the findings; --apply runs it
+  cdcpreflight check --targets FILE    check a fleet of databases, one report (--shard K/N)
+  cdcpreflight merge REPORT.json...    join the JSON reports of a fleet's shards
   cdcpreflight rules [--format F]      list the rules
   cdcpreflight explain RULE            show a rule's documentation
   cdcpreflight demo                    run check against a throwaway local PostgreSQL

@@ -26,7 +26,9 @@ type fileConfig struct {
 	Version yaml.Node                 `yaml:"version"`
 	Rules   map[string]ruleFileConfig `yaml:"rules"`
 	// Ignore lists accepted findings (see ignoreConfig).
-	Ignore  []ignoreFileEntry    `yaml:"ignore"`
+	Ignore []ignoreFileEntry `yaml:"ignore"`
+	// Targets is a fleet's list of targets (see parseTargetsNode).
+	Targets yaml.Node            `yaml:"targets"`
 	Options map[string]yaml.Node `yaml:",inline"`
 	// values is what the options' kinds decoded, by key, for the options
 	// the file sets.

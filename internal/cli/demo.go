@@ -48,6 +48,9 @@ func runDemo(args []string, env Env) int {
 	if errors.Is(err, pflag.ErrHelp) {
 		return exitOK
 	}
+	if err == nil && opt.fleet != nil {
+		err = errors.New("demo makes its own database: --targets is for 'check'")
+	}
 	if err == nil && opt.DSN != "" && (cf.fs.Changed("dsn") || len(cf.fs.Args()) > 0) {
 		err = errors.New("demo makes its own database: give no DSN (use 'check' for yours)")
 	}

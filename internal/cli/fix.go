@@ -126,6 +126,9 @@ Exit codes:
 	if errors.Is(err, pflag.ErrHelp) {
 		return exitOK
 	}
+	if err == nil && opt.fleet != nil {
+		err = errors.New("fix changes one database: give its DSN (the targets of a fleet are checked with 'check --targets')")
+	}
 	var xf fixFlags
 	if err == nil {
 		xf, err = fixOptionTable.fromFlags(cf.fs)

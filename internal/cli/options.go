@@ -29,6 +29,10 @@ type option[D any] struct {
 	help  string
 	value value[D]   // its type, default and destination: to(kind, default, set)
 	errs  errSubject // what its errors already name; namesValue unless said
+	// runWide options shape the whole run (its reports, its threshold, its
+	// concurrency): with --targets a target may not set them. Every other
+	// option with a key is a target's to override (see perTarget).
+	runWide bool
 	// check, when set, judges the value once every source has been applied,
 	// so that a file's value a flag overrides is never judged.
 	check func(*D) error

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -103,7 +104,15 @@ func samePath(a, b string) bool {
 	return errA == nil && errB == nil && pa == pb
 }
 
-func writeReportFile(o outputSpec, run report.Run, appendTo, verbose bool) (err error) {
+func writeReportFile(o outputSpec, run report.Run, appendTo, verbose bool) error {
+	return writeRendered(o, appendTo, func(w io.Writer) error {
+		return report.Write(w, o.Format, run, report.TableOptions{Verbose: verbose})
+	})
+}
+
+// writeRendered writes the report render writes to o's file: created or
+// truncated, or appended to.
+func writeRendered(o outputSpec, appendTo bool, render func(io.Writer) error) (err error) {
 	flags := os.O_WRONLY | os.O_CREATE | os.O_TRUNC
 	if appendTo {
 		flags = os.O_WRONLY | os.O_CREATE | os.O_APPEND
@@ -119,7 +128,7 @@ func writeReportFile(o outputSpec, run report.Run, appendTo, verbose bool) (err 
 			err = fmt.Errorf("write %s report %s: %w", o.Format, o.Path, cerr)
 		}
 	}()
-	if err := report.Write(f, o.Format, run, report.TableOptions{Verbose: verbose}); err != nil {
+	if err := render(f); err != nil {
 		return fmt.Errorf("write %s report %s: %w", o.Format, o.Path, err)
 	}
 	return nil
