@@ -41,14 +41,16 @@ func holdSessions(t *testing.T, c *pglocal.Cluster, role, db string, n int) {
 }
 
 // settled waits until exactly want client sessions other than monitor's
-// are connected to the cluster (to db, when set): a backend whose client
-// has gone still holds its place for a moment while it exits.
+// are connected to the cluster (to db, when set, counting WAL senders too:
+// the previous check's replication probe is a session of db): a backend
+// whose client has gone still holds its place for a moment while it exits.
 func settled(t *testing.T, monitor *pgx.Conn, db string, want int) {
 	t.Helper()
 	waitFor(t, 10*time.Second, fmt.Sprintf("%d client sessions", want), func() bool {
 		var n int
 		err := monitor.QueryRow(t.Context(), `SELECT count(*) FROM pg_stat_activity
-WHERE backend_type = 'client backend' AND pid <> pg_backend_pid() AND ($1 = '' OR datname = $1)`, db).Scan(&n)
+WHERE pid <> pg_backend_pid() AND ($1 = '' AND backend_type = 'client backend'
+	OR datname = $1 AND backend_type IN ('client backend', 'walsender'))`, db).Scan(&n)
 		return err == nil && n == want
 	})
 }
