@@ -238,10 +238,10 @@ var checkOptionTable = options[checkOptions]{
 		help:  "the bastion's host key fingerprint, SHA256:… as ssh-keygen -lf prints it, instead of known_hosts",
 		value: to(text, "", field(func(o *checkOptions) *string { return &o.SSH.Fingerprint })),
 		check: func(o *checkOptions) error { return checkSSH(o.SSH) }},
-	{flag: "targets",
+	{flag: "targets", fleet: true,
 		help:  "check a fleet: every target of this YAML file (a list of targets, each with a name, a dsn or dsn_env, and any per-target option), one report",
 		value: to(text, "", field(func(o *checkOptions) *string { return &o.TargetsFile }))},
-	{flag: "jobs", short: "j", key: "jobs", runWide: true,
+	{flag: "jobs", short: "j", key: "jobs", runWide: true, fleet: true,
 		help:  "with --targets: how many targets are checked at a time",
 		value: to(number, defaultJobs, field(func(o *checkOptions) *int { return &o.Jobs })),
 		check: func(o *checkOptions) error {
@@ -250,7 +250,7 @@ var checkOptionTable = options[checkOptions]{
 			}
 			return nil
 		}},
-	{flag: "per-server", key: "per_server", runWide: true,
+	{flag: "per-server", key: "per_server", runWide: true, fleet: true,
 		help: "with --targets: how many targets of one server (host:port) are checked at a time; each check opens two sessions " +
 			"(catalog and replication probe), and 1 keeps every verdict what checking the target alone gives",
 		value: to(number, defaultPerServer, field(func(o *checkOptions) *int { return &o.PerServer })),
@@ -260,7 +260,7 @@ var checkOptionTable = options[checkOptions]{
 			}
 			return nil
 		}},
-	{flag: "shard",
+	{flag: "shard", fleet: true,
 		help: "with --targets: check only shard K of N (K/N, e.g. 2/4), the targets a hash of their name assigns to it; " +
 			"'cdcpreflight merge' joins the shards' JSON reports",
 		value: to(text, "", func(o *checkOptions, v string) (err error) {

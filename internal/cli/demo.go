@@ -39,6 +39,7 @@ Flags (as for check, without a DSN):
 
 func runDemo(args []string, env Env) int {
 	cf := newCheckFlags("demo", env.Stderr)
+	checkOptionTable.hideFleet(cf.fs)
 	cf.noDiscovery = true
 	cf.fs.Usage = func() {
 		fmt.Fprint(env.Stdout, demoUsage)

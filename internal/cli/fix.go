@@ -97,6 +97,7 @@ var fixOptionTable = options[fixFlags]{
 
 func runFix(args []string, env Env) int {
 	cf := newCheckFlags("fix", env.Stderr)
+	checkOptionTable.hideFleet(cf.fs)
 	own := pflag.NewFlagSet("fix", pflag.ContinueOnError)
 	own.SortFlags = false
 	fixOptionTable.define(own)

@@ -33,6 +33,10 @@ type option[D any] struct {
 	// concurrency): with --targets a target may not set them. Every other
 	// option with a key is a target's to override (see perTarget).
 	runWide bool
+	// fleet options only mean something to a fleet check: fix and demo,
+	// which share check's table, hide them from their --help (and refuse
+	// them with a message saying where they belong).
+	fleet bool
 	// check, when set, judges the value once every source has been applied,
 	// so that a file's value a flag overrides is never judged.
 	check func(*D) error
@@ -78,6 +82,16 @@ func (o *option[D]) fileErr(path string, err error) error {
 func (t options[D]) define(fs *pflag.FlagSet) {
 	for i := range t {
 		t[i].value.define(fs, &t[i])
+	}
+}
+
+// hideFleet hides the fleet options' flags from fs's usage: they stay
+// defined so that fix or demo given --targets can say it is check's.
+func (t options[D]) hideFleet(fs *pflag.FlagSet) {
+	for i := range t {
+		if t[i].fleet {
+			_ = fs.MarkHidden(t[i].flag) // defined by define: cannot fail
+		}
 	}
 }
 

@@ -192,6 +192,24 @@ func TestFleetOptionMistakes(t *testing.T) {
 	if r := run(t, nil, "demo", "--targets", targets); r.code != exitError || !strings.Contains(r.stderr, "--targets is for 'check'") {
 		t.Errorf("demo with a fleet: %d %s", r.code, r.stderr)
 	}
+	if r := run(t, nil, "fix", "--targets", targets); r.code != exitError || !strings.Contains(r.stderr, "fix changes one database") {
+		t.Errorf("fix --targets: %d %s", r.code, r.stderr)
+	}
+	// so their --help does not offer the fleet's flags; check's does.
+	for _, o := range checkOptionTable {
+		if !o.fleet {
+			continue
+		}
+		flag := "--" + o.flag + " "
+		if help := run(t, nil, "check", "--help").stdout; !strings.Contains(help, flag) {
+			t.Errorf("check --help lacks %s", flag)
+		}
+		for _, cmd := range []string{"fix", "demo"} {
+			if help := run(t, nil, cmd, "--help").stdout; strings.Contains(help, flag) {
+				t.Errorf("%s --help offers %s, which it refuses", cmd, flag)
+			}
+		}
+	}
 }
 
 // TestShardOf pins the assignment (it must never change between
