@@ -477,3 +477,27 @@ func TestPlanSlotWaitsForWalLevel(t *testing.T) {
 		t.Fatalf("slot step with wal_level logical: %+v", slot)
 	}
 }
+
+// TestPlanSlotWaitsForAFreeSlot: creating the slot fails while every slot
+// max_replication_slots allows is taken, and on a server that allows none
+// ("replication slots can only be used if max_replication_slots > 0"):
+// a person runs it once replication-capacity passes.
+func TestPlanSlotWaitsForAFreeSlot(t *testing.T) {
+	for name, tc := range map[string]struct{ max, used int }{
+		"every slot taken": {max: 2, used: 2},
+		"none allowed":     {max: 0, used: 0},
+	} {
+		f := healthy()
+		f.Slots.Slots = nil
+		f.Replication.SlotExists = false
+		f.Replication.MaxReplicationSlots, f.Replication.SlotsUsed = tc.max, tc.used
+		results := evalAll(t, f)
+		slot := stepsOf(t, results, "slot-exists")
+		if len(slot) != 1 || !slot[0].Manual || !strings.Contains(slot[0].Note, "see replication-capacity") {
+			t.Errorf("%s: slot step %+v, want it left to a person", name, slot)
+		}
+		if capacity := evalRule(t, "replication-capacity", f); capacity.Status != rules.StatusFail {
+			t.Errorf("%s: replication-capacity %s, want fail", name, capacity.Status)
+		}
+	}
+}

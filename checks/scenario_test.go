@@ -278,12 +278,28 @@ func TestScenarioSlotsExhausted(t *testing.T) {
 	pgtest.Exec(t, c, db, "SELECT pg_create_logical_replication_slot('someone_elses', 'pgoutput')")
 	got := judgeDSN(t, c.DSN(user, testPassword, db, "require"), facts.Options{}, time.Time{})
 	r := got["replication-capacity"]
-	if r.Status != rules.StatusFail || !strings.Contains(r.Message, "all 1 replication slot are in use") {
+	if r.Status != rules.StatusFail || !strings.Contains(r.Message, "every replication slot is in use (1 of max_replication_slots 1)") {
 		t.Errorf("replication-capacity = %s: %s", r.Status, r.Message)
 	}
 	// The connector's own slot existing is not a shortage.
 	got = judgeDSN(t, c.DSN(user, testPassword, db, "require"), facts.Options{Slot: "someone_elses"}, time.Time{})
 	expectStatus(t, got, map[string]rules.Status{"replication-capacity": rules.StatusPass})
+}
+
+// TestScenarioNoSlotsAllowed: max_replication_slots = 0 is a server that
+// allows no slot at all; the slot fix plans waits for a person.
+func TestScenarioNoSlotsAllowed(t *testing.T) {
+	c := pgtest.ClusterWith(t, "no-slots", pglocal.Options{TLS: true, Settings: map[string]string{"max_replication_slots": "0"}})
+	db := pgtest.NewDatabase(t, c)
+	user := replicationUser(t, c, db)
+	got := judgeDSN(t, c.DSN(user, testPassword, db, "require"), facts.Options{}, time.Time{})
+	if r := got["replication-capacity"]; r.Status != rules.StatusFail || !strings.Contains(r.Message, "max_replication_slots is 0") {
+		t.Errorf("replication-capacity = %s: %s", r.Status, r.Message)
+	}
+	slot := got["slot-exists"]
+	if slot.Status != rules.StatusFail || len(slot.Steps) != 1 || !slot.Steps[0].Manual {
+		t.Errorf("slot-exists = %s, steps %+v: want a failure whose slot step waits for a person", slot.Status, slot.Steps)
+	}
 }
 
 // TestScenarioEndOfLife judges a real server at a date past its major's

@@ -105,12 +105,12 @@ max_replication_slots / max_wal_senders the platform's way (a restart is needed)
 			var text string
 			var steps []rules.Step
 			if !u.SlotExists && u.SlotsUsed >= u.MaxReplicationSlots {
-				problems = append(problems, fmt.Sprintf("all %s are in use", plural(u.MaxReplicationSlots, "replication slot", "replication slots")))
+				problems = append(problems, slotsFull(u))
 				objects = append(objects, "setting max_replication_slots")
 				text, steps = platformOf(f).raiseLimit("max_replication_slots", u.SlotsUsed+1)
 			}
 			if u.WalSendersUsed >= u.MaxWalSenders {
-				problems = append(problems, fmt.Sprintf("all %s are busy", plural(u.MaxWalSenders, "WAL sender", "WAL senders")))
+				problems = append(problems, fmt.Sprintf("every WAL sender is busy (%d of max_wal_senders %d)", u.WalSendersUsed, u.MaxWalSenders))
 				objects = append(objects, "setting max_wal_senders")
 				t, s := platformOf(f).raiseLimit("max_wal_senders", walSendersWanted(u))
 				text, steps = joinText(text, t), append(steps, s...)
@@ -125,6 +125,16 @@ max_replication_slots / max_wal_senders the platform's way (a restart is needed)
 			return rules.Pass("%s; %d of %d WAL senders busy", slotNote, u.WalSendersUsed, u.MaxWalSenders)
 		},
 	}
+}
+
+// slotsFull says why no slot can be created: max_replication_slots = 0 is
+// a server that allows none ("replication slots can only be used if
+// max_replication_slots > 0"), not one whose slots are taken.
+func slotsFull(u facts.ReplicationUsage) string {
+	if u.MaxReplicationSlots == 0 {
+		return "max_replication_slots is 0: the server allows no replication slot"
+	}
+	return fmt.Sprintf("every replication slot is in use (%d of max_replication_slots %d)", u.SlotsUsed, u.MaxReplicationSlots)
 }
 
 func joinText(a, b string) string {

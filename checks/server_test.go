@@ -51,7 +51,8 @@ var serverCases = []ruleCase{
 
 	{name: "room left", rule: "replication-capacity", want: rules.StatusPass},
 	{name: "slots full", rule: "replication-capacity", want: rules.StatusFail, objects: []string{"setting max_replication_slots"},
-		mutate: func(f *facts.Facts) { f.Replication.SlotsUsed = 10 }},
+		contains: "every replication slot is in use (10 of max_replication_slots 10)",
+		mutate:   func(f *facts.Facts) { f.Replication.SlotsUsed = 10 }},
 	{name: "slots full but ours exists", rule: "replication-capacity", want: rules.StatusPass,
 		mutate: func(f *facts.Facts) { f.Replication.SlotsUsed, f.Replication.SlotExists = 10, true }},
 	{name: "wal senders busy on neon", rule: "replication-capacity", want: rules.StatusFail, contains: "Neon fixes max_wal_senders at 10",
@@ -60,7 +61,8 @@ var serverCases = []ruleCase{
 			f.Platform.Name = facts.PlatformNeon
 		}},
 	{name: "no slots configured", rule: "replication-capacity", want: rules.StatusFail,
-		mutate: func(f *facts.Facts) { f.Replication.MaxReplicationSlots, f.Replication.SlotsUsed = 0, 0 }},
+		contains: "max_replication_slots is 0: the server allows no replication slot",
+		mutate:   func(f *facts.Facts) { f.Replication.MaxReplicationSlots, f.Replication.SlotsUsed = 0, 0 }},
 	{name: "unreadable", rule: "replication-capacity", want: rules.StatusError,
 		mutate: func(f *facts.Facts) { f.Replication = facts.ReplicationUsage{Err: readFailed} }},
 }

@@ -114,7 +114,10 @@ func slotBlocked(f *facts.Facts) string {
 	if s := f.Server; s.Err == nil && !s.CanDecode() {
 		return "on the primary: a standby before PostgreSQL 16 cannot decode (see standby)"
 	}
-	if u := f.Replication; u.Err == nil && u.MaxReplicationSlots > 0 && u.SlotsUsed >= u.MaxReplicationSlots {
+	if u := f.Replication; u.Err == nil && u.SlotsUsed >= u.MaxReplicationSlots {
+		if u.MaxReplicationSlots == 0 {
+			return "after max_replication_slots is raised above 0 and the server restarted (see replication-capacity)"
+		}
 		return "after a replication slot is free (see replication-capacity)"
 	}
 	return ""
