@@ -561,7 +561,27 @@ func grantBypassRLSManaged(major int, role, policy string) (string, []rules.Step
 // settings, and most of them require TLS there.
 func managedHBA(platform string) string {
 	return fmt.Sprintf("On %s pg_hba.conf is not yours to edit: allow the client address through the platform's console "+
-		"(network access, firewall rules, IP allow list), which applies it itself, and connect with TLS.", platform)
+		"(network access, firewall rules, IP allow list), which applies it itself, and connect with TLS.", platformTitle(platform))
+}
+
+// platformTitles are the managed platforms' names as their users say them,
+// for sentences; facts spell them as identifiers ("cloudsql").
+var platformTitles = map[string]string{
+	facts.PlatformNeon:     "Neon",
+	facts.PlatformRDS:      "Amazon RDS",
+	facts.PlatformAurora:   "Amazon Aurora",
+	facts.PlatformCloudSQL: "Cloud SQL",
+	facts.PlatformAzure:    "Azure Database for PostgreSQL",
+	facts.PlatformSupabase: "Supabase",
+}
+
+// platformTitle is name as a sentence says it; a name this version does
+// not know is said as the facts spell it.
+func platformTitle(name string) string {
+	if t, ok := platformTitles[name]; ok {
+		return t
+	}
+	return name
 }
 
 // idleSlotTimeoutManaged: managed platforms set parameters in their own

@@ -106,6 +106,9 @@ func TestPlatformSnapshots(t *testing.T) {
 func TestPlatformAdviceIsComplete(t *testing.T) {
 	entries := map[string]platformAdvice{"heroku": unknownPlatform} // a name platforms lacks
 	for _, name := range facts.PlatformNames {
+		if _, titled := platformTitles[name]; !titled && name != facts.PlatformSelfHosted {
+			t.Errorf("platformTitles has no title for %s, so advice would say %q", name, name)
+		}
 		p, ok := platforms[name]
 		if !ok {
 			t.Errorf("platforms has no entry for %s", name)

@@ -99,7 +99,7 @@ var privilegeCases = []ruleCase{
 			refused("28000", `no pg_hba.conf entry for host "10.1.2.3", user "cdc user", database "My ""DB""", SSL encryption`)(f)
 		}},
 	{name: "refused: no pg_hba entry on a managed platform", rule: "database-connect", want: rules.StatusFail,
-		contains: "On rds pg_hba.conf is not yours to edit",
+		contains: "On Amazon RDS pg_hba.conf is not yours to edit",
 		mutate: func(f *facts.Facts) {
 			f.Platform.Name = facts.PlatformRDS
 			refused("28000", `no pg_hba.conf entry for host "10.1.2.3", user "streamkap_user", database "app", SSL encryption`)(f)
