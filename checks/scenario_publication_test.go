@@ -441,8 +441,10 @@ func TestScenarioPublicationPartitionCapturedViaRoot(t *testing.T) {
 	e.exec(t, "publication-partitioned-root.sql", map[string]string{"via_root": "true"})
 	listed := func(t *testing.T) []string {
 		var names []string
+		// DISTINCT: on 13 and 14 the view lists a partition twice when it
+		// is published both by name and through its partitioned table.
 		err := pgtest.Conn(t, e.c, e.db).QueryRow(t.Context(),
-			`SELECT array_agg(tablename::text ORDER BY tablename) FROM pg_publication_tables WHERE pubname = $1 AND tablename LIKE 'measurements%'`,
+			`SELECT array_agg(DISTINCT tablename::text ORDER BY tablename::text) FROM pg_publication_tables WHERE pubname = $1 AND tablename LIKE 'measurements%'`,
 			e.pub).Scan(&names)
 		if err != nil {
 			t.Fatal(err)
