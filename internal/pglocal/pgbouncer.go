@@ -6,14 +6,9 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
-	"syscall"
-	"time"
 )
 
 // PgBouncer is a running pgbouncer in front of a Cluster.
@@ -32,16 +27,9 @@ type PgBouncer struct {
 	Dir     string // temp dir with pgbouncer.ini, auth file and log
 	LogFile string
 
-	bin     string
-	run     *runner
-	reaper  *reaper
-	cmd     *exec.Cmd
-	logFile *os.File
-	exited  chan struct{} // closed when the process has exited
-
-	mu      sync.Mutex
-	stopped bool
-	stopErr error
+	bin  string
+	run  *runner
+	proc daemon
 }
 
 // StartPgBouncer starts pgbouncer in front of c; users maps each user that
@@ -71,13 +59,13 @@ func StartPgBouncer(ctx context.Context, c *Cluster, users map[string]string, lo
 		bin:     bin,
 		run:     r,
 	}
+	b.proc = daemon{name: "pgbouncer", dir: dir, logPath: b.LogFile, pidFile: filepath.Join(dir, "pgbouncer.pid")}
 	defer func() {
 		if err != nil {
 			_ = b.Stop() // best effort; the start error is what matters
 		}
 	}()
-	pidFile := filepath.Join(dir, "pgbouncer.pid")
-	if b.reaper, err = startReaper(pidFile, "TERM", dir); err != nil {
+	if b.proc.reaper, err = startReaper(b.proc.pidFile, "TERM", dir); err != nil {
 		return nil, err
 	}
 	out, err := r.run(ctx, "pgbouncer --version", bin, "--version")
@@ -89,20 +77,16 @@ func StartPgBouncer(ctx context.Context, c *Cluster, users map[string]string, lo
 		return nil, err
 	}
 	// pgbouncer writes its log through the inherited stdout/stderr (logfile
-	// is empty in the ini), and only we read the file, so 0600 suffices even
-	// when pgbouncer runs as the service user.
-	if b.logFile, err = os.OpenFile(b.LogFile, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600); err != nil {
-		return nil, fmt.Errorf("create pgbouncer log: %w", err)
-	}
-	var logOut io.Writer = b.logFile
-	if log != nil {
-		logOut = io.MultiWriter(b.logFile, log)
+	// is empty in the ini).
+	logOut, err := b.proc.openLog(log)
+	if err != nil {
+		return nil, err
 	}
 	for attempt := 1; ; attempt++ {
 		if b.Port, err = freePort(ctx); err != nil {
 			return nil, err
 		}
-		err = b.start(ctx, c, pidFile, logOut)
+		err = b.start(ctx, c, logOut)
 		if err == nil {
 			return b, nil
 		}
@@ -155,99 +139,21 @@ pidfile =
 `, c.Host, c.Port, b.Host, b.Port, b.Dir, filepath.Join(b.Dir, "userlist.txt"))
 }
 
-// start runs pgbouncer in the foreground as our child (its -d daemon mode
-// would hide the process from us) and waits until it accepts connections.
-func (b *PgBouncer) start(ctx context.Context, c *Cluster, pidFile string, out io.Writer) error {
+// start runs pgbouncer in the foreground as our child and waits until it
+// accepts connections.
+func (b *PgBouncer) start(ctx context.Context, c *Cluster, out io.Writer) error {
 	iniPath := filepath.Join(b.Dir, "pgbouncer.ini")
 	if err := b.run.writeFile(iniPath, []byte(b.ini(c)), 0o600); err != nil {
 		return err
 	}
-	logStart := fileSize(b.LogFile)
 	cmd := b.run.daemon(b.bin, iniPath)
 	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("start pgbouncer: %w", err)
-	}
-	exited := make(chan struct{})
-	go func() {
-		_ = cmd.Wait() // the outcome is read from cmd.ProcessState
-		close(exited)
-	}()
-	b.cmd, b.exited = cmd, exited
-	// Only the watchdog, which runs as us, reads the pid file.
-	if err := os.WriteFile(pidFile, []byte(strconv.Itoa(cmd.Process.Pid)+"\n"), 0o600); err != nil {
-		return fmt.Errorf("write pgbouncer pid file: %w", err)
-	}
-
-	addr := net.JoinHostPort(b.Host, strconv.Itoa(b.Port))
-	deadline := time.Now().Add(15 * time.Second)
-	dialer := &net.Dialer{Timeout: time.Second}
-	for {
-		conn, err := dialer.DialContext(ctx, "tcp", addr)
-		if err == nil {
-			_ = conn.Close() // only probing that it accepts connections
-			return nil
-		}
-		select {
-		case <-exited:
-			_ = os.Remove(pidFile) // best effort; the directory goes on Stop
-
-			logText, _ := readFrom(b.LogFile, logStart)
-			err := fmt.Errorf("pgbouncer exited during startup (%v)%s", cmd.ProcessState, formatTail(b.LogFile, logText))
-			if isAddrInUse(string(logText)) {
-				err = fmt.Errorf("%w (%w)", errAddrInUse, err)
-			}
-			return err
-		case <-ctx.Done():
-			return fmt.Errorf("waiting for pgbouncer on %s: %w%s", addr, ctx.Err(), fileTail(b.LogFile, logStart))
-		case <-time.After(50 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("pgbouncer not accepting connections on %s after 15s%s", addr, fileTail(b.LogFile, logStart))
-		}
-	}
+	return b.proc.launch(ctx, cmd, net.JoinHostPort(b.Host, strconv.Itoa(b.Port)))
 }
 
 // Stop terminates pgbouncer (SIGTERM: immediate shutdown; SIGKILL after 10s)
 // and removes its directory. Calling it again returns the first result.
-func (b *PgBouncer) Stop() error {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.stopped {
-		return b.stopErr
-	}
-	b.stopped = true
-	var errs []error
-	if b.cmd != nil {
-		select {
-		case <-b.exited:
-		default:
-			// Signalling our own child is safe from pid reuse until Wait
-			// has reaped it.
-			// An error means it has just exited, which <-b.exited sees.
-			_ = b.cmd.Process.Signal(syscall.SIGTERM)
-			select {
-			case <-b.exited:
-			case <-time.After(10 * time.Second):
-				_ = b.cmd.Process.Kill() // as above
-
-				<-b.exited
-				errs = append(errs, errors.New("pgbouncer ignored SIGTERM for 10s; killed"))
-			}
-		}
-		// Best effort: RemoveAll below reports a real failure.
-		_ = os.Remove(filepath.Join(b.Dir, "pgbouncer.pid"))
-	}
-	if b.logFile != nil {
-		_ = b.logFile.Close() // write-only log; nothing left to flush
-	}
-	if err := os.RemoveAll(b.Dir); err != nil {
-		errs = append(errs, fmt.Errorf("remove %s: %w", b.Dir, err))
-	}
-	b.reaper.release()
-	b.stopErr = errors.Join(errs...)
-	return b.stopErr
-}
+func (b *PgBouncer) Stop() error { return b.proc.stop() }
 
 // DSN is a URI for connecting through pgbouncer; see Cluster.DSN. PgBouncer
 // is configured without client TLS, so use sslmode "disable" (or "prefer").

@@ -20,9 +20,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
-	"syscall"
-	"time"
 
 	"golang.org/x/crypto/ssh"
 )
@@ -155,15 +152,8 @@ type SSHD struct {
 	LogFile  string
 	HostKeys []*SSHKey
 
-	run     *runner
-	reaper  *reaper
-	cmd     *exec.Cmd
-	logFile *os.File
-	exited  chan struct{}
-
-	mu      sync.Mutex
-	stopped bool
-	stopErr error
+	run  *runner
+	proc daemon
 }
 
 // Addr is host:port.
@@ -206,13 +196,15 @@ func StartSSHD(ctx context.Context, opt SSHDOptions) (_ *SSHD, err error) {
 	}
 	r.dir = dir
 	s := &SSHD{Host: "127.0.0.1", User: name, Dir: dir, LogFile: filepath.Join(dir, "sshd.log"), HostKeys: opt.HostKeys, run: r}
+	// The sessions sshd forks are their own process groups (setsid) and
+	// end when their client does: the watchdog need only stop sshd.
+	s.proc = daemon{name: "sshd", dir: dir, logPath: s.LogFile, pidFile: filepath.Join(dir, "watchdog.pid")}
 	defer func() {
 		if err != nil {
 			_ = s.Stop() // best effort; the start error is what matters
 		}
 	}()
-	pidFile := filepath.Join(dir, "watchdog.pid")
-	if s.reaper, err = startReaper(pidFile, "TERM", dir); err != nil {
+	if s.proc.reaper, err = startReaper(s.proc.pidFile, "TERM", dir); err != nil {
 		return nil, err
 	}
 	if len(s.HostKeys) == 0 {
@@ -238,18 +230,15 @@ func StartSSHD(ctx context.Context, opt SSHDOptions) (_ *SSHD, err error) {
 	if err := r.writeFile(filepath.Join(dir, "authorized_keys"), []byte(strings.Join(opt.AuthorizedKeys, "\n")+"\n"), 0o600); err != nil {
 		return nil, err
 	}
-	if s.logFile, err = os.OpenFile(s.LogFile, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600); err != nil {
-		return nil, fmt.Errorf("create sshd log: %w", err)
-	}
-	var out io.Writer = s.logFile
-	if opt.Log != nil {
-		out = io.MultiWriter(s.logFile, opt.Log)
+	out, err := s.proc.openLog(opt.Log)
+	if err != nil {
+		return nil, err
 	}
 	for attempt := 1; ; attempt++ {
 		if s.Port, err = freePort(ctx); err != nil {
 			return nil, err
 		}
-		err = s.start(ctx, bin, pidFile, opt.Config, hostKeyLines, out)
+		err = s.start(ctx, bin, opt.Config, hostKeyLines, out)
 		if err == nil {
 			return s, nil
 		}
@@ -281,55 +270,15 @@ func (s *SSHD) config(extra, hostKeys []string) string {
 	return strings.Join(lines, "\n") + "\n"
 }
 
-func (s *SSHD) start(ctx context.Context, bin, pidFile string, extra, hostKeys []string, out io.Writer) error {
+func (s *SSHD) start(ctx context.Context, bin string, extra, hostKeys []string, out io.Writer) error {
 	cfgPath := filepath.Join(s.Dir, "sshd_config")
 	if err := s.run.writeFile(cfgPath, []byte(s.config(extra, hostKeys)), 0o600); err != nil {
 		return err
 	}
-	logStart := fileSize(s.LogFile)
 	// -D: stay in the foreground as our child; -e: log to stderr.
 	cmd := s.run.daemon(bin, "-D", "-e", "-f", cfgPath)
 	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("start sshd: %w", err)
-	}
-	exited := make(chan struct{})
-	go func() {
-		_ = cmd.Wait() // the outcome is read from cmd.ProcessState
-		close(exited)
-	}()
-	s.cmd, s.exited = cmd, exited
-	// Only the watchdog, which runs as us, reads the pid file. The
-	// sessions sshd forks are their own process groups (setsid) and end
-	// when their client does.
-	if err := os.WriteFile(pidFile, []byte(strconv.Itoa(cmd.Process.Pid)+"\n"), 0o600); err != nil {
-		return fmt.Errorf("write sshd pid file: %w", err)
-	}
-	addr := s.Addr()
-	deadline := time.Now().Add(15 * time.Second)
-	dialer := &net.Dialer{Timeout: time.Second}
-	for {
-		conn, err := dialer.DialContext(ctx, "tcp", addr)
-		if err == nil {
-			_ = conn.Close() // only probing that it accepts connections
-			return nil
-		}
-		select {
-		case <-exited:
-			logText, _ := readFrom(s.LogFile, logStart)
-			err := fmt.Errorf("sshd exited during startup (%v)%s", cmd.ProcessState, formatTail(s.LogFile, logText))
-			if strings.Contains(string(logText), "Address already in use") {
-				err = fmt.Errorf("%w (%w)", errAddrInUse, err)
-			}
-			return err
-		case <-ctx.Done():
-			return fmt.Errorf("waiting for sshd on %s: %w%s", addr, ctx.Err(), fileTail(s.LogFile, logStart))
-		case <-time.After(20 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("sshd not accepting connections on %s after 15s%s", addr, fileTail(s.LogFile, logStart))
-		}
-	}
+	return s.proc.launch(ctx, cmd, s.Addr())
 }
 
 // Log is what sshd has logged so far.
@@ -340,38 +289,4 @@ func (s *SSHD) Log() string {
 
 // Stop terminates sshd and removes its directory; the sessions it forked
 // end with their clients. Calling it again returns the first result.
-func (s *SSHD) Stop() error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.stopped {
-		return s.stopErr
-	}
-	s.stopped = true
-	var errs []error
-	if s.cmd != nil {
-		select {
-		case <-s.exited:
-		default:
-			// Signalling our own child is safe from pid reuse until Wait
-			// has reaped it; an error means it has just exited.
-			_ = s.cmd.Process.Signal(syscall.SIGTERM)
-			select {
-			case <-s.exited:
-			case <-time.After(10 * time.Second):
-				_ = s.cmd.Process.Kill() // as above
-				<-s.exited
-				errs = append(errs, errors.New("sshd ignored SIGTERM for 10s; killed"))
-			}
-		}
-		_ = os.Remove(filepath.Join(s.Dir, "watchdog.pid")) // best effort; RemoveAll follows
-	}
-	if s.logFile != nil {
-		_ = s.logFile.Close()
-	}
-	if err := os.RemoveAll(s.Dir); err != nil {
-		errs = append(errs, fmt.Errorf("remove %s: %w", s.Dir, err))
-	}
-	s.reaper.release()
-	s.stopErr = errors.Join(errs...)
-	return s.stopErr
-}
+func (s *SSHD) Stop() error { return s.proc.stop() }
