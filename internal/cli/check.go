@@ -484,22 +484,7 @@ func check(opt *checkOptions, env Env) int {
 	// A check shows steps only as SQL: it does not hold them.
 	results := rules.EvaluateWith(reg, f, opt.RuleConfig, rules.EvalOptions{SQLOnly: true})
 	results, warnings := rules.ApplyIgnores(results, opt.Ignores, now(env))
-	run := report.Run{
-		Tool: report.Tool{Name: "cdcpreflight", Version: Version},
-		Target: report.Target{
-			Host: f.Target.Host, Port: f.Target.Port, Database: f.Target.Database, User: f.Target.User,
-			ServerVersion: f.Server.Version, Platform: f.Platform.Name,
-		},
-		Started:  started,
-		Duration: time.Since(started),
-		FailOn:   opt.FailOn,
-		Results:  results,
-		Scope:    scopeReport(f),
-		Warnings: warnings,
-	}
-	if opt.Config != nil {
-		run.Config = &report.ConfigFile{Path: opt.Config.Path, Source: opt.Config.Source}
-	}
+	run := newRun("", f, opt, started, results, warnings)
 	if !opt.Quiet {
 		for _, w := range warnings {
 			fmt.Fprintf(env.Stderr, "cdcpreflight: warning: %s\n", w.Message)
@@ -551,6 +536,28 @@ func now(env Env) time.Time {
 		return env.Now()
 	}
 	return time.Now()
+}
+
+// newRun is the report of one database's judgement; name is the fleet
+// target's, "" for a check of one database.
+func newRun(name string, f *facts.Facts, opt *checkOptions, started time.Time, results []rules.Result, warnings []rules.ConfigWarning) report.Run {
+	run := report.Run{
+		Tool: report.Tool{Name: "cdcpreflight", Version: Version},
+		Target: report.Target{
+			Name: name, Host: f.Target.Host, Port: f.Target.Port, Database: f.Target.Database, User: f.Target.User,
+			ServerVersion: f.Server.Version, Platform: f.Platform.Name,
+		},
+		Started:  started,
+		Duration: time.Since(started),
+		FailOn:   opt.FailOn,
+		Results:  results,
+		Scope:    scopeReport(f),
+		Warnings: warnings,
+	}
+	if opt.Config != nil {
+		run.Config = &report.ConfigFile{Path: opt.Config.Path, Source: opt.Config.Source}
+	}
+	return run
 }
 
 func obtainFacts(ctx context.Context, opt *checkOptions, env Env, prog *progress) (*facts.Facts, error) {

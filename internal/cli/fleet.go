@@ -432,23 +432,8 @@ func checkTarget(ctx context.Context, j *job, reg *rules.Registry, env Env) (run
 	for i := range results {
 		results[i].Steps = nil
 	}
-	run = &report.Run{
-		Tool: report.Tool{Name: "cdcpreflight", Version: Version},
-		Target: report.Target{
-			Name: j.name, Host: f.Target.Host, Port: f.Target.Port, Database: f.Target.Database, User: f.Target.User,
-			ServerVersion: f.Server.Version, Platform: f.Platform.Name,
-		},
-		Started:  started,
-		Duration: time.Since(started),
-		FailOn:   opt.FailOn,
-		Results:  results,
-		Scope:    scopeReport(f),
-		Warnings: warnings,
-	}
-	if opt.Config != nil {
-		run.Config = &report.ConfigFile{Path: opt.Config.Path, Source: opt.Config.Source}
-	}
-	return run, unanswered
+	r := newRun(j.name, f, opt, started, results, warnings)
+	return &r, unanswered
 }
 
 // unreachable is the facts of a target that could not even be tried: a
