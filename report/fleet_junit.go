@@ -1,8 +1,6 @@
 package report
 
 import (
-	"encoding/xml"
-	"fmt"
 	"io"
 	"time"
 )
@@ -32,19 +30,5 @@ func FleetJUnit(w io.Writer, f Fleet) error {
 	if f.Duration == 0 {
 		doc.Time = seconds(total)
 	}
-	if _, err := io.WriteString(w, xml.Header); err != nil {
-		return fmt.Errorf("write JUnit report: %w", err)
-	}
-	enc := xml.NewEncoder(w)
-	enc.Indent("", "  ")
-	if err := enc.Encode(doc); err != nil {
-		return fmt.Errorf("write JUnit report: %w", err)
-	}
-	if err := enc.Close(); err != nil {
-		return fmt.Errorf("write JUnit report: %w", err)
-	}
-	if _, err := io.WriteString(w, "\n"); err != nil {
-		return fmt.Errorf("write JUnit report: %w", err)
-	}
-	return nil
+	return writeJUnit(w, doc)
 }

@@ -111,7 +111,12 @@ const junitTimestamp = "2006-01-02T15:04:05"
 // order. Every string is stripped of characters XML 1.0 cannot carry: a
 // server error message with an ANSI escape must not make the file unreadable.
 func JUnit(w io.Writer, run Run) error {
-	doc := newJUnit(run)
+	return writeJUnit(w, newJUnit(run))
+}
+
+// writeJUnit writes doc, a single run's or a fleet's, as an indented XML
+// document ending with a newline.
+func writeJUnit(w io.Writer, doc any) error {
 	if _, err := io.WriteString(w, xml.Header); err != nil {
 		return fmt.Errorf("write JUnit report: %w", err)
 	}
