@@ -91,25 +91,18 @@ func FleetAnnotations(w io.Writer, f Fleet, opt AnnotationOptions) error {
 		run = f.target(run)
 		// The rules that could not be judged for one cause are one
 		// annotation: a target that did not answer is not forty.
+		ordered := byCategory(run.Results)
 		judged := run
 		judged.Results = nil
-		var causes []string
-		byCause := map[string][]string{}
-		for _, r := range byCategory(run.Results) {
+		for _, r := range ordered {
 			if r.Status != rules.StatusError {
 				judged.Results = append(judged.Results, r)
-				continue
 			}
-			if _, seen := byCause[r.Message]; !seen {
-				causes = append(causes, r.Message)
-			}
-			byCause[r.Message] = append(byCause[r.Message], r.Rule)
 		}
-		for _, cause := range causes {
-			ids := byCause[cause]
-			title := fmt.Sprintf("%s could not be judged (%s)", pluralN(len(ids), "rule", "rules"), annotationTarget(run))
+		for _, c := range errorsByCause(ordered) {
+			title := fmt.Sprintf("%s could not be judged (%s)", pluralN(len(c.rules), "rule", "rules"), annotationTarget(run))
 			fmt.Fprintf(&errs, "::error title=%s::%s\n", escapeProperty(title),
-				escapeData(cause+"\nRules: "+strings.Join(ids, ", ")))
+				escapeData(c.message+"\nRules: "+strings.Join(c.rules, ", ")))
 		}
 		one.Reset()
 		if err := GitHubAnnotations(&one, judged, opt); err != nil {

@@ -113,22 +113,38 @@ func writeTargetFindings(w *bytes.Buffer, run Run, opt TableOptions) {
 	w.Write(body.Bytes())
 }
 
-// writeErrorsByCause lists the rules that could not be judged, a line per
-// cause: a target that did not answer is one line, not forty.
-func writeErrorsByCause(w *bytes.Buffer, results []rules.Result, opt TableOptions) {
-	var causes []string
-	byCause := map[string][]string{}
+// errorCause is the rules that could not be judged for one reason.
+type errorCause struct {
+	message string
+	rules   []string
+}
+
+// errorsByCause groups the results in error by their message, in the
+// order each message first appears: a fleet's reports say a target that
+// did not answer once, not forty times.
+func errorsByCause(results []rules.Result) []errorCause {
+	var causes []errorCause
+	at := map[string]int{}
 	for _, r := range results {
 		if r.Status != rules.StatusError {
 			continue
 		}
-		if _, seen := byCause[r.Message]; !seen {
-			causes = append(causes, r.Message)
+		i, seen := at[r.Message]
+		if !seen {
+			i = len(causes)
+			at[r.Message] = i
+			causes = append(causes, errorCause{message: r.Message})
 		}
-		byCause[r.Message] = append(byCause[r.Message], r.Rule)
+		causes[i].rules = append(causes[i].rules, r.Rule)
 	}
-	for _, cause := range causes {
-		ids := byCause[cause]
+	return causes
+}
+
+// writeErrorsByCause lists the rules that could not be judged, a line per
+// cause.
+func writeErrorsByCause(w *bytes.Buffer, results []rules.Result, opt TableOptions) {
+	for _, c := range errorsByCause(results) {
+		cause, ids := c.message, c.rules
 		what := strings.Join(ids, ", ")
 		if len(ids) > errorRulesShown {
 			what = fmt.Sprintf("%d rules: %s, …", len(ids), strings.Join(ids[:errorRulesShown], ", "))

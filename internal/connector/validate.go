@@ -81,6 +81,23 @@ func (p *problems) literal(prop string) (string, bool) {
 	return strings.TrimSpace(v.Text), true
 }
 
+// regexLists rejects, as Debezium's Field.isListOfRegex does, each of
+// props whose literal value holds a pattern that does not compile.
+func (p *problems) regexLists(props ...string) {
+	for _, prop := range props {
+		s, ok := p.literal(prop)
+		if !ok || s == "" {
+			continue
+		}
+		_, errs := CompileList(prop, s)
+		for _, e := range errs {
+			if e.Invalid() {
+				p.reject(prop, "A comma-separated list of valid regular expressions is expected, but %s", e.Err)
+			}
+		}
+	}
+}
+
 func (p *problems) enum(prop string, values []string) {
 	s, ok := p.literal(prop)
 	if !ok {
@@ -132,18 +149,7 @@ func validateDebezium(l *Loaded) []facts.ConnectorProblem {
 			p.reject(pair[1], "%q is already specified", pair[0])
 		}
 	}
-	for _, prop := range []string{PropSchemaInclude, PropSchemaExclude, PropTableInclude, PropTableExclude, PropColumnInclude, PropColumnExclude} {
-		s, ok := p.literal(prop)
-		if !ok || s == "" {
-			continue
-		}
-		_, errs := CompileList(prop, s)
-		for _, e := range errs {
-			if e.Invalid() {
-				p.reject(prop, "A comma-separated list of valid regular expressions is expected, but %s", e.Err)
-			}
-		}
-	}
+	p.regexLists(PropSchemaInclude, PropSchemaExclude, PropTableInclude, PropTableExclude, PropColumnInclude, PropColumnExclude)
 	if s, ok := p.literal("replica.identity.autoset.values"); ok {
 		if v.Before(2, 3) {
 			p.note("replica.identity.autoset.values", "Debezium %s does not have this setting (it came in 2.3): it is ignored", v)
@@ -247,18 +253,7 @@ func validateStreamkap(l *Loaded) []facts.ConnectorProblem {
 	if in && ex {
 		p.reject(PropColumnExclude, "only one of column_include_list or column_exclude_list can be set")
 	}
-	for _, prop := range []string{PropSchemaInclude, PropTableInclude, PropColumnInclude, PropColumnExclude} {
-		s, ok := p.literal(prop)
-		if !ok || s == "" {
-			continue
-		}
-		_, errs := CompileList(prop, s)
-		for _, e := range errs {
-			if e.Invalid() {
-				p.reject(prop, "A comma-separated list of valid regular expressions is expected, but %s", e.Err)
-			}
-		}
-	}
+	p.regexLists(PropSchemaInclude, PropTableInclude, PropColumnInclude, PropColumnExclude)
 	if l.SignalTable != facts.SignalTableName {
 		p.note(skSignal, "names the table %s: Streamkap recognises only a signal table named %s", l.SignalTable, facts.SignalTableName)
 	}
